@@ -1,0 +1,496 @@
+"""Stack config: the one schema, and parsing into typed settings (pure, no Pulumi).
+
+`parse_config(raw, ...)` takes the project's config as plain values (what `pulumi.Config`
+returns, or what the offline plan reads from the stack file) and either returns `StackSettings`
+or raises `ConfigError` listing every problem with its key path. The Pulumi program calls it
+before registering any resource, so a bad stack file creates nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import naming
+from .schema import Bool, ConfigError, Int, List, Map, Obj, OneOf, Problem, Str, join
+
+PROJECT = "app-secrets"
+
+ARN = Str(pattern=re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[\w+=,.@/-]+)$"),
+          expected="an IAM principal ARN (arn:aws:iam::<account>:root | role/<name> | user/<name>)")
+ENV_VAR = Str(pattern=naming.ENV_VAR_PATTERN,
+              expected="an upper-case environment variable name matching ^[A-Z_][A-Z0-9_]*$")
+REGION = Str(pattern=re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$"), expected="an AWS region such as us-east-1")
+TAGS = Map(value=Str(max_len=256), key=Str(min_len=1, max_len=128, expected="a tag key of 1-128 characters"))
+PRINCIPALS = List(ARN, unique=True)
+RECOVERY_WINDOW = Int(allowed=lambda d: d == 0 or 7 <= d <= 30, expected="0 (delete at once) or 7 to 30 days")
+SECRET_NAME = Str(expected="a Secrets Manager name",
+                  extra=lambda v: "; ".join(naming.name_problems(v)) or None)
+POLICY_DOCUMENT = Str(expected="a JSON policy document")
+IAM_ROLE_NAME = Str(pattern=re.compile(r"^[\w+=,.@-]{1,64}$"), expected="an IAM role name (1-64 of letters, digits, +=,.@_-)")
+PG_IDENTIFIER = Str(pattern=re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"),
+                    expected="a PostgreSQL role name (letter or _, then letters, digits, _ or $; at most 63)")
+DB_INSTANCE_ID = Str(pattern=re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$"),
+                     expected="an RDS instance identifier (1-63 letters, digits, hyphens; starts with a letter)")
+
+
+def _replica():
+    return Obj({"region": REGION, "kmsKeyId": Str(min_len=1)}, required=("region",),
+               expected="a map with region and optional kmsKeyId")
+
+
+COMMON_SECRET_FIELDS = {
+    "name": SECRET_NAME,
+    "description": Str(max_len=2048),
+    "adminPrincipals": PRINCIPALS,
+    "readPrincipals": PRINCIPALS,
+    "readwritePrincipals": PRINCIPALS,
+    "trustTags": TAGS,
+    "tags": TAGS,
+    "replicaRegions": List(_replica()),
+    "secretPolicies": List(POLICY_DOCUMENT),
+    "recoveryWindowInDays": RECOVERY_WINDOW,
+    "createRotationRole": Bool(),
+}
+
+RANDOM_SETTINGS = Obj(
+    {
+        "length": Int(minimum=1, maximum=4096),
+        "special": Bool(),
+        "upper": Bool(),
+        "lower": Bool(),
+        "numeric": Bool(),
+        "minUpper": Int(minimum=0),
+        "minLower": Int(minimum=0),
+        "minNumeric": Int(minimum=0),
+        "minSpecial": Int(minimum=0),
+        "overrideSpecial": Str(min_len=1),
+    },
+    defaults={"length": 32, "special": False, "upper": True, "lower": True, "numeric": True,
+              "minUpper": 0, "minLower": 0, "minNumeric": 0, "minSpecial": 0},
+    expected="random settings (length, special, upper, lower, numeric, min*, overrideSpecial)",
+)
+
+SECRET = OneOf("type", {
+    "secret": Obj({**COMMON_SECRET_FIELDS, "initialValue": Map(value=Str(), key=ENV_VAR, min_items=1)},
+                  required=("initialValue",)),
+    "random": Obj({**COMMON_SECRET_FIELDS,
+                   "environmentVariables": List(ENV_VAR, min_items=1, unique=True),
+                   "randomSettings": Map(value=RANDOM_SETTINGS, key=ENV_VAR)},
+                  required=("environmentVariables",)),
+    "user-managed": Obj({**COMMON_SECRET_FIELDS,
+                         "environmentVariables": List(ENV_VAR, min_items=1, unique=True),
+                         "existingSecretName": SECRET_NAME},
+                        required=("environmentVariables",)),
+})
+
+ROTATION = Obj(
+    {"enabled": Bool(), "days": Int(minimum=1, maximum=1000),
+     "scheduleExpression": Str(pattern=re.compile(r"^(rate|cron)\(.+\)$"), expected="rate(...) or cron(...)"),
+     "rotateImmediately": Bool()},
+    expected="rotation settings (enabled, days | scheduleExpression, rotateImmediately)",
+)
+
+DATABASE = Obj(
+    {
+        "identifier": DB_INSTANCE_ID,
+        "username": PG_IDENTIFIER,
+        "initialPassword": Str(min_len=8, max_len=128, expected="a password of 8-128 characters"),
+        "databaseName": PG_IDENTIFIER,
+        "alternateUsername": PG_IDENTIFIER,
+        "secretName": SECRET_NAME,
+        "description": Str(max_len=2048),
+        "strategy": Str(choices=("single-user", "alternating-users")),
+        "vpcId": Str(pattern=re.compile(r"^vpc-[0-9a-f]+$"), expected="a VPC id (vpc-...)"),
+        "subnetIds": List(Str(pattern=re.compile(r"^subnet-[0-9a-f]+$"), expected="a subnet id (subnet-...)"), unique=True),
+        "securityGroupIds": List(Str(pattern=re.compile(r"^sg-[0-9a-f]+$"), expected="a security group id (sg-...)"), unique=True),
+        "sslMode": Str(choices=("require", "verify-ca", "verify-full", "prefer", "disable")),
+        "passwordLength": Int(minimum=16, maximum=128),
+        "excludeCharacters": Str(),
+        "rotation": ROTATION,
+        "adminPrincipals": PRINCIPALS,
+        "readPrincipals": PRINCIPALS,
+        "replicaRegions": List(_replica()),
+        "tags": TAGS,
+        "trustTags": TAGS,
+        "recoveryWindowInDays": RECOVERY_WINDOW,
+    },
+    required=("identifier", "username", "initialPassword"),
+    defaults={"strategy": "single-user", "sslMode": "require", "passwordLength": 32},
+)
+
+READ_POLICY = Obj(
+    {"secrets": List(Str(min_len=1, expected="a key of `secrets` or `databases`"), min_items=1, unique=True),
+     "roleNames": List(IAM_ROLE_NAME, unique=True),
+     "policyName": Str(pattern=re.compile(r"^[\w+=,.@-]{1,128}$"), expected="an IAM policy name")},
+    required=("secrets",),
+)
+
+SECRET_KEY = Str(pattern=re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$"),
+                 expected="a lower-case name of letters, digits and hyphens (used in Pulumi names)")
+
+TOP_LEVEL: dict[str, Any] = {
+    "reviewStack": Bool(),
+    "sharedKmsKey": Bool(),
+    "recoveryWindowInDays": RECOVERY_WINDOW,
+    "kmsDeletionWindowInDays": Int(minimum=7, maximum=30),
+    "adminPrincipals": PRINCIPALS,
+    "readPrincipals": PRINCIPALS,
+    "tags": TAGS,
+    "secrets": Map(value=SECRET, key=SECRET_KEY),
+    "databases": Map(value=DATABASE, key=SECRET_KEY),
+    "readPolicies": Map(value=READ_POLICY, key=SECRET_KEY),
+}
+
+# Where a value must come from `pulumi config set --secret`.
+SECRET_VALUE_PATHS = {"secrets": "initialValue", "databases": "initialPassword"}
+
+TOP_LEVEL_DEFAULTS: dict[str, Any] = {
+    "reviewStack": False,
+    "sharedKmsKey": False,
+    "recoveryWindowInDays": 30,
+    "kmsDeletionWindowInDays": 30,
+    "adminPrincipals": [],
+    "readPrincipals": [],
+    "tags": {},
+    "secrets": {},
+    "databases": {},
+    "readPolicies": {},
+}
+
+
+@dataclass(frozen=True)
+class ReplicaRegion:
+    region: str
+    kms_key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RandomSettings:
+    length: int = 32
+    special: bool = False
+    upper: bool = True
+    lower: bool = True
+    numeric: bool = True
+    min_upper: int = 0
+    min_lower: int = 0
+    min_numeric: int = 0
+    min_special: int = 0
+    override_special: str | None = None
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    key: str                       # the config key, also the Pulumi logical name
+    kind: str                      # secret | random | user-managed
+    name: str                      # physical Secrets Manager name
+    description: str
+    environment_variables: tuple[str, ...]
+    initial_value: Mapping[str, str] = field(default_factory=dict)  # kind "secret" only
+    random_settings: Mapping[str, RandomSettings] = field(default_factory=dict)
+    existing_secret_name: str | None = None
+    admin_principals: tuple[str, ...] = ()
+    read_principals: tuple[str, ...] = ()
+    readwrite_principals: tuple[str, ...] = ()
+    trust_tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    replica_regions: tuple[ReplicaRegion, ...] = ()
+    secret_policies: tuple[str, ...] = ()
+    recovery_window_in_days: int = 30
+    create_rotation_role: bool = False
+
+
+@dataclass(frozen=True)
+class RotationSpec:
+    enabled: bool
+    days: int | None
+    schedule_expression: str | None
+    rotate_immediately: bool
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    key: str
+    identifier: str
+    username: str
+    initial_password: str
+    database_name: str | None
+    alternate_username: str
+    secret_name: str
+    description: str
+    strategy: str
+    vpc_id: str | None
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    ssl_mode: str
+    password_length: int
+    exclude_characters: str | None
+    rotation: RotationSpec
+    admin_principals: tuple[str, ...]
+    read_principals: tuple[str, ...]
+    replica_regions: tuple[ReplicaRegion, ...]
+    tags: Mapping[str, str]
+    trust_tags: Mapping[str, str]
+    recovery_window_in_days: int
+
+
+@dataclass(frozen=True)
+class ReadPolicySpec:
+    key: str
+    policy_name: str
+    secrets: tuple[str, ...]
+    role_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    stack: str
+    region: str | None
+    review_stack: bool
+    shared_kms_key: bool
+    kms_deletion_window_in_days: int
+    admin_principals: tuple[str, ...]
+    read_principals: tuple[str, ...]
+    tags: Mapping[str, str]
+    secrets: tuple[SecretSpec, ...]
+    databases: tuple[DatabaseSpec, ...]
+    read_policies: tuple[ReadPolicySpec, ...]
+
+    def physical_name(self, base: str) -> str:
+        return naming.review_name(base, self.stack) if self.review_stack else base
+
+
+def parse_config(
+    raw: Mapping[str, Any],
+    *,
+    stack: str,
+    region: str | None = None,
+    secret_keys: frozenset[str] | set[str] = frozenset(),
+    unknown_keys: tuple[str, ...] = (),
+    source: str | None = None,
+) -> StackSettings:
+    """Validate and type the project's config.
+
+    raw: project config by short key (`secrets`, `reviewStack`, …), values already decoded.
+    secret_keys: short keys whose value holds at least one secure (encrypted) value.
+    unknown_keys: other `app-secrets:*` keys found in the stack (typos), reported as problems.
+    """
+    problems: list[Problem] = []
+    for key in unknown_keys:
+        hint = [k for k in TOP_LEVEL if k.lower() == key.lower()] or \
+            __import__("difflib").get_close_matches(key, list(TOP_LEVEL), n=1)
+        more = f"did you mean '{PROJECT}:{hint[0]}'?" if hint else "known keys: " + ", ".join(TOP_LEVEL)
+        problems.append(Problem(f"{PROJECT}:{key}", f"unknown config key ({more})"))
+    if not naming.STACK_NAME_PATTERN.match(stack):
+        problems.append(Problem("stack", f"'{stack}' is not a usable stack name"))
+
+    values: dict[str, Any] = {}
+    for key, spec in TOP_LEVEL.items():
+        value = raw.get(key, TOP_LEVEL_DEFAULTS[key])
+        if value is None:
+            value = TOP_LEVEL_DEFAULTS[key]
+        values[key] = spec.check(value, key, problems)
+
+    for top, leaf in SECRET_VALUE_PATHS.items():
+        entries = values.get(top) or {}
+        for name, entry in entries.items():
+            if entry and entry.get(leaf) not in (None, {}) and top not in secret_keys:
+                problems.append(Problem(
+                    join(join(top, name), leaf),
+                    "expected a secret value, got plaintext: set it with "
+                    f"`pulumi config set --secret --path '{top}.{name}.{leaf}{'.KEY' if top == 'secrets' else ''}' …`",
+                ))
+
+    review = bool(values.get("reviewStack"))
+    settings_secrets = _secrets(values.get("secrets") or {}, review, stack, problems)
+    settings_dbs = _databases(values.get("databases") or {}, review, stack, problems)
+    policies = _read_policies(values.get("readPolicies") or {}, review, stack,
+                              {s.key for s in settings_secrets} | {d.key for d in settings_dbs}, problems)
+
+    _check_duplicates(settings_secrets, settings_dbs, problems)
+    if region:
+        for spec in list(settings_secrets) + list(settings_dbs):
+            top = "secrets" if isinstance(spec, SecretSpec) else "databases"
+            for i, replica in enumerate(spec.replica_regions):
+                if replica.region == region:
+                    problems.append(Problem(f"{top}.{spec.key}.replicaRegions[{i}].region",
+                                            f"'{region}' is the stack's own region (aws:region); a replica must be elsewhere"))
+    if problems:
+        raise ConfigError(problems, source)
+    return StackSettings(
+        stack=stack,
+        region=region,
+        review_stack=review,
+        shared_kms_key=bool(values["sharedKmsKey"]),
+        kms_deletion_window_in_days=values["kmsDeletionWindowInDays"],
+        admin_principals=tuple(values["adminPrincipals"]),
+        read_principals=tuple(values["readPrincipals"]),
+        tags=dict(values["tags"]),
+        secrets=settings_secrets,
+        databases=settings_dbs,
+        read_policies=policies,
+    )
+
+
+def _name(base: str, review: bool, stack: str) -> str:
+    return naming.review_name(base, stack) if review else base
+
+
+def _replicas(entries) -> tuple[ReplicaRegion, ...]:
+    return tuple(ReplicaRegion(r["region"], r.get("kmsKeyId")) for r in entries or () if r)
+
+
+def _secrets(entries: Mapping[str, Any], review: bool, stack: str, problems: list[Problem]) -> tuple[SecretSpec, ...]:
+    out = []
+    for key, entry in entries.items():
+        if not entry:
+            continue
+        path = f"secrets.{key}"
+        kind = entry["type"]
+        if kind == "secret":
+            env = tuple(sorted(entry.get("initialValue") or {}))
+        else:
+            env = tuple(entry.get("environmentVariables") or ())
+        random_settings = {}
+        for var, settings in (entry.get("randomSettings") or {}).items():
+            if var not in env:
+                problems.append(Problem(f"{path}.randomSettings.{var}",
+                                        "is not one of this secret's environmentVariables"))
+                continue
+            if settings is None:
+                continue
+            rs = RandomSettings(
+                length=settings["length"], special=settings["special"], upper=settings["upper"],
+                lower=settings["lower"], numeric=settings["numeric"], min_upper=settings["minUpper"],
+                min_lower=settings["minLower"], min_numeric=settings["minNumeric"],
+                min_special=settings["minSpecial"], override_special=settings.get("overrideSpecial"))
+            minimums = rs.min_upper + rs.min_lower + rs.min_numeric + rs.min_special
+            if minimums > rs.length:
+                problems.append(Problem(f"{path}.randomSettings.{var}",
+                                        f"the min* counts add up to {minimums}, more than length {rs.length}"))
+            if not (rs.upper or rs.lower or rs.numeric or rs.special):
+                problems.append(Problem(f"{path}.randomSettings.{var}",
+                                        "upper, lower, numeric and special are all false: no characters to choose from"))
+            random_settings[var] = rs
+        base = entry.get("name") or key
+        create_role = entry.get("createRotationRole", False)
+        if create_role:
+            for message in naming.rotation_name_problems(_name(base, review, stack)):
+                problems.append(Problem(f"{path}.name", message))
+        existing = entry.get("existingSecretName")
+        out.append(SecretSpec(
+            key=key, kind=kind, name=_name(base, review, stack),
+            description=entry.get("description") or f"{key} ({kind} secret managed by {PROJECT})",
+            environment_variables=env,
+            initial_value=dict(entry.get("initialValue") or {}),
+            random_settings=random_settings,
+            existing_secret_name=existing,
+            admin_principals=tuple(entry.get("adminPrincipals") or ()),
+            read_principals=tuple(entry.get("readPrincipals") or ()),
+            readwrite_principals=tuple(entry.get("readwritePrincipals") or ()),
+            trust_tags=dict(entry.get("trustTags") or {}),
+            tags=dict(entry.get("tags") or {}),
+            replica_regions=_replicas(entry.get("replicaRegions")),
+            secret_policies=tuple(entry.get("secretPolicies") or ()),
+            recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", 30),
+            create_rotation_role=bool(create_role),
+        ))
+    return tuple(out)
+
+
+def _databases(entries: Mapping[str, Any], review: bool, stack: str, problems: list[Problem]) -> tuple[DatabaseSpec, ...]:
+    out = []
+    for key, entry in entries.items():
+        if not entry:
+            continue
+        path = f"databases.{key}"
+        rotation = entry.get("rotation") or {}
+        if rotation.get("days") is not None and rotation.get("scheduleExpression") is not None:
+            problems.append(Problem(f"{path}.rotation", "give either days or scheduleExpression, not both"))
+        username = entry.get("username") or ""
+        alternate = entry.get("alternateUsername") or f"{username}_alt"
+        if len(alternate) > 63:
+            problems.append(Problem(f"{path}.alternateUsername",
+                                    f"'{alternate}' is longer than PostgreSQL's 63 characters; set it explicitly"))
+        if entry.get("strategy") == "alternating-users" and alternate == username:
+            problems.append(Problem(f"{path}.alternateUsername", "must differ from username"))
+        if entry.get("sslMode") in ("prefer", "disable"):
+            problems.append(Problem(f"{path}.sslMode",
+                                    f"'{entry['sslMode']}' would send the password without TLS; "
+                                    "expected require, verify-ca or verify-full"))
+        identifier = entry.get("identifier") or key
+        secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}", review, stack)
+        for message in naming.rotation_name_problems(secret_name):
+            problems.append(Problem(f"{path}.secretName", message))
+        if entry.get("subnetIds") and not entry.get("vpcId"):
+            problems.append(Problem(f"{path}.vpcId", "is required when subnetIds are given"))
+        # Review stacks rotate only when asked explicitly; long-lived stacks by default.
+        enabled = rotation.get("enabled", not review)
+        days = rotation.get("days")
+        schedule = rotation.get("scheduleExpression")
+        out.append(DatabaseSpec(
+            key=key, identifier=identifier, username=username,
+            initial_password=entry.get("initialPassword") or "",
+            database_name=entry.get("databaseName"),
+            alternate_username=alternate,
+            secret_name=secret_name,
+            description=entry.get("description") or f"Admin login of RDS PostgreSQL instance {identifier}",
+            strategy=entry.get("strategy") or "single-user",
+            vpc_id=entry.get("vpcId"),
+            subnet_ids=tuple(entry.get("subnetIds") or ()),
+            security_group_ids=tuple(entry.get("securityGroupIds") or ()),
+            ssl_mode=entry.get("sslMode") or "require",
+            password_length=entry.get("passwordLength") or 32,
+            exclude_characters=entry.get("excludeCharacters"),
+            rotation=RotationSpec(enabled=bool(enabled), days=days if days or schedule else 30,
+                                  schedule_expression=schedule,
+                                  rotate_immediately=bool(rotation.get("rotateImmediately", False))),
+            admin_principals=tuple(entry.get("adminPrincipals") or ()),
+            read_principals=tuple(entry.get("readPrincipals") or ()),
+            replica_regions=_replicas(entry.get("replicaRegions")),
+            tags=dict(entry.get("tags") or {}),
+            trust_tags=dict(entry.get("trustTags") or {}),
+            recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", 30),
+        ))
+    return tuple(out)
+
+
+def _read_policies(entries, review, stack, known: set[str], problems) -> tuple[ReadPolicySpec, ...]:
+    out = []
+    for key, entry in entries.items():
+        if not entry:
+            continue
+        for i, name in enumerate(entry.get("secrets") or ()):
+            if name is not None and name not in known:
+                problems.append(Problem(f"readPolicies.{key}.secrets[{i}]",
+                                        f"'{name}' is not a key of `secrets` or `databases`"))
+        policy_name = naming.iam_name(_name(entry.get("policyName") or f"{key}-read-secrets", review, stack))
+        if len(policy_name) > naming.MAX_IAM_POLICY_NAME:
+            problems.append(Problem(f"readPolicies.{key}.policyName", f"'{policy_name}' is longer than 128 characters"))
+        out.append(ReadPolicySpec(key=key, policy_name=policy_name,
+                                  secrets=tuple(s for s in entry.get("secrets") or () if s),
+                                  role_names=tuple(entry.get("roleNames") or ())))
+    return tuple(out)
+
+
+def _check_duplicates(secrets, databases, problems) -> None:
+    seen: dict[str, str] = {}
+    for spec in secrets:
+        if spec.existing_secret_name:
+            continue
+        path = f"secrets.{spec.key}"
+        if spec.name in seen:
+            problems.append(Problem(path, f"physical name '{spec.name}' is already used by {seen[spec.name]}"))
+        else:
+            seen[spec.name] = path
+    for spec in databases:
+        path = f"databases.{spec.key}"
+        if spec.secret_name in seen:
+            problems.append(Problem(path, f"secret name '{spec.secret_name}' is already used by {seen[spec.secret_name]}"))
+        else:
+            seen[spec.secret_name] = path
+    keys = {s.key for s in secrets}
+    for spec in databases:
+        if spec.key in keys:
+            problems.append(Problem(f"databases.{spec.key}", f"'{spec.key}' is also a key of `secrets`; keys must be unique"))

@@ -1,0 +1,85 @@
+"""CustomerManagedKey: thoughtbot's `customer-managed-kms` module as a Pulumi component.
+
+| input | type | default | meaning |
+|---|---|---|---|
+| name | str | (required) | key description and alias `alias/<name>` |
+| admin_principals | list[Input[str]] | account root | may manage the key, never use it for crypto |
+| policy_statements | list[dict] | [] | further key policy statements (e.g. who may decrypt) |
+| policy | Input[str] | — | a whole key policy instead of the built one |
+| deletion_window_in_days | int | 30 | 7-30 |
+| tags | dict | {} | resource tags |
+
+| output | meaning |
+|---|---|
+| arn, key_id | the key |
+| alias_name, alias_arn | its alias |
+| decrypt_policy_json | IAM policy allowing `kms:Decrypt` with this key |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from . import naming, policies
+from .context import AwsContext
+
+
+@dataclass
+class CustomerManagedKeyArgs:
+    name: str
+    admin_principals: Sequence[pulumi.Input[str]] | None = None
+    policy_statements: Sequence[Mapping[str, Any]] = ()
+    policy: pulumi.Input[str] | None = None
+    deletion_window_in_days: int = 30
+    tags: Mapping[str, str] = field(default_factory=dict)
+    context: AwsContext | None = None
+
+
+class CustomerManagedKey(pulumi.ComponentResource):
+    TYPE = "app-secrets:kms:CustomerManagedKey"
+
+    arn: pulumi.Output[str]
+    key_id: pulumi.Output[str]
+    alias_name: pulumi.Output[str]
+    alias_arn: pulumi.Output[str]
+    decrypt_policy_json: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, args: CustomerManagedKeyArgs,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(self.TYPE, resource_name, None, opts)
+        context = args.context or AwsContext.lookup(self)
+        if args.policy is not None:
+            policy = args.policy
+        else:
+            admins = list(args.admin_principals or [context.root_arn])
+            extra = list(args.policy_statements)
+            policy = pulumi.Output.all(*admins).apply(
+                lambda a: policies.to_json(policies.document(policies.key_admin_statements(list(a)) + extra)))
+        key = aws.kms.Key(
+            resource_name,
+            description=args.name,
+            enable_key_rotation=True,
+            deletion_window_in_days=args.deletion_window_in_days,
+            policy=policy,
+            tags=dict(args.tags) or None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        alias = aws.kms.Alias(
+            resource_name,
+            name=naming.kms_alias_name(args.name),
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.arn = key.arn
+        self.key_id = key.key_id
+        self.alias_name = alias.name
+        self.alias_arn = alias.arn
+        self.decrypt_policy_json = key.arn.apply(lambda arn: policies.to_json(policies.decrypt_policy(arn)))
+        self.register_outputs({
+            "arn": self.arn, "keyId": self.key_id, "aliasName": self.alias_name,
+            "aliasArn": self.alias_arn, "decryptPolicyJson": self.decrypt_policy_json,
+        })

@@ -1,0 +1,409 @@
+"""Run the real program for a stack with no cloud and no Pulumi CLI, under Pulumi's mock runtime.
+
+Used by the `plan` / `validate` commands and by the tests. It does what the engine would do that
+the mock runtime does not:
+- reads `stacks/Pulumi.<stack>.yaml` (via `stackConfigDir`) and applies the project-level
+  defaults of `Pulumi.yaml`;
+- replaces every `secure:` value by a unique placeholder (never decrypting anything) and marks
+  its top-level key secret, as the engine does;
+- marks a resource's `additionalSecretOutputs` secret in what the mock returns (the engine does,
+  the mock monitor does not), so a test sees what a real deployment would store as plaintext.
+Every registration is captured with its options (parent, ignoreChanges, additionalSecretOutputs,
+dependencies) and its inputs exactly as the SDK sent them, secret markers included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import yaml
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings as runtime_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+FAKE_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
+
+
+class StackFileError(Exception):
+    """A stack that cannot be read: missing file, bad YAML, wrong shape. str() is one line."""
+
+
+@dataclass
+class ProjectFile:
+    name: str
+    stack_config_dir: Path
+    defaults: dict[str, Any]   # full key -> value
+
+
+@dataclass
+class StackConfig:
+    stack: str
+    path: Path
+    values: dict[str, Any]          # full key -> decoded value (secure leaves replaced)
+    secret_keys: set[str]           # full keys holding at least one secure value
+    sensitive: set[str]             # the placeholders that stand for secure values
+
+    def engine_config(self) -> dict[str, str]:
+        """Config as the engine hands it to a program: strings, objects JSON-encoded."""
+        return {k: v if isinstance(v, str) else json.dumps(v) for k, v in self.values.items()}
+
+
+def load_project(project_dir: Path = PROJECT_DIR) -> ProjectFile:
+    path = project_dir / "Pulumi.yaml"
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise StackFileError(f"{path}: project file not found") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path}: invalid YAML: {_yaml_problem(error)}") from None
+    name = doc.get("name")
+    defaults: dict[str, Any] = {}
+    for key, entry in (doc.get("config") or {}).items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(entry, dict) and ("default" in entry or "value" in entry):
+            defaults[full] = entry.get("value", entry.get("default"))
+        elif not isinstance(entry, dict):
+            defaults[full] = entry
+    return ProjectFile(name=name, stack_config_dir=project_dir / doc.get("stackConfigDir", "."), defaults=defaults)
+
+
+def stack_names(project: ProjectFile) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project.stack_config_dir.glob("Pulumi.*.yaml"))
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+
+
+def load_stack(stack: str, project: ProjectFile, *, template: Optional[str] = None) -> StackConfig:
+    """Config of `stack`, read from `Pulumi.<template or stack>.yaml` plus the project defaults.
+
+    `template` plans a stack that would be created with `--copy-config-from template` (review
+    stacks are copies of the `pr` template)."""
+    source = template or stack
+    path = project.stack_config_dir / f"Pulumi.{source}.yaml"
+    if not path.is_file():
+        known = ", ".join(stack_names(project)) or "none"
+        raise StackFileError(f"{path}: no such stack file (stacks: {known})")
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path}: invalid YAML: {_yaml_problem(error)}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), (dict, type(None))):
+        raise StackFileError(f"{path}: expected a map with a `config:` map at the top")
+    values = dict(project.defaults)
+    secret_keys: set[str] = set()
+    sensitive: set[str] = set()
+    for key, value in (doc.get("config") or {}).items():
+        key = str(key)
+        full = key if ":" in key else f"{project.name}:{key}"
+        replaced = _replace_secure(value, f"{stack}/{full}", sensitive)
+        if replaced is not value or _has_secure(value):
+            secret_keys.add(full)
+        values[full] = replaced
+    return StackConfig(stack=stack, path=path, values=values, secret_keys=secret_keys, sensitive=sensitive)
+
+
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_has_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(v) for v in value)
+    return False
+
+
+def _replace_secure(value: Any, path: str, sensitive: set[str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            # A unique stand-in per value: long enough for any password rule, and easy to spot
+            # if it ever leaks into a plaintext input or output.
+            token = "secure-" + hashlib.sha256(path.encode()).hexdigest()[:24]
+            sensitive.add(token)
+            return token
+        return {k: _replace_secure(v, f"{path}.{k}", sensitive) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_secure(v, f"{path}[{i}]", sensitive) for i, v in enumerate(value)]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Mocks
+
+
+def _suffix(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    """Plausible values for what only the cloud knows, deterministic per name.
+
+    `computed` maps each invented value to a label, so the plan can show it as computed."""
+
+    def __init__(self, region: str = DEFAULT_REGION, account_id: str = FAKE_ACCOUNT_ID):
+        self.region = region
+        self.account = account_id
+        self.computed: dict[str, str] = {}
+        self.generated_secrets: set[str] = set()
+        self.calls: list[tuple[str, dict]] = []
+
+    def _invent(self, value: str, label: str) -> str:
+        self.computed[value] = label
+        return value
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        t, name = args.typ, args.name
+        region, account = self.region, self.account
+        h = _suffix(t, name)
+        physical = inputs.get("name") or name
+        outputs: dict[str, Any] = {}
+        rid = f"{name}-id"
+        if t == "aws:kms/key:Key":
+            key_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            outputs["keyId"] = self._invent(key_id, f"key id of {name}")
+            outputs["arn"] = self._invent(f"arn:aws:kms:{region}:{account}:key/{key_id}", f"arn of key {name}")
+            rid = key_id
+        elif t == "aws:kms/alias:Alias":
+            outputs["arn"] = f"arn:aws:kms:{region}:{account}:{physical}"
+            rid = physical
+        elif t == "aws:secretsmanager/secret:Secret":
+            arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{physical}-{h[:6]}"
+            outputs["arn"] = self._invent(arn, f"arn of secret {physical}")
+            rid = arn
+        elif t == "aws:secretsmanager/secretVersion:SecretVersion":
+            version = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            outputs["versionId"] = self._invent(version, f"version id of {name}")
+            rid = f"{inputs.get('secretId')}|{version}"
+        elif t == "aws:iam/role:Role":
+            outputs["arn"] = self._invent(f"arn:aws:iam::{account}:role/{physical}", f"arn of role {physical}")
+            outputs["uniqueId"] = f"AROA{h[:17].upper()}"
+            rid = physical
+        elif t == "aws:iam/policy:Policy":
+            outputs["arn"] = self._invent(f"arn:aws:iam::{account}:policy/{physical}", f"arn of policy {physical}")
+            rid = outputs["arn"]
+        elif t == "aws:lambda/function:Function":
+            arn = f"arn:aws:lambda:{region}:{account}:function:{physical}"
+            outputs["arn"] = self._invent(arn, f"arn of function {physical}")
+            outputs["invokeArn"] = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+            outputs["version"] = "$LATEST"
+            rid = physical
+        elif t == "aws:lambda/layerVersion:LayerVersion":
+            layer = f"arn:aws:lambda:{region}:{account}:layer:{inputs.get('layerName', name)}"
+            outputs["layerArn"] = layer
+            outputs["arn"] = self._invent(f"{layer}:1", f"arn of layer {inputs.get('layerName', name)}")
+            outputs["version"] = "1"
+        elif t == "aws:ec2/securityGroup:SecurityGroup":
+            rid = self._invent(f"sg-{h[:17]}", f"id of security group {physical}")
+            outputs["arn"] = f"arn:aws:ec2:{region}:{account}:security-group/{rid}"
+        elif t == "random:index/randomPassword:RandomPassword":
+            value = f"random-{h[:32]}"
+            self.generated_secrets.add(value)
+            outputs["result"] = value
+            outputs["bcryptHash"] = f"$2a$10${h[:53]}"
+        if "arn" not in outputs and t.startswith("aws:"):
+            outputs.setdefault("arn", None)
+        state = {**inputs, **{k: v for k, v in outputs.items() if v is not None}}
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        token, a = args.token, dict(args.args)
+        self.calls.append((token, a))
+        region, account = self.region, self.account
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": account, "arn": f"arn:aws:iam::{account}:user/plan", "id": account,
+                    "userId": "AIDAPLAN"}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}
+        if token == "aws:index/getRegion:getRegion":
+            return {"region": region, "name": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com",
+                    "description": region}
+        if token == "aws:rds/getInstance:getInstance":
+            ident = a.get("dbInstanceIdentifier")
+            host = f"{ident}.c{_suffix(ident)[:10]}.{region}.rds.amazonaws.com"
+            self.computed.setdefault(host, f"address of db instance {ident}")
+            return {"dbInstanceIdentifier": ident, "address": host, "port": 5432, "engine": "postgres",
+                    "dbName": "app", "endpoint": f"{host}:5432",
+                    "dbInstanceArn": f"arn:aws:rds:{region}:{account}:db:{ident}", "id": ident}
+        if token == "aws:secretsmanager/getSecret:getSecret":
+            name = a.get("name") or a.get("arn")
+            h = _suffix("existing", name)
+            arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-{h[:6]}"
+            key = f"arn:aws:kms:{region}:{account}:key/{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            self.computed.setdefault(arn, f"arn of existing secret {name}")
+            self.computed.setdefault(key, f"key arn of existing secret {name}")
+            return {"arn": arn, "name": name, "id": arn, "kmsKeyId": key, "description": "", "tags": {}}
+        if token == "aws:kms/getKey:getKey":
+            key_id = a.get("keyId")
+            return {"arn": key_id if str(key_id).startswith("arn:") else
+                    f"arn:aws:kms:{region}:{account}:key/{key_id}", "id": key_id}
+        raise NotImplementedError(f"no mock for data source {token}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Capturing monitor
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]          # as the mock saw them (secrets unwrapped)
+    raw_inputs: dict[str, Any]      # as the SDK sent them (secret markers kept)
+    ignore_changes: list[str]
+    additional_secret_outputs: list[str]
+    dependencies: list[str]
+    delete_before_replace: bool
+    protect: bool
+    id: Optional[str] = None
+
+    @property
+    def physical_name(self) -> Optional[str]:
+        for key in ("name", "layerName"):
+            value = self.inputs.get(key)
+            if isinstance(value, str):
+                return value
+        return None
+
+
+class CapturingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: AwsMocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        from google.protobuf import json_format
+
+        response = None
+        raw = json_format.MessageToDict(request.object) if request.object else {}
+        if request.type == "pulumi:pulumi:Stack":
+            return super().RegisterResource(request)
+        pulumi_mocks._ensure_event_loop()
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = rpc.deserialize_properties(request.object)
+        resource_args = pulumi_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False)
+        id_, state = self.mocks.new_resource(resource_args)
+        # What the engine does and the mock monitor does not: outputs the resource declares
+        # secret come back as secrets.
+        secret_outputs = set(request.additionalSecretOutputs)
+        wire_state = {k: ({**SECRET_SIG, "value": v} if k in secret_outputs else v) for k, v in state.items()}
+        obj_proto = _sync_await(rpc.serialize_properties(wire_state, {}))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        self.registrations.append(Registration(
+            urn=urn, type=request.type, name=request.name, parent=request.parent, custom=bool(request.custom),
+            inputs=inputs, raw_inputs=raw, ignore_changes=list(request.ignoreChanges),
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+            dependencies=list(request.dependencies), delete_before_replace=bool(request.deleteBeforeReplace),
+            protect=bool(request.protect), id=id_))
+        from pulumi.runtime.proto import resource_pb2
+        response = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+        return response
+
+
+@dataclass
+class OutputValue:
+    value: Any
+    secret: bool
+    known: bool = True
+
+
+@dataclass
+class OfflineRun:
+    stack: str
+    config: StackConfig
+    mocks: AwsMocks
+    registrations: list[Registration]
+    outputs: dict[str, Any]                 # plain values, secrets included (for tests only)
+    output_leaves: list[tuple[str, OutputValue]] = field(default_factory=list)
+
+    def by_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def find(self, type_: str, name: str) -> Registration:
+        for r in self.registrations:
+            if r.type == type_ and r.name == name:
+                return r
+        raise KeyError(f"{type_} {name} not registered")
+
+    @property
+    def sensitive_values(self) -> set[str]:
+        return set(self.config.sensitive) | set(self.mocks.generated_secrets)
+
+
+def _collect(value: Any, path: str, leaves: list[tuple[str, OutputValue]]) -> Any:
+    """Resolve exported values leaf by leaf, keeping each leaf's secretness."""
+    if isinstance(value, pulumi.Output):
+        secret = _sync_await(value.is_secret())
+        known = _sync_await(value.is_known())
+        resolved = _sync_await(value.future()) if known else None
+        plain = _collect(resolved, path, leaves) if isinstance(resolved, (dict, list, pulumi.Output)) else resolved
+        if not isinstance(resolved, (dict, list)):
+            leaves.append((path, OutputValue(plain, secret, known)))
+        elif secret:
+            leaves.append((path, OutputValue(plain, True, known)))
+        return plain
+    if isinstance(value, dict):
+        return {k: _collect(v, f"{path}.{k}" if path else k, leaves) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_collect(v, f"{path}[{i}]", leaves) for i, v in enumerate(value)]
+    leaves.append((path, OutputValue(value, False)))
+    return value
+
+
+def run_program(
+    stack: str,
+    *,
+    project_dir: Path = PROJECT_DIR,
+    template: Optional[str] = None,
+    program: Optional[Callable[[], None]] = None,
+    config_override: Optional[dict[str, Any]] = None,
+    preview: bool = False,
+    mocks: Optional[AwsMocks] = None,
+) -> OfflineRun:
+    """Run the program (default: the project's `components.program.run`) for one stack.
+
+    Raises StackFileError for an unreadable stack and whatever the program raises (a
+    `pulumi.RunError` for invalid config)."""
+    project = load_project(project_dir)
+    config = load_stack(stack, project, template=template)
+    if config_override:
+        for key, value in config_override.items():
+            full = key if ":" in key else f"{project.name}:{key}"
+            config.values[full] = value
+    region = config.values.get("aws:region") or DEFAULT_REGION
+    mocks = mocks or AwsMocks(region=region)
+    monitor = CapturingMonitor(mocks)
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=preview, monitor=monitor)
+    set_all_config(config.engine_config(), sorted(config.secret_keys))
+    if program is None:
+        from .program import run as program
+    old_cwd = os.getcwd()
+    os.chdir(project_dir)
+    try:
+        _sync_await(run_pulumi_func(program))
+    finally:
+        os.chdir(old_cwd)
+    root = runtime_settings.get_root_resource()
+    leaves: list[tuple[str, OutputValue]] = []
+    outputs = _collect(dict(getattr(root, "outputs", {}) or {}), "", leaves)
+    return OfflineRun(stack=stack, config=config, mocks=mocks, registrations=monitor.registrations,
+                      outputs=outputs, output_leaves=leaves)

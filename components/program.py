@@ -1,0 +1,218 @@
+"""The stack program: config in, components out, outputs exported.
+
+`__main__.py` calls `run()`. Config is read and fully validated by `read_settings()` before any
+resource is registered; a bad stack file stops with one message listing every problem (as a
+`pulumi.RunError`, which Pulumi prints without a traceback) and creates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+
+from . import config as cfg
+from . import naming, policies
+from .context import AwsContext
+from .kms import CustomerManagedKey, CustomerManagedKeyArgs
+from .read_policy import ExistingSecret, ReadSecretPolicy, ReadSecretPolicyArgs, SecretRef
+from .schema import ConfigError
+from .secret import (KmsKeyRef, RandomSecret, RandomSecretArgs, Secret, SecretArgs, UserManagedSecret,
+                     UserManagedSecretArgs)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BUILD_DIR = Path(os.environ.get("APP_SECRETS_BUILD_DIR", PROJECT_DIR / "build"))
+
+
+def _decode(value: Any) -> Any:
+    """Config values arrive as strings (objects JSON-encoded); keep a non-JSON string as it is so
+    the schema can say what was expected instead of failing here."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def read_settings() -> cfg.StackSettings:
+    """The validated settings of the running stack; raises ConfigError."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{cfg.PROJECT}:"
+    present = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    raw = {key: _decode(runtime_config.get_config(prefix + key)) for key in cfg.TOP_LEVEL}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    unknown = tuple(sorted(k[len(prefix):] for k in present
+                           if k.startswith(prefix) and k[len(prefix):] not in cfg.TOP_LEVEL))
+    secret_keys = {k for k in cfg.TOP_LEVEL if runtime_config.is_config_secret(prefix + k)}
+    region = (runtime_config.get_config("aws:region") or os.environ.get("AWS_REGION")
+              or os.environ.get("AWS_DEFAULT_REGION"))
+    return cfg.parse_config(raw, stack=pulumi.get_stack(), region=region, secret_keys=secret_keys,
+                            unknown_keys=unknown)
+
+
+def stack_tags(settings: cfg.StackSettings) -> dict[str, str]:
+    tags = {"app-secrets:stack": settings.stack, **settings.tags}
+    if settings.review_stack:
+        tags["app-secrets:ephemeral"] = "true"
+    return tags
+
+
+def _principals(own: tuple[str, ...], stack_default: tuple[str, ...]) -> Optional[list[str]]:
+    # None lets the component fall back to the account root.
+    return list(own or stack_default) or None
+
+
+def rotation_archives():
+    """Build (or reuse) the handler and layer archives; only stacks with rotation need them."""
+    from . import packaging
+
+    handler = packaging.build_directory_archive(packaging.HANDLER_DIR, BUILD_DIR / "rotation-postgres-admin.zip")
+    layer = packaging.build_layer_archive(packaging.LAYER_REQUIREMENTS, BUILD_DIR / "layers")
+    return handler, {"deps": layer}
+
+
+def build(settings: cfg.StackSettings) -> dict[str, Any]:
+    """Create every component for the settings; return the stack outputs."""
+    from .rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs
+
+    context = AwsContext.lookup()
+    tags = stack_tags(settings)
+    shared_key: Optional[KmsKeyRef] = None
+    if settings.shared_kms_key:
+        key = CustomerManagedKey(
+            "shared-key",
+            CustomerManagedKeyArgs(
+                name=settings.physical_name("app-secrets"),
+                policy=pulumi.Output.all(context.root_arn, context.region, context.dns_suffix).apply(
+                    lambda a: policies.to_json(policies.shared_key_policy(
+                        admin_principals=list(settings.admin_principals) or [a[0]],
+                        account_root_arn=a[0], region=a[1], dns_suffix=a[2]))),
+                deletion_window_in_days=7 if settings.review_stack else settings.kms_deletion_window_in_days,
+                tags=tags,
+                context=context,
+            ),
+        )
+        shared_key = KmsKeyRef(arn=key.arn, alias_name=key.alias_name)
+
+    built: dict[str, Any] = {}
+    for spec in settings.secrets:
+        if spec.existing_secret_name:
+            built[spec.key] = ExistingSecret(spec.existing_secret_name, spec.environment_variables, context)
+            continue
+        common = dict(
+            name=spec.name,
+            description=spec.description,
+            admin_principals=_principals(spec.admin_principals, settings.admin_principals),
+            read_principals=_principals(spec.read_principals, settings.read_principals),
+            readwrite_principals=list(spec.readwrite_principals),
+            resource_tags={**tags, **spec.tags},
+            trust_tags=spec.trust_tags,
+            secret_policies=list(spec.secret_policies),
+            replica_regions=list(spec.replica_regions),
+            create_rotation_role=spec.create_rotation_role,
+            recovery_window_in_days=spec.recovery_window_in_days,
+            kms_key=shared_key,
+            kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
+            context=context,
+        )
+        if spec.kind == "random":
+            built[spec.key] = RandomSecret(spec.key, RandomSecretArgs(
+                environment_variables=list(spec.environment_variables),
+                random_settings=dict(spec.random_settings), **common))
+        elif spec.kind == "user-managed":
+            built[spec.key] = UserManagedSecret(spec.key, UserManagedSecretArgs(
+                environment_variables=list(spec.environment_variables), **common))
+        else:
+            built[spec.key] = Secret(spec.key, SecretArgs(
+                initial_value={k: pulumi.Output.secret(v) for k, v in spec.initial_value.items()}, **common))
+
+    archives = None
+    for db in settings.databases:
+        if db.rotation.enabled and archives is None:
+            archives = rotation_archives()
+        handler, layers = archives if db.rotation.enabled else (None, {})
+        built[db.key] = RdsPostgresAdminLogin(db.key, RdsPostgresAdminLoginArgs(
+            identifier=db.identifier,
+            username=db.username,
+            initial_password=pulumi.Output.secret(db.initial_password),
+            handler=handler,
+            layers=layers,
+            database_name=db.database_name,
+            alternate_username=db.alternate_username,
+            secret_name=db.secret_name,
+            description=db.description,
+            strategy=db.strategy,
+            vpc_id=db.vpc_id,
+            subnet_ids=list(db.subnet_ids),
+            security_group_ids=list(db.security_group_ids),
+            ssl_mode=db.ssl_mode,
+            password_length=db.password_length,
+            exclude_characters=db.exclude_characters,
+            rotation_enabled=db.rotation.enabled,
+            rotation_days=db.rotation.days,
+            schedule_expression=db.rotation.schedule_expression,
+            rotate_immediately=db.rotation.rotate_immediately,
+            admin_principals=_principals(db.admin_principals, settings.admin_principals),
+            read_principals=_principals(db.read_principals, settings.read_principals),
+            replica_regions=list(db.replica_regions),
+            tags={**tags, **db.tags},
+            trust_tags=db.trust_tags,
+            recovery_window_in_days=db.recovery_window_in_days,
+            kms_key=shared_key,
+            kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
+            context=context,
+        ))
+
+    read_policies = {}
+    for policy in settings.read_policies:
+        refs = [SecretRef(name=_secret_name(built[k]), arn=_secret_arn(built[k]), kms_key_arn=built[k].kms_key_arn)
+                for k in policy.secrets]
+        read_policies[policy.key] = ReadSecretPolicy(policy.key, ReadSecretPolicyArgs(
+            policy_name=policy.policy_name, secrets=refs, role_names=list(policy.role_names),
+            tags=tags, context=context))
+
+    return {
+        "reviewStack": settings.review_stack,
+        "secrets": {key: describe(component) for key, component in built.items()},
+        "readPolicies": {key: {"arn": p.arn, "policyJson": p.policy_json} for key, p in read_policies.items()},
+    }
+
+
+def _secret_arn(component) -> pulumi.Output[str]:
+    return getattr(component, "secret_arn", None) or component.arn
+
+
+def _secret_name(component) -> pulumi.Output[str]:
+    return getattr(component, "secret_name", None) or component.name
+
+
+def describe(component) -> dict[str, Any]:
+    """The outputs exported for one secret (never its value)."""
+    return {
+        "arn": _secret_arn(component),
+        "name": _secret_name(component),
+        "kmsKeyArn": component.kms_key_arn,
+        "kmsKeyAlias": getattr(component, "kms_key_alias", None),
+        "policyJson": component.policy_json,
+        "environmentVariables": component.environment_variables,
+        "rotationRoleArn": component.rotation_role_arn,
+        "rotationRoleName": component.rotation_role_name,
+        "external": isinstance(component, ExistingSecret),
+    }
+
+
+def run() -> None:
+    """The Pulumi program."""
+    try:
+        settings = read_settings()
+    except ConfigError as error:
+        # RunError: Pulumi prints the message alone, with no traceback, and the update stops
+        # before any resource was registered.
+        raise pulumi.RunError(str(error)) from None
+    for key, value in build(settings).items():
+        pulumi.export(key, value)

@@ -1,0 +1,200 @@
+"""RdsPostgresAdminLogin: thoughtbot's `rds-postgres/admin-login` module as a Pulumi component.
+
+| input | type | default | thoughtbot variable |
+|---|---|---|---|
+| identifier | str | (required) | identifier |
+| username | str | (required) | username |
+| initial_password | Input[str] (secret) | (required) | initial_password |
+| database_name | str | the instance's db_name | database_name |
+| alternate_username | str | `<username>_alt` | alternate_username |
+| secret_name | str | `rds-postgres-<identifier>` | secret_name |
+| strategy | single-user \\| alternating-users | single-user | — (thoughtbot: alternating) |
+| vpc_id, subnet_ids, security_group_ids | | none | vpc_id, subnet_ids, security_group_ids |
+| admin_principals, read_principals | list | account root | admin_principals, read_principals |
+| replica_regions, tags, trust_tags | | none | replica_regions, tags, trust_tags |
+| ssl_mode | str | require | — (thoughtbot: require, fixed) |
+| password_length, exclude_characters | | 32, AWS default | — |
+| rotation_enabled, rotation_days, schedule_expression, rotate_immediately | | true, 30, —, false | — |
+| handler, layers | ArchiveInfo | built from rotation/ | — |
+
+| output | thoughtbot output |
+|---|---|
+| environment_variables | environment_variables (["DATABASE_URL"]) |
+| kms_key_arn, policy_json | kms_key_arn, policy_json |
+| rotation_role_arn, rotation_role_name | rotation_role_arn, rotation_role_name |
+| secret_arn, secret_name | secret_arn, secret_name |
+| function_arn | — |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+from urllib.parse import quote
+
+import pulumi
+import pulumi_aws as aws
+
+from . import naming, policies
+from .config import ReplicaRegion
+from .context import AwsContext
+from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
+from .secret import KmsKeyRef, Secret, SecretArgs
+
+
+def database_url(username: str, password: str, host: str, port: int | str, dbname: str) -> str:
+    """postgres:// URL with user and password percent-encoded, so any character survives."""
+    return f"postgres://{quote(username, safe='')}:{quote(password, safe='')}@{host}:{port}/{quote(dbname, safe='')}"
+
+
+@dataclass
+class RdsPostgresAdminLoginArgs:
+    identifier: str
+    username: str
+    initial_password: pulumi.Input[str]
+    handler: ArchiveLike
+    layers: Mapping[str, ArchiveLike] = field(default_factory=dict)
+    database_name: Optional[str] = None
+    alternate_username: Optional[str] = None
+    secret_name: Optional[str] = None
+    description: Optional[str] = None
+    strategy: str = "single-user"
+    vpc_id: Optional[str] = None
+    subnet_ids: Sequence[str] = ()
+    security_group_ids: Sequence[str] = ()
+    ssl_mode: str = "require"
+    password_length: int = 32
+    exclude_characters: Optional[str] = None
+    rotation_enabled: bool = True
+    rotation_days: Optional[int] = 30
+    schedule_expression: Optional[str] = None
+    rotate_immediately: bool = False
+    admin_principals: Optional[Sequence[pulumi.Input[str]]] = None
+    read_principals: Optional[Sequence[pulumi.Input[str]]] = None
+    replica_regions: Sequence[ReplicaRegion] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    trust_tags: Mapping[str, str] = field(default_factory=dict)
+    recovery_window_in_days: int = 30
+    kms_key: Optional[KmsKeyRef] = None
+    kms_deletion_window_in_days: int = 30
+    context: Optional[AwsContext] = None
+
+
+class RdsPostgresAdminLogin(pulumi.ComponentResource):
+    TYPE = "app-secrets:databases:RdsPostgresAdminLogin"
+
+    def __init__(self, resource_name: str, args: RdsPostgresAdminLoginArgs,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(self.TYPE, resource_name, None, opts)
+        context = args.context or AwsContext.lookup(self)
+        secret_name = args.secret_name or f"rds-postgres-{args.identifier}"
+        alternate = args.alternate_username or f"{args.username}_alt"
+        instance = aws.rds.get_instance_output(
+            db_instance_identifier=args.identifier, opts=pulumi.InvokeOptions(parent=self))
+        dbname = pulumi.Output.from_input(args.database_name) if args.database_name else instance.db_name
+        password = pulumi.Output.secret(args.initial_password)
+        url = pulumi.Output.secret(pulumi.Output.all(password, instance.address, instance.port, dbname).apply(
+            lambda a: database_url(args.username, a[0], a[1], a[2], a[3])))
+        initial_value = {
+            "engine": instance.engine,
+            "host": instance.address,
+            "port": instance.port,
+            "dbname": dbname,
+            "username": args.username,
+            "password": password,
+            "DATABASE_URL": url,
+        }
+        secret = Secret(
+            resource_name,
+            SecretArgs(
+                name=secret_name,
+                initial_value=initial_value,
+                description=args.description or f"Admin login of RDS PostgreSQL instance {args.identifier}",
+                admin_principals=args.admin_principals,
+                read_principals=args.read_principals,
+                resource_tags=args.tags,
+                trust_tags=args.trust_tags,
+                replica_regions=args.replica_regions,
+                create_rotation_role=args.rotation_enabled,
+                recovery_window_in_days=args.recovery_window_in_days,
+                kms_key=args.kms_key,
+                kms_deletion_window_in_days=args.kms_deletion_window_in_days,
+                context=context,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.secret = secret
+        function_arn = None
+        if args.rotation_enabled:
+            assert secret.rotation_role is not None
+            aws.iam.RolePolicy(
+                f"{resource_name}-describe-db",
+                name="describe-db-instance",
+                role=secret.rotation_role.id,
+                policy=instance.db_instance_arn.apply(
+                    lambda arn: policies.to_json(policies.describe_db_instance_policy(arn))),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            group_ids = list(args.security_group_ids)
+            if args.vpc_id:
+                group = aws.ec2.SecurityGroup(
+                    f"{resource_name}-rotation",
+                    name=naming.iam_name(f"{secret_name}-rotation"),
+                    description=f"Rotation function of secret {secret_name}",
+                    vpc_id=args.vpc_id,
+                    egress=[aws.ec2.SecurityGroupEgressArgs(
+                        protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
+                        ipv6_cidr_blocks=["::/0"], description="Secrets Manager API and the database")],
+                    tags=dict(args.tags) or None,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                group_ids.append(group.id)
+            variables: dict[str, pulumi.Input[str]] = {
+                "ROTATION_STRATEGY": args.strategy,
+                "PRIMARY_USERNAME": args.username,
+                "ALTERNATE_USERNAME": alternate,
+                "DB_SSLMODE": args.ssl_mode,
+                "PASSWORD_LENGTH": str(args.password_length),
+            }
+            if args.exclude_characters is not None:
+                variables["EXCLUDE_CHARACTERS"] = args.exclude_characters
+            function = SecretRotationFunction(
+                resource_name,
+                SecretRotationFunctionArgs(
+                    secret_arn=secret.arn,
+                    role_arn=secret.rotation_role.arn,
+                    role_name=secret.rotation_role.name,
+                    function_name=naming.lambda_function_name(secret_name),
+                    source=args.handler,
+                    layers=args.layers,
+                    variables=variables,
+                    rotation_days=args.rotation_days,
+                    schedule_expression=args.schedule_expression,
+                    rotate_immediately=args.rotate_immediately,
+                    subnet_ids=list(args.subnet_ids) if args.vpc_id else [],
+                    security_group_ids=group_ids if args.vpc_id else [],
+                    tags=args.tags,
+                    context=context,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            function_arn = function.arn
+
+        self.environment_variables = ["DATABASE_URL"]
+        self.kms_key_arn = secret.kms_key_arn
+        self.policy_json = secret.policy_json
+        self.rotation_role_arn = secret.rotation_role_arn
+        self.rotation_role_name = secret.rotation_role_name
+        self.secret_arn = secret.arn
+        self.secret_name = secret.name
+        self.function_arn = function_arn
+        self.register_outputs({
+            "environmentVariables": self.environment_variables,
+            "kmsKeyArn": self.kms_key_arn,
+            "policyJson": self.policy_json,
+            "rotationRoleArn": self.rotation_role_arn,
+            "rotationRoleName": self.rotation_role_name,
+            "secretArn": self.secret_arn,
+            "secretName": self.secret_name,
+            "functionArn": self.function_arn,
+        })

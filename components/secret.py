@@ -1,0 +1,309 @@
+"""Secret, RandomSecret and UserManagedSecret: thoughtbot's `secret`, `random-secret` and
+`user-managed-secret` modules as Pulumi components.
+
+Secret inputs (SecretArgs):
+
+| input | type | default | thoughtbot variable |
+|---|---|---|---|
+| name | str | (required) | name |
+| initial_value | dict[str, Input[str]] | (required) | initial_value (JSON object; keys plain, values secret) |
+| description | str | name | description |
+| admin_principals | list[Input[str]] | account root | admin_principals |
+| read_principals | list[Input[str]] | account root | read_principals |
+| readwrite_principals | list[Input[str]] | [] | readwrite_principals |
+| resource_tags | dict | {} | resource_tags |
+| trust_tags | dict | {} | trust_tags |
+| secret_policies | list[Input[str]] | [] | secret_policies (merged; same Sid overrides) |
+| replica_regions | list[ReplicaRegion] | [] | replica_regions |
+| create_rotation_role | bool | False | create_rotation_role (thoughtbot: true) |
+| create_rotation_policy | bool | True | create_rotation_policy |
+| rotation_role_name | str | `<name>-rotation` | rotation_role_name |
+| rotation_trust_policies | list[Input[str]] | [] | rotation_trust_policies |
+| recovery_window_in_days | int | 30 | — (0 in review stacks) |
+| kms_key | KmsKeyRef | own key | — (a shared key, in review stacks) |
+| kms_deletion_window_in_days | int | 30 | — |
+
+Secret outputs:
+
+| output | thoughtbot output |
+|---|---|
+| arn, id, name | arn, id, name / secret_name |
+| kms_key_arn, kms_key_alias | kms_key_arn, kms_key_alias |
+| policy_json | policy_json (read this secret, decrypt with its key) |
+| environment_variables | environment_variables (upper-case JSON keys) |
+| rotation_role_arn, rotation_role_name | rotation_role_arn, rotation_role_name |
+
+RandomSecret adds `random_settings` (per variable: length 32, special false, upper/lower/numeric
+true, min_* 0, override_special) and generates each value with pulumi-random. UserManagedSecret
+starts every variable as "" for people to fill in by hand. Neither creates a rotation role.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from . import naming, policies
+from .config import RandomSettings, ReplicaRegion
+from .context import AwsContext
+
+# A staging label of our own that stays on the version this program created. AWS deletes a
+# version once it has no label; without this one, two hand edits later the version is gone, a
+# `pulumi refresh` drops it from state and the next `up` writes the initial value back.
+INITIAL_VERSION_STAGE = "APP_SECRETS_INITIAL"
+INITIAL_VERSION_STAGES = ["AWSCURRENT", INITIAL_VERSION_STAGE]
+# Later hand edits and rotations move labels and change the value; never undo them.
+IGNORED_VERSION_CHANGES = ["secretString", "versionStages"]
+
+
+@dataclass(frozen=True)
+class KmsKeyRef:
+    """A key that already exists (e.g. a review stack's shared key)."""
+
+    arn: pulumi.Input[str]
+    alias_name: pulumi.Input[str]
+
+
+@dataclass
+class SecretArgs:
+    name: str
+    initial_value: Mapping[str, pulumi.Input[object]] = field(default_factory=dict)
+    description: Optional[str] = None
+    admin_principals: Optional[Sequence[pulumi.Input[str]]] = None
+    read_principals: Optional[Sequence[pulumi.Input[str]]] = None
+    readwrite_principals: Sequence[pulumi.Input[str]] = ()
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    trust_tags: Mapping[str, str] = field(default_factory=dict)
+    secret_policies: Sequence[pulumi.Input[str]] = ()
+    replica_regions: Sequence[ReplicaRegion] = ()
+    create_rotation_role: bool = False
+    create_rotation_policy: bool = True
+    rotation_role_name: Optional[str] = None
+    rotation_trust_policies: Sequence[pulumi.Input[str]] = ()
+    recovery_window_in_days: int = 30
+    kms_key: Optional[KmsKeyRef] = None
+    kms_deletion_window_in_days: int = 30
+    context: Optional[AwsContext] = None
+
+
+@dataclass
+class RandomSecretArgs(SecretArgs):
+    environment_variables: Sequence[str] = ()
+    random_settings: Mapping[str, RandomSettings] = field(default_factory=dict)
+
+
+@dataclass
+class UserManagedSecretArgs(SecretArgs):
+    environment_variables: Sequence[str] = ()
+
+
+def _all_list(values: Sequence[pulumi.Input[str]]) -> pulumi.Output[list]:
+    return pulumi.Output.all(*values).apply(list) if values else pulumi.Output.from_input([])
+
+
+class Secret(pulumi.ComponentResource):
+    TYPE = "app-secrets:secrets:Secret"
+
+    arn: pulumi.Output[str]
+    id: pulumi.Output[str]
+    name: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+    kms_key_alias: pulumi.Output[str]
+    policy_json: pulumi.Output[str]
+    environment_variables: list[str]
+    rotation_role_arn: Optional[pulumi.Output[str]]
+    rotation_role_name: Optional[pulumi.Output[str]]
+
+    def __init__(self, resource_name: str, args: SecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(self.TYPE, resource_name, None, opts)
+        self._resource_name = resource_name
+        self._grants = 0
+        initial_value = self._initial_value(resource_name, args)
+        self._build(resource_name, args, initial_value)
+
+    def _initial_value(self, resource_name: str, args: SecretArgs) -> Mapping[str, pulumi.Input[str]]:
+        return args.initial_value
+
+    def _build(self, resource_name: str, args: SecretArgs, initial_value: Mapping[str, pulumi.Input[str]]) -> None:
+        context = args.context or AwsContext.lookup(self)
+        self.context = context
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.resource_tags) or None
+        admins = _all_list(list(args.admin_principals or [context.root_arn]))
+        readers = _all_list(list(args.read_principals or [context.root_arn]))
+        writers = _all_list(list(args.readwrite_principals))
+
+        role = None
+        if args.create_rotation_role:
+            role_name = args.rotation_role_name or naming.rotation_role_name(args.name)
+            role = aws.iam.Role(
+                f"{resource_name}-rotation",
+                name=role_name,
+                description=f"Rotates secret {args.name}",
+                assume_role_policy=_all_list(list(args.rotation_trust_policies)).apply(
+                    lambda extra: policies.to_json(policies.lambda_trust_policy(extra))),
+                tags=tags,
+                opts=child,
+            )
+        rotation_arn = role.arn if role else pulumi.Output.from_input(None)
+
+        if args.kms_key is None:
+            key = aws.kms.Key(
+                resource_name,
+                description=args.name,
+                enable_key_rotation=True,
+                deletion_window_in_days=args.kms_deletion_window_in_days,
+                policy=pulumi.Output.all(admins, readers, writers, rotation_arn, context.region, context.dns_suffix)
+                .apply(lambda a: policies.to_json(policies.key_policy(
+                    admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
+                    rotation_role_arn=a[3], region=a[4], dns_suffix=a[5]))),
+                tags=tags,
+                opts=child,
+            )
+            alias = aws.kms.Alias(
+                resource_name,
+                name=naming.kms_alias_name(args.name),
+                target_key_id=key.key_id,
+                opts=child,
+            )
+            key_arn, key_alias = key.arn, alias.name
+        else:
+            key_arn = pulumi.Output.from_input(args.kms_key.arn)
+            key_alias = pulumi.Output.from_input(args.kms_key.alias_name)
+
+        secret = aws.secretsmanager.Secret(
+            resource_name,
+            name=args.name,
+            description=args.description or args.name,
+            kms_key_id=key_arn,
+            recovery_window_in_days=args.recovery_window_in_days,
+            replicas=[
+                aws.secretsmanager.SecretReplicaArgs(region=r.region, kms_key_id=r.kms_key_id)
+                for r in args.replica_regions
+            ] or None,
+            tags=tags,
+            opts=child,
+        )
+        aws.secretsmanager.SecretPolicy(
+            resource_name,
+            secret_arn=secret.arn,
+            block_public_policy=True,
+            policy=pulumi.Output.all(admins, readers, writers, rotation_arn, _all_list(list(args.secret_policies)))
+            .apply(lambda a: policies.to_json(policies.secret_resource_policy(
+                admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
+                rotation_role_arn=a[3], trust_tags=args.trust_tags, extra_documents=a[4]))),
+            opts=child,
+        )
+        keys = sorted(initial_value)
+        secret_string = pulumi.Output.secret(
+            pulumi.Output.all(*[initial_value[k] for k in keys]).apply(
+                lambda values: json.dumps(dict(zip(keys, values)), sort_keys=True)))
+        aws.secretsmanager.SecretVersion(
+            resource_name,
+            secret_id=secret.id,
+            secret_string=secret_string,
+            version_stages=INITIAL_VERSION_STAGES,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=IGNORED_VERSION_CHANGES),
+        )
+        if role is not None and args.create_rotation_policy:
+            aws.iam.RolePolicy(
+                f"{resource_name}-rotation",
+                name="rotate-secret",
+                role=role.id,
+                policy=pulumi.Output.all(secret.arn, key_arn, context.region, context.dns_suffix).apply(
+                    lambda a: policies.to_json(policies.rotation_policy(
+                        secret_arn=a[0], key_arn=a[1], region=a[2], dns_suffix=a[3]))),
+                opts=child,
+            )
+
+        self.arn = secret.arn
+        self.id = secret.id
+        self.name = secret.name
+        self.kms_key_arn = key_arn
+        self.kms_key_alias = key_alias
+        self.policy_json = pulumi.Output.all(secret.arn, key_arn, context.region, context.dns_suffix).apply(
+            lambda a: policies.to_json(policies.read_policy([(args.name, a[0], a[1])], region=a[2], dns_suffix=a[3])))
+        self.environment_variables = [k for k in keys if naming.ENV_VAR_PATTERN.match(k)]
+        self.rotation_role = role
+        self.rotation_role_arn = role.arn if role else None
+        self.rotation_role_name = role.name if role else None
+        self.register_outputs({
+            "arn": self.arn,
+            "id": self.id,
+            "name": self.name,
+            "kmsKeyArn": self.kms_key_arn,
+            "kmsKeyAlias": self.kms_key_alias,
+            "policyJson": self.policy_json,
+            "environmentVariables": self.environment_variables,
+            "rotationRoleArn": self.rotation_role_arn,
+            "rotationRoleName": self.rotation_role_name,
+        })
+
+    def grant_read(self, role: aws.iam.Role | pulumi.Input[str], name: Optional[str] = None) -> aws.iam.RolePolicy:
+        """Let a role read this secret (and decrypt it), like CDK's `secret.grant_read(role)`.
+
+        `role` is an `aws.iam.Role` or a role name. Returns the inline policy it attaches."""
+        role_id = role.id if isinstance(role, aws.iam.Role) else role
+        self._grants += 1
+        suffix = name or f"read-{self._grants}"
+        return aws.iam.RolePolicy(
+            f"{self._resource_name}-{suffix}",
+            name=f"read-{naming.iam_name(self._resource_name)}",
+            role=role_id,
+            policy=self.policy_json,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def random_password(resource_name: str, settings: RandomSettings, parent: pulumi.Resource) -> random.RandomPassword:
+    return random.RandomPassword(
+        resource_name,
+        length=settings.length,
+        special=settings.special,
+        upper=settings.upper,
+        lower=settings.lower,
+        numeric=settings.numeric,
+        min_upper=settings.min_upper,
+        min_lower=settings.min_lower,
+        min_numeric=settings.min_numeric,
+        min_special=settings.min_special,
+        override_special=settings.override_special,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+class RandomSecret(Secret):
+    """A Secret whose every variable is a generated random value (e.g. Rails SECRET_KEY_BASE)."""
+
+    TYPE = "app-secrets:secrets:RandomSecret"
+
+    def __init__(self, resource_name: str, args: RandomSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args.create_rotation_role = False
+        super().__init__(resource_name, args, opts)
+
+    def _initial_value(self, resource_name: str, args: SecretArgs) -> Mapping[str, pulumi.Input[str]]:
+        assert isinstance(args, RandomSecretArgs)
+        values = {}
+        for variable in args.environment_variables:
+            settings = args.random_settings.get(variable, RandomSettings())
+            values[variable] = random_password(f"{resource_name}-{variable.lower()}", settings, self).result
+        return values
+
+
+class UserManagedSecret(Secret):
+    """A Secret whose variables start empty, to be filled in by hand and never reset."""
+
+    TYPE = "app-secrets:secrets:UserManagedSecret"
+
+    def __init__(self, resource_name: str, args: UserManagedSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args.create_rotation_role = False
+        super().__init__(resource_name, args, opts)
+
+    def _initial_value(self, resource_name: str, args: SecretArgs) -> Mapping[str, pulumi.Input[str]]:
+        assert isinstance(args, UserManagedSecretArgs)
+        return {variable: "" for variable in args.environment_variables}
