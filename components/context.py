@@ -17,10 +17,8 @@ class AwsContext:
     partition: pulumi.Output[str]
     dns_suffix: pulumi.Output[str]
     region: pulumi.Output[str]
-
-    @property
-    def root_arn(self) -> pulumi.Output[str]:
-        return pulumi.Output.all(self.partition, self.account_id).apply(lambda a: account_root(*a))
+    root_arn: pulumi.Output[str]
+    root_list: pulumi.Output[list]   # [root_arn], the default principals
 
     @staticmethod
     def lookup(parent: Optional[pulumi.Resource] = None) -> "AwsContext":
@@ -29,9 +27,12 @@ class AwsContext:
         identity = aws.get_caller_identity_output(opts=opts)
         partition = aws.get_partition_output(opts=opts)
         region = aws.get_region_output(opts=opts)
+        root_arn = pulumi.Output.all(partition.partition, identity.account_id).apply(lambda a: account_root(*a))
         return AwsContext(
             account_id=identity.account_id,
             partition=partition.partition,
             dns_suffix=partition.dns_suffix,
             region=region.region,
+            root_arn=root_arn,
+            root_list=root_arn.apply(lambda r: [r]),
         )

@@ -14,6 +14,8 @@ dependencies) and its inputs exactly as the SDK sent them, secret markers includ
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import hashlib
 import json
 import os
@@ -31,7 +33,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-FAKE_ACCOUNT_ID = "123456789012"
+FAKE_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
 SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
 
@@ -159,6 +161,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.computed: dict[str, str] = {}
         self.generated_secrets: set[str] = set()
         self.calls: list[tuple[str, dict]] = []
+        self.created: list[tuple[str, str]] = []
 
     def _invent(self, value: str, label: str) -> str:
         self.computed[value] = label
@@ -167,6 +170,7 @@ class AwsMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)
         t, name = args.typ, args.name
+        self.created.append((t, name))
         region, account = self.region, self.account
         h = _suffix(t, name)
         physical = inputs.get("name") or name
@@ -348,23 +352,53 @@ class OfflineRun:
         return set(self.config.sensitive) | set(self.mocks.generated_secrets)
 
 
-def _collect(value: Any, path: str, leaves: list[tuple[str, OutputValue]]) -> Any:
-    """Resolve exported values leaf by leaf, keeping each leaf's secretness."""
+def _resolve_outputs(value: Any) -> dict[int, tuple[Any, bool, bool]]:
+    """Resolve every Output in an exported structure in one pass of the event loop:
+    id(output) -> (value, secret, known)."""
+    found: dict[int, pulumi.Output] = {}
+
+    def walk(v: Any) -> None:
+        if isinstance(v, pulumi.Output):
+            found[id(v)] = v
+        elif isinstance(v, dict):
+            for item in v.values():
+                walk(item)
+        elif isinstance(v, (list, tuple)):
+            for item in v:
+                walk(item)
+
+    walk(value)
+
+    async def one(output: pulumi.Output):
+        known = await output.is_known()
+        return (await output.future() if known else None), await output.is_secret(), known
+
+    async def every():
+        return await asyncio.gather(*(one(o) for o in found.values()))
+
+    results = _sync_await(every()) if found else []
+    resolved = dict(zip(found, results))
+    # Outputs whose value holds more Outputs (rare): resolve those too.
+    nested = [r[0] for r in results if isinstance(r[0], (pulumi.Output, dict, list))]
+    for inner in nested:
+        resolved.update(_resolve_outputs(inner))
+    return resolved
+
+
+def _collect(value: Any, path: str, leaves: list[tuple[str, OutputValue]],
+             resolved: dict[int, tuple[Any, bool, bool]], secret: bool = False) -> Any:
+    """Plain values of exported outputs, and each leaf with its secretness."""
     if isinstance(value, pulumi.Output):
-        secret = _sync_await(value.is_secret())
-        known = _sync_await(value.is_known())
-        resolved = _sync_await(value.future()) if known else None
-        plain = _collect(resolved, path, leaves) if isinstance(resolved, (dict, list, pulumi.Output)) else resolved
-        if not isinstance(resolved, (dict, list)):
-            leaves.append((path, OutputValue(plain, secret, known)))
-        elif secret:
-            leaves.append((path, OutputValue(plain, True, known)))
+        inner, is_secret, known = resolved[id(value)]
+        plain = _collect(inner, path, leaves, resolved, secret or is_secret) if known else None
+        if not known:
+            leaves.append((path, OutputValue(None, secret or is_secret, False)))
         return plain
     if isinstance(value, dict):
-        return {k: _collect(v, f"{path}.{k}" if path else k, leaves) for k, v in value.items()}
+        return {k: _collect(v, f"{path}.{k}" if path else k, leaves, resolved, secret) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_collect(v, f"{path}[{i}]", leaves) for i, v in enumerate(value)]
-    leaves.append((path, OutputValue(value, False)))
+        return [_collect(v, f"{path}[{i}]", leaves, resolved, secret) for i, v in enumerate(value)]
+    leaves.append((path, OutputValue(value, secret)))
     return value
 
 
@@ -388,22 +422,52 @@ def run_program(
         for key, value in config_override.items():
             full = key if ":" in key else f"{project.name}:{key}"
             config.values[full] = value
+    return execute(project.name, config, program=program, preview=preview, mocks=mocks, project_dir=project_dir)
+
+
+def execute(
+    project_name: str,
+    config: StackConfig,
+    *,
+    program: Optional[Callable[[], None]] = None,
+    preview: bool = False,
+    mocks: Optional[AwsMocks] = None,
+    project_dir: Path = PROJECT_DIR,
+) -> OfflineRun:
+    """Run a program (default: the project's) with the given config under fresh mocks."""
     region = config.values.get("aws:region") or DEFAULT_REGION
     mocks = mocks or AwsMocks(region=region)
     monitor = CapturingMonitor(mocks)
     runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project_name, stack=config.stack, preview=preview, monitor=monitor)
     set_all_config(config.engine_config(), sorted(config.secret_keys))
     if program is None:
         from .program import run as program
     old_cwd = os.getcwd()
     os.chdir(project_dir)
+    # A program run allocates many small, long-lived objects (resources, outputs, futures);
+    # Python's cyclic GC rescans them over and over, which made plan time grow with N squared.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         _sync_await(run_pulumi_func(program))
     finally:
         os.chdir(old_cwd)
+        if gc_was_enabled:
+            gc.enable()
     root = runtime_settings.get_root_resource()
     leaves: list[tuple[str, OutputValue]] = []
-    outputs = _collect(dict(getattr(root, "outputs", {}) or {}), "", leaves)
-    return OfflineRun(stack=stack, config=config, mocks=mocks, registrations=monitor.registrations,
+    exported = dict(getattr(root, "outputs", {}) or {})
+    outputs = _collect(exported, "", leaves, _resolve_outputs(exported))
+    return OfflineRun(stack=config.stack, config=config, mocks=mocks, registrations=monitor.registrations,
                       outputs=outputs, output_leaves=leaves)
+
+
+def run_inline(program: Callable[[], None], *, stack: str = "test", config: Optional[dict[str, Any]] = None,
+               secret_keys: Optional[set[str]] = None, sensitive: Optional[set[str]] = None,
+               preview: bool = False) -> OfflineRun:
+    """Run any program (e.g. one component) with config given as a dict of full keys."""
+    values = {"aws:region": DEFAULT_REGION, **(config or {})}
+    stack_config = StackConfig(stack=stack, path=Path("<inline>"), values=values,
+                               secret_keys=set(secret_keys or ()), sensitive=set(sensitive or ()))
+    return execute("app-secrets", stack_config, program=program, preview=preview)

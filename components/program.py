@@ -206,13 +206,20 @@ def describe(component) -> dict[str, Any]:
     }
 
 
+class InvalidConfig(pulumi.RunError):
+    """Pulumi prints a RunError's message alone, with no traceback, and stops the update."""
+
+    def __init__(self, error: ConfigError):
+        super().__init__(str(error))
+        self.problems = error.problems
+
+
 def run() -> None:
     """The Pulumi program."""
     try:
         settings = read_settings()
     except ConfigError as error:
-        # RunError: Pulumi prints the message alone, with no traceback, and the update stops
-        # before any resource was registered.
-        raise pulumi.RunError(str(error)) from None
+        # Stop before any resource is registered: a bad stack file creates nothing.
+        raise InvalidConfig(error) from None
     for key, value in build(settings).items():
         pulumi.export(key, value)

@@ -182,6 +182,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
 
         self.environment_variables = ["DATABASE_URL"]
         self.kms_key_arn = secret.kms_key_arn
+        self.kms_key_alias = secret.kms_key_alias
         self.policy_json = secret.policy_json
         self.rotation_role_arn = secret.rotation_role_arn
         self.rotation_role_name = secret.rotation_role_name

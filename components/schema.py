@@ -217,7 +217,11 @@ class Obj(Spec):
                 more = f"did you mean '{hint[0]}'?" if hint else "expected one of: " + ", ".join(sorted(self.fields))
                 problems.append(Problem(k_path, f"unknown key ({more})"))
                 continue
-            out[k] = spec.check(v, k_path, problems)
+            checked = spec.check(v, k_path, problems)
+            if checked is None and k in self.defaults:
+                # The problem is recorded; later cross-checks see the default, not a cascade.
+                continue
+            out[k] = checked
         for name in self.required:
             if name not in value:
                 problems.append(Problem(join(path, name), f"is required ({self.fields[name].description})"))

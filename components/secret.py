@@ -102,8 +102,13 @@ class UserManagedSecretArgs(SecretArgs):
     environment_variables: Sequence[str] = ()
 
 
-def _all_list(values: Sequence[pulumi.Input[str]]) -> pulumi.Output[list]:
-    return pulumi.Output.all(*values).apply(list) if values else pulumi.Output.from_input([])
+def _all_list(values: Sequence[pulumi.Input[str]]) -> pulumi.Input[list]:
+    """One input for a list of inputs; plain strings stay plain (no Output work per secret)."""
+    if all(isinstance(v, str) for v in values):
+        return list(values)
+    if len(values) == 1:
+        return pulumi.Output.from_input(values[0]).apply(lambda v: [v])
+    return pulumi.Output.all(*values).apply(list)
 
 
 class Secret(pulumi.ComponentResource):
@@ -134,8 +139,9 @@ class Secret(pulumi.ComponentResource):
         self.context = context
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.resource_tags) or None
-        admins = _all_list(list(args.admin_principals or [context.root_arn]))
-        readers = _all_list(list(args.read_principals or [context.root_arn]))
+        # Both default to the account root; one shared Output serves every secret.
+        admins = _all_list(list(args.admin_principals)) if args.admin_principals else context.root_list
+        readers = _all_list(list(args.read_principals)) if args.read_principals else context.root_list
         writers = _all_list(list(args.readwrite_principals))
 
         role = None
@@ -145,7 +151,7 @@ class Secret(pulumi.ComponentResource):
                 f"{resource_name}-rotation",
                 name=role_name,
                 description=f"Rotates secret {args.name}",
-                assume_role_policy=_all_list(list(args.rotation_trust_policies)).apply(
+                assume_role_policy=pulumi.Output.from_input(_all_list(list(args.rotation_trust_policies))).apply(
                     lambda extra: policies.to_json(policies.lambda_trust_policy(extra))),
                 tags=tags,
                 opts=child,

@@ -1,0 +1,233 @@
+"""Offline plan: what a stack would create, with no cloud account and no Pulumi CLI.
+
+`plan_stack(stack)` runs the real program under the mock runtime and returns one JSON-ready
+document (shape below); `render_text` turns it into the tree a reviewer reads. Secret values and
+`secure:` config are never decrypted or printed: they show as "[secret]". Values only the cloud
+knows (ARNs, ids) show as "(computed: what)".
+
+Document shape (`python -m components plan --stack dev --json`):
+    {
+      "project": "app-secrets", "stack": "dev", "source": "stacks/Pulumi.dev.yaml",
+      "reviewStack": false,
+      "resources": [
+        {"urn": str, "type": str, "name": str, "parent": urn | null, "component": bool,
+         "physicalName": str | null, "inputs": {...}}          # registration order
+      ],
+      "secrets": [
+        {"name": config key, "secretName": physical name, "kind": str,
+         "environmentVariables": [str], "external": bool}
+      ],
+      "summary": {"total": int, "byType": {type: int}}
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Optional
+
+from . import policies
+from .offline import PROJECT_DIR, OfflineRun, SECRET_SIG, run_program
+
+SECRET = "[secret]"
+UNKNOWN_SIG = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the SDK's marker for unknown values
+POLICY_INPUTS = {"policy", "assumeRolePolicy"}
+# Inputs that say nothing to a reviewer.
+HIDDEN_INPUTS = {"__defaults", "region", "code"}
+KIND_BY_TYPE = {
+    "app-secrets:secrets:Secret": "secret",
+    "app-secrets:secrets:RandomSecret": "random",
+    "app-secrets:secrets:UserManagedSecret": "user-managed",
+    "app-secrets:databases:RdsPostgresAdminLogin": "rds-postgres-admin-login",
+}
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(next(iter(SECRET_SIG))) == SECRET_SIG[next(iter(SECRET_SIG))]
+
+
+class _Renderer:
+    def __init__(self, run: OfflineRun):
+        # Longest first, so an ARN is replaced before the key id inside it.
+        self.computed = sorted(run.mocks.computed.items(), key=lambda kv: -len(kv[0]))
+        self.account = run.mocks.account
+
+    def text(self, value: str) -> str:
+        if value == UNKNOWN_SIG:
+            return "(computed)"
+        for invented, label in self.computed:
+            if value == invented:
+                return f"(computed: {label})"
+        for invented, label in self.computed:
+            if invented in value:
+                value = value.replace(invented, f"<{label}>")
+        return value.replace(f":{self.account}:", ":<account>:")
+
+    def value(self, key: str, value: Any) -> Any:
+        if _is_secret(value):
+            return SECRET
+        if key in POLICY_INPUTS and isinstance(value, str):
+            try:
+                return [self.text(line) for line in policies.summarize(json.loads(value))]
+            except ValueError:
+                return self.text(value)
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(k, v) for k, v in sorted(value.items()) if not k.startswith("__")}
+        if isinstance(value, list):
+            return [self.value(key, v) for v in value]
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # protobuf carries every number as a double
+        return value
+
+
+def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    renderer = _Renderer(run)
+    resources = []
+    for reg in run.registrations:
+        inputs = {k: renderer.value(k, v) for k, v in sorted(reg.raw_inputs.items()) if k not in HIDDEN_INPUTS}
+        if reg.ignore_changes:
+            inputs["ignoreChanges"] = list(reg.ignore_changes)
+        resources.append({
+            "urn": reg.urn,
+            "type": reg.type,
+            "name": reg.name,
+            "parent": reg.parent or None,
+            "component": not reg.custom,
+            "physicalName": renderer.text(reg.physical_name) if reg.physical_name else None,
+            "inputs": inputs,
+        })
+    secrets = []
+    kinds: dict[str, str] = {}
+    for reg in run.registrations:
+        if reg.type in KIND_BY_TYPE:
+            kinds.setdefault(reg.name, KIND_BY_TYPE[reg.type])  # outermost component first
+    for key, described in (run.outputs.get("secrets") or {}).items():
+        secrets.append({
+            "name": key,
+            "secretName": described.get("name"),
+            "kind": "existing" if described.get("external") else kinds.get(key, "secret"),
+            "environmentVariables": list(described.get("environmentVariables") or []),
+            "external": bool(described.get("external")),
+        })
+    by_type = Counter(r.type for r in run.registrations)
+    try:
+        source = str(run.config.path.relative_to(project_dir))
+    except ValueError:
+        source = str(run.config.path)
+    return {
+        "project": "app-secrets",
+        "stack": run.stack,
+        "source": source,
+        "reviewStack": bool(run.outputs.get("reviewStack")),
+        "resources": resources,
+        "secrets": secrets,
+        "summary": {"total": len(run.registrations), "byType": dict(sorted(by_type.items()))},
+    }
+
+
+def plan_stack(stack: str, *, template: Optional[str] = None, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """Plan one stack; raises StackFileError or InvalidConfig (see program.py)."""
+    return plan_document(run_program(stack, template=template, project_dir=project_dir), project_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+
+
+def _format_inputs(inputs: dict[str, Any]) -> list[str]:
+    lines = []
+    for key, value in inputs.items():
+        if key in POLICY_INPUTS and isinstance(value, list):
+            lines.append(f"{key}:")
+            lines += [f"  {line}" for line in value]
+        elif isinstance(value, (dict, list)):
+            lines.append(f"{key}: {json.dumps(value, sort_keys=True)}")
+        else:
+            lines.append(f"{key}: {value}")
+    return lines
+
+
+def _children(doc: dict[str, Any]) -> dict[Optional[str], list[dict]]:
+    tree: dict[Optional[str], list[dict]] = {}
+    urns = {r["urn"] for r in doc["resources"]}
+    for resource in doc["resources"]:
+        parent = resource["parent"] if resource["parent"] in urns else None
+        tree.setdefault(parent, []).append(resource)
+    return tree
+
+
+def _label(resource: dict[str, Any]) -> str:
+    physical = f"  [{resource['physicalName']}]" if resource["physicalName"] else ""
+    return f"{resource['type']}  {resource['name']}{physical}"
+
+
+def render_text(doc: dict[str, Any]) -> str:
+    """Plain text: an indented tree, then the environment variables and the summary."""
+    tree = _children(doc)
+    lines = [f"Plan of stack '{doc['stack']}' ({doc['source']})" +
+             (" - review stack" if doc["reviewStack"] else "")]
+
+    def walk(resource: dict[str, Any], depth: int) -> None:
+        pad = "  " * depth
+        lines.append(f"{pad}+ {_label(resource)}")
+        for line in _format_inputs(resource["inputs"]):
+            lines.append(f"{pad}    {line}")
+        for child in tree.get(resource["urn"], []):
+            walk(child, depth + 1)
+
+    for root in tree.get(None, []):
+        walk(root, 0)
+    lines.append("")
+    lines += _env_lines(doc)
+    lines.append("")
+    lines.append(summary_line(doc))
+    return "\n".join(lines)
+
+
+def _env_lines(doc: dict[str, Any]) -> list[str]:
+    lines = ["Environment variables:"]
+    for secret in doc["secrets"]:
+        where = " (existing secret, read only)" if secret["external"] else ""
+        lines.append(f"  {secret['name']} -> {secret['secretName']}{where}: "
+                     + (", ".join(secret["environmentVariables"]) or "(none)"))
+    return lines
+
+
+def summary_line(doc: dict[str, Any]) -> str:
+    counts = ", ".join(f"{n} {t}" for t, n in doc["summary"]["byType"].items())
+    return f"{doc['summary']['total']} resources to create: {counts}"
+
+
+def render_rich(doc: dict[str, Any], console) -> None:
+    """The same as render_text, as a rich tree and table, for a terminal."""
+    from rich.table import Table
+    from rich.tree import Tree
+
+    tree_index = _children(doc)
+    title = f"[bold]Plan of stack '{doc['stack']}'[/] ({doc['source']})" + (" - review stack" if doc["reviewStack"] else "")
+    root = Tree(title)
+
+    def add(node, resource):
+        physical = f" [cyan]{resource['physicalName']}[/]" if resource["physicalName"] else ""
+        branch = node.add(f"[green]+[/] [bold]{resource['name']}[/] [dim]{resource['type']}[/]{physical}")
+        for line in _format_inputs(resource["inputs"]):
+            branch.add(f"[dim]{line}[/]", highlight=False)
+        for child in tree_index.get(resource["urn"], []):
+            add(branch, child)
+
+    for resource in tree_index.get(None, []):
+        add(root, resource)
+    console.print(root)
+    table = Table(title="Environment variables")
+    table.add_column("secret")
+    table.add_column("physical name")
+    table.add_column("variables")
+    for secret in doc["secrets"]:
+        table.add_row(secret["name"], secret["secretName"] + (" (existing)" if secret["external"] else ""),
+                      ", ".join(secret["environmentVariables"]))
+    console.print(table)
+    console.print(summary_line(doc))

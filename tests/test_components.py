@@ -1,0 +1,216 @@
+"""Each component under Pulumi's mock runtime: children, options, inputs, outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components.config import RandomSettings, ReplicaRegion
+from components.kms import CustomerManagedKey, CustomerManagedKeyArgs
+from components.offline import run_inline
+from components.read_policy import ReadSecretPolicy, ReadSecretPolicyArgs
+from components.secret import (INITIAL_VERSION_STAGE, RandomSecret, RandomSecretArgs, Secret, SecretArgs,
+                               UserManagedSecret, UserManagedSecretArgs)
+from tests.helpers import leaks, plain
+
+ROOT_ARN = "arn:aws:iam::000000000000:root"
+SENSITIVE = "hunter2-sensitive-value"
+
+
+def secret_program(**overrides):
+    def program():
+        args = dict(name="app/smtp", initial_value={"SMTP_PASSWORD": pulumi.Output.secret(SENSITIVE),
+                                                     "SMTP_USER": "mailer"})
+        args.update(overrides)
+        secret = Secret("smtp", SecretArgs(**args))
+        pulumi.export("policyJson", secret.policy_json)
+        pulumi.export("environmentVariables", secret.environment_variables)
+        pulumi.export("rotationRoleArn", secret.rotation_role_arn)
+    return program
+
+
+def children_of(run, component_type, name):
+    parent = run.find(component_type, name)
+    return [r for r in run.registrations if r.parent == parent.urn]
+
+
+def test_secret_registers_key_alias_secret_policy_and_version_under_the_component():
+    run = run_inline(secret_program(), sensitive={SENSITIVE})
+    types = sorted(r.type for r in children_of(run, Secret.TYPE, "smtp"))
+    assert types == ["aws:kms/alias:Alias", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret",
+                     "aws:secretsmanager/secretPolicy:SecretPolicy",
+                     "aws:secretsmanager/secretVersion:SecretVersion"]
+    key = run.find("aws:kms/key:Key", "smtp")
+    assert key.inputs["enableKeyRotation"] is True and key.inputs["description"] == "app/smtp"
+    # Slashes are fine in secret names but not in KMS aliases.
+    assert run.find("aws:kms/alias:Alias", "smtp").inputs["name"] == "alias/app/smtp"
+    secret = run.find("aws:secretsmanager/secret:Secret", "smtp")
+    assert secret.inputs["kmsKeyId"].startswith("arn:aws:kms:") and secret.inputs["recoveryWindowInDays"] == 30
+    policy = run.find("aws:secretsmanager/secretPolicy:SecretPolicy", "smtp")
+    assert policy.inputs["blockPublicPolicy"] is True
+
+
+def test_initial_version_is_pinned_and_never_overwritten():
+    run = run_inline(secret_program(), sensitive={SENSITIVE})
+    version = run.find("aws:secretsmanager/secretVersion:SecretVersion", "smtp")
+    assert version.inputs["versionStages"] == ["AWSCURRENT", INITIAL_VERSION_STAGE]
+    assert set(version.ignore_changes) == {"secretString", "versionStages"}
+    # The value is sent as a Pulumi secret and holds the JSON object.
+    assert version.raw_inputs["secretString"]["value"]
+    assert json.loads(plain(version.inputs["secretString"])) == {"SMTP_PASSWORD": SENSITIVE, "SMTP_USER": "mailer"}
+    assert leaks(run) == []
+
+
+def test_outputs_policy_json_and_environment_variables():
+    run = run_inline(secret_program(), sensitive={SENSITIVE})
+    doc = json.loads(run.outputs["policyJson"])
+    secret_arn = next(v for v, label in run.mocks.computed.items() if label == "arn of secret app/smtp")
+    read, decrypt = doc["Statement"]
+    assert read["Resource"] == secret_arn and read["Sid"] == "Readappsmtp"
+    assert read["Action"] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+    assert decrypt["Action"] == ["kms:Decrypt"] and decrypt["Resource"].startswith("arn:aws:kms:")
+    assert run.outputs["environmentVariables"] == ["SMTP_PASSWORD", "SMTP_USER"]
+    assert run.outputs["rotationRoleArn"] is None
+
+
+def test_principals_default_to_the_account_root():
+    run = run_inline(secret_program(), sensitive={SENSITIVE})
+    policy = json.loads(run.find("aws:secretsmanager/secretPolicy:SecretPolicy", "smtp").inputs["policy"])
+    assert {s["Sid"]: s["Principal"]["AWS"] for s in policy["Statement"]} == {"AllowAdmin": ROOT_ARN, "AllowRead": ROOT_ARN}
+
+
+def test_principals_trust_tags_and_extra_policies():
+    extra = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyOutsideOrg", "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-abc"}}}]})
+    run = run_inline(secret_program(
+        admin_principals=["arn:aws:iam::000000000000:role/admin"],
+        read_principals=["arn:aws:iam::000000000000:role/app"],
+        readwrite_principals=["arn:aws:iam::000000000000:role/ops"],
+        trust_tags={"team": "payments"},
+        secret_policies=[extra],
+    ), sensitive={SENSITIVE})
+    policy = json.loads(run.find("aws:secretsmanager/secretPolicy:SecretPolicy", "smtp").inputs["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(by_sid) == {"AllowAdmin", "AllowReadWrite", "AllowRead", "DenyOutsideOrg"}
+    assert by_sid["AllowRead"]["Condition"] == {"StringEquals": {"aws:PrincipalTag/team": "payments"}}
+    assert by_sid["AllowAdmin"]["NotAction"] == ["secretsmanager:GetSecretValue"]
+    key_policy = json.loads(run.find("aws:kms/key:Key", "smtp").inputs["policy"])
+    key_sids = {s["Sid"]: s for s in key_policy["Statement"]}
+    assert key_sids["AllowRead"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+    assert key_sids["AllowAdmin"]["Principal"]["AWS"] == "arn:aws:iam::000000000000:role/admin"
+    assert "kms:Decrypt" in key_sids["AllowAdmin"]["NotAction"]
+
+
+def test_rotation_role_and_policy_are_scoped_to_this_secret_and_key():
+    run = run_inline(secret_program(create_rotation_role=True), sensitive={SENSITIVE})
+    role = run.find("aws:iam/role:Role", "smtp-rotation")
+    assert role.inputs["name"] == "app-smtp-rotation"
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    policy = json.loads(run.find("aws:iam/rolePolicy:RolePolicy", "smtp-rotation").inputs["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    secret_arn = run.find("aws:secretsmanager/secret:Secret", "smtp")
+    assert by_sid["RotateSecret"]["Resource"].startswith("arn:aws:secretsmanager:us-east-1:000000000000:secret:app/smtp-")
+    assert by_sid["GenerateRandomPassword"] == {"Sid": "GenerateRandomPassword", "Effect": "Allow",
+                                                "Action": ["secretsmanager:GetRandomPassword"], "Resource": "*"}
+    assert by_sid["UseSecretKey"]["Resource"].startswith("arn:aws:kms:")
+    key_policy = json.loads(run.find("aws:kms/key:Key", "smtp").inputs["policy"])
+    rotation = next(s for s in key_policy["Statement"] if s["Sid"] == "AllowRotation")
+    assert rotation["Principal"]["AWS"] == "arn:aws:iam::000000000000:role/app-smtp-rotation"
+    assert run.outputs["rotationRoleArn"] == "arn:aws:iam::000000000000:role/app-smtp-rotation"
+    assert secret_arn.parent.endswith("::smtp")
+
+
+def test_replicas_and_recovery_window():
+    run = run_inline(secret_program(replica_regions=[ReplicaRegion("eu-west-1", "alias/x")],
+                                    recovery_window_in_days=0), sensitive={SENSITIVE})
+    secret = run.find("aws:secretsmanager/secret:Secret", "smtp")
+    assert secret.inputs["replicas"] == [{"region": "eu-west-1", "kmsKeyId": "alias/x"}]
+    assert secret.inputs["recoveryWindowInDays"] == 0
+
+
+def test_random_secret_generates_one_secret_value_per_variable():
+    def program():
+        s = RandomSecret("rails", RandomSecretArgs(
+            name="rails", environment_variables=["SECRET_KEY_BASE", "OTHER"],
+            random_settings={"SECRET_KEY_BASE": RandomSettings(length=128, special=True, override_special="-_")}))
+        pulumi.export("env", s.environment_variables)
+    run = run_inline(program)
+    passwords = {r.name: r for r in run.by_type("random:index/randomPassword:RandomPassword")}
+    assert set(passwords) == {"rails-secret_key_base", "rails-other"}
+    base = passwords["rails-secret_key_base"]
+    assert (base.inputs["length"], base.inputs["special"], base.inputs["overrideSpecial"]) == (128, True, "-_")
+    assert passwords["rails-other"].inputs["length"] == 32 and passwords["rails-other"].inputs["special"] is False
+    assert "result" in base.additional_secret_outputs
+    component = run.find(RandomSecret.TYPE, "rails")
+    assert all(p.parent == component.urn for p in passwords.values())
+    version = run.find("aws:secretsmanager/secretVersion:SecretVersion", "rails")
+    value = json.loads(plain(version.inputs["secretString"]))
+    assert set(value) == {"SECRET_KEY_BASE", "OTHER"} and value["SECRET_KEY_BASE"] in run.mocks.generated_secrets
+    assert leaks(run) == []
+    assert run.by_type("aws:iam/role:Role") == []
+    assert run.outputs["env"] == ["OTHER", "SECRET_KEY_BASE"]
+
+
+def test_user_managed_secret_starts_empty():
+    run = run_inline(lambda: UserManagedSecret("prismic", UserManagedSecretArgs(
+        name="prismic", environment_variables=["PRISMIC_TOKEN", "PRISMIC_WEBHOOK"])))
+    version = run.find("aws:secretsmanager/secretVersion:SecretVersion", "prismic")
+    assert json.loads(plain(version.inputs["secretString"])) == {"PRISMIC_TOKEN": "", "PRISMIC_WEBHOOK": ""}
+    assert set(version.ignore_changes) == {"secretString", "versionStages"}
+    assert run.find(UserManagedSecret.TYPE, "prismic").custom is False
+
+
+def test_grant_read_attaches_the_consumer_policy_to_a_role():
+    def program():
+        import pulumi_aws as aws
+        role = aws.iam.Role("app", name="app", assume_role_policy="{}")
+        secret = Secret("smtp", SecretArgs(name="smtp", initial_value={"A": pulumi.Output.secret(SENSITIVE)}))
+        secret.grant_read(role)
+        secret.grant_read("other-role")
+    run = run_inline(program, sensitive={SENSITIVE})
+    grants = {g.name: g for g in run.by_type("aws:iam/rolePolicy:RolePolicy")}
+    assert {name: g.inputs["role"] for name, g in grants.items()} == {"smtp-read-1": "app", "smtp-read-2": "other-role"}
+    doc = json.loads(grants["smtp-read-1"].inputs["policy"])
+    assert [s["Sid"] for s in doc["Statement"]] == ["Readsmtp", "Decryptsmtp"]
+    component = run.find(Secret.TYPE, "smtp")
+    assert all(g.parent == component.urn for g in grants.values())
+
+
+def test_customer_managed_key_component():
+    def program():
+        key = CustomerManagedKey("shared", CustomerManagedKeyArgs(
+            name="team-key", policy_statements=[{"Sid": "AllowApp", "Effect": "Allow",
+                                                  "Principal": {"AWS": "arn:aws:iam::000000000000:role/app"},
+                                                  "Action": "kms:Decrypt", "Resource": "*"}]))
+        pulumi.export("decrypt", key.decrypt_policy_json)
+    run = run_inline(program)
+    key = run.find("aws:kms/key:Key", "shared")
+    assert key.inputs["enableKeyRotation"] is True
+    assert [s["Sid"] for s in json.loads(key.inputs["policy"])["Statement"]] == ["AllowAdmin", "AllowApp"]
+    assert run.find("aws:kms/alias:Alias", "shared").inputs["name"] == "alias/team-key"
+    decrypt = json.loads(run.outputs["decrypt"])
+    assert decrypt["Statement"][0]["Action"] == ["kms:Decrypt"]
+    key_arn = next(v for v, label in run.mocks.computed.items() if label == "arn of key shared")
+    assert decrypt["Statement"][0]["Resource"] == key_arn
+
+
+def test_read_secret_policy_looks_secrets_up_by_name_and_attaches_to_roles():
+    def program():
+        policy = ReadSecretPolicy("readers", ReadSecretPolicyArgs(
+            policy_name="read-app", secret_names=["app-a", "app-b"], role_names=["web", "worker"]))
+        pulumi.export("doc", policy.policy_json)
+    run = run_inline(program)
+    looked_up = [a["name"] for t, a in run.mocks.calls if t == "aws:secretsmanager/getSecret:getSecret"]
+    assert looked_up == ["app-a", "app-b"]
+    doc = json.loads(run.outputs["doc"])
+    read, decrypt = doc["Statement"]
+    assert len(read["Resource"]) == 2 and all(":secret:app-" in arn for arn in read["Resource"])
+    assert len(decrypt["Resource"]) == 2
+    attachments = run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert sorted(a.inputs["role"] for a in attachments) == ["web", "worker"]
+    assert run.find("aws:iam/policy:Policy", "readers").inputs["name"] == "read-app"

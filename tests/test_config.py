@@ -1,0 +1,166 @@
+"""Config validation: every mistake gives one clear message naming the key path (pure tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import parse_config
+from components.schema import ConfigError
+
+GOOD = {
+    "secrets": {
+        "rails": {"type": "random", "environmentVariables": ["SECRET_KEY_BASE"],
+                  "randomSettings": {"SECRET_KEY_BASE": {"length": 64}}},
+        "prismic": {"type": "user-managed", "environmentVariables": ["PRISMIC_TOKEN"]},
+        "smtp": {"type": "secret", "initialValue": {"SMTP_PASSWORD": "s3cret"}},
+    },
+    "databases": {"db": {"identifier": "app-db", "username": "admin_user", "initialPassword": "p4ssword-long"}},
+    "readPolicies": {"app": {"secrets": ["rails", "db"], "roleNames": ["app-role"]}},
+}
+SECRET_KEYS = {"secrets", "databases"}
+
+
+def parse(raw, **kw):
+    kw.setdefault("secret_keys", SECRET_KEYS)
+    kw.setdefault("region", "us-east-1")
+    return parse_config(raw, stack=kw.pop("stack", "dev"), **kw)
+
+
+def problems_of(raw, **kw) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, **kw)
+    return [str(p) for p in caught.value.problems]
+
+
+def with_secret(**entry):
+    return {"secrets": {"x": entry}}
+
+
+def test_good_config_parses_with_defaults():
+    settings = parse(GOOD)
+    kinds = {s.key: s.kind for s in settings.secrets}
+    assert kinds == {"rails": "random", "prismic": "user-managed", "smtp": "secret"}
+    rails = next(s for s in settings.secrets if s.key == "rails")
+    assert rails.random_settings["SECRET_KEY_BASE"].length == 64
+    assert rails.random_settings["SECRET_KEY_BASE"].special is False
+    assert rails.recovery_window_in_days == 30
+    db = settings.databases[0]
+    assert (db.secret_name, db.alternate_username, db.strategy, db.ssl_mode) == \
+        ("rds-postgres-app-db", "admin_user_alt", "single-user", "require")
+    assert db.rotation.enabled and db.rotation.days == 30
+    assert settings.read_policies[0].policy_name == "app-read-secrets"
+
+
+def test_review_stack_names_carry_the_stack_and_skip_recovery_and_rotation():
+    settings = parse({**GOOD, "reviewStack": True}, stack="pr-12")
+    assert {s.name for s in settings.secrets} == {"rails-pr-12", "prismic-pr-12", "smtp-pr-12"}
+    db = settings.databases[0]
+    assert db.secret_name == "rds-postgres-app-db-pr-12"
+    assert db.recovery_window_in_days == 0 and not db.rotation.enabled
+    assert all(s.recovery_window_in_days == 0 for s in settings.secrets)
+    assert settings.read_policies[0].policy_name == "app-read-secrets-pr-12"
+
+
+def test_review_stack_rotates_when_asked():
+    raw = {"reviewStack": True, "databases": {"db": {**GOOD["databases"]["db"], "rotation": {"enabled": True}}}}
+    assert parse(raw, stack="pr-1").databases[0].rotation.enabled
+
+
+BAD_CASES = [
+    ("unknown secret type", with_secret(type="secrte", environmentVariables=["A"]),
+     "secrets.x.type: 'secrte' is not one of 'secret', 'random', 'user-managed' (did you mean 'secret'?)"),
+    ("missing type", with_secret(environmentVariables=["A"]),
+     "secrets.x.type: is required (one of 'secret', 'random', 'user-managed')"),
+    ("typo in a key", with_secret(type="random", environmentVariable=["A"]),
+     "secrets.x.environmentVariable: unknown key (did you mean 'environmentVariables'?)"),
+    ("JSON key with a dot", with_secret(type="user-managed", environmentVariables=["database.url"]),
+     "secrets.x.environmentVariables[0]: 'database.url' is not an upper-case environment variable name"),
+    ("JSON key with a hyphen", with_secret(type="secret", initialValue={"API-KEY": "v"}),
+     "secrets.x.initialValue.API-KEY: 'API-KEY' is not an upper-case environment variable name"),
+    ("lower-case JSON key", with_secret(type="random", environmentVariables=["secret_key_base"]),
+     "secrets.x.environmentVariables[0]: 'secret_key_base' is not an upper-case"),
+    ("duplicate variable", with_secret(type="random", environmentVariables=["A", "A"]),
+     "secrets.x.environmentVariables[1]: duplicate entry 'A'"),
+    ("name AWS rejects", with_secret(type="random", name="my secret!", environmentVariables=["A"]),
+     "secrets.x.name: 'my secret!' is not a valid Secrets Manager name"),
+    ("negative length", with_secret(type="random", environmentVariables=["A"], randomSettings={"A": {"length": -5}}),
+     "secrets.x.randomSettings.A.length: expected a whole number from 1 to 4096, got -5"),
+    ("min counts over length", with_secret(type="random", environmentVariables=["A"],
+                                           randomSettings={"A": {"length": 4, "minUpper": 3, "minNumeric": 3}}),
+     "secrets.x.randomSettings.A: the min* counts add up to 6, more than length 4"),
+    ("settings for an unknown variable", with_secret(type="random", environmentVariables=["A"], randomSettings={"B": {}}),
+     "secrets.x.randomSettings.B: is not one of this secret's environmentVariables"),
+    ("replica in the home region", with_secret(type="random", environmentVariables=["A"],
+                                               replicaRegions=[{"region": "us-east-1"}]),
+     "secrets.x.replicaRegions[0].region: 'us-east-1' is the stack's own region"),
+    ("bad region", with_secret(type="random", environmentVariables=["A"], replicaRegions=[{"region": "mars-1"}]),
+     "secrets.x.replicaRegions[0].region: 'mars-1' is not an AWS region"),
+    ("recovery window of 3 days", with_secret(type="random", environmentVariables=["A"], recoveryWindowInDays=3),
+     "secrets.x.recoveryWindowInDays: expected 0 (delete at once) or 7 to 30 days, got 3"),
+    ("a principal that is not an ARN", with_secret(type="random", environmentVariables=["A"], readPrincipals=["bob"]),
+     "secrets.x.readPrincipals[0]: 'bob' is not an IAM principal ARN"),
+    ("wrong type of value", with_secret(type="random", environmentVariables="A"),
+     "secrets.x.environmentVariables: expected a list of an upper-case environment variable name"),
+    ("secret key not usable as a Pulumi name", {"secrets": {"My_Secret": {"type": "random", "environmentVariables": ["A"]}}},
+     "secrets.My_Secret: 'My_Secret' is not a lower-case name"),
+    ("empty initial value", with_secret(type="secret", initialValue={}),
+     "secrets.x.initialValue: expected at least 1 entr(ies), got none"),
+    ("database without a password", {"databases": {"db": {"identifier": "db", "username": "u"}}},
+     "databases.db.initialPassword: is required"),
+    ("database TLS off", {"databases": {"db": {**GOOD["databases"]["db"], "sslMode": "disable"}}},
+     "databases.db.sslMode: 'disable' would send the password without TLS"),
+    ("both days and a schedule", {"databases": {"db": {**GOOD["databases"]["db"],
+                                                       "rotation": {"days": 7, "scheduleExpression": "rate(7 days)"}}}},
+     "databases.db.rotation: give either days or scheduleExpression, not both"),
+    ("bad RDS identifier", {"databases": {"db": {**GOOD["databases"]["db"], "identifier": "1-bad--id"}}},
+     "databases.db.identifier: '1-bad--id' is not an RDS instance identifier"),
+    ("read policy naming an unknown secret", {"readPolicies": {"app": {"secrets": ["nope"]}}},
+     "readPolicies.app.secrets[0]: 'nope' is not a key of `secrets` or `databases`"),
+    ("not a map", {"secrets": ["a", "b"]}, "secrets: expected a map of"),
+    ("boolean given as a string", {"reviewStack": "yes"}, "reviewStack: expected true or false, got a string"),
+    ("rotation role name too long", with_secret(type="secret", name="n" * 60, initialValue={"A": "v"},
+                                                createRotationRole=True),
+     "secrets.x.name: rotation role name"),
+]
+
+
+@pytest.mark.parametrize("raw, expected", [(raw, expected) for _, raw, expected in BAD_CASES],
+                         ids=[case for case, _, _ in BAD_CASES])
+def test_bad_config_names_the_key_and_what_was_expected(raw, expected):
+    problems = problems_of(raw)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_plaintext_where_a_secret_is_required():
+    problems = problems_of({"secrets": {"smtp": {"type": "secret", "initialValue": {"P": "plain"}}}}, secret_keys=set())
+    assert problems == ["secrets.smtp.initialValue: expected a secret value, got plaintext: set it with "
+                        "`pulumi config set --secret --path 'secrets.smtp.initialValue.KEY' …`"]
+    problems = problems_of({"databases": GOOD["databases"]}, secret_keys={"secrets"})
+    assert problems[0].startswith("databases.db.initialPassword: expected a secret value, got plaintext")
+
+
+def test_duplicate_physical_names():
+    raw = {"secrets": {"a": {"type": "random", "environmentVariables": ["A"]},
+                       "b": {"type": "random", "name": "a", "environmentVariables": ["B"]}},
+           "databases": {"a": {**GOOD["databases"]["db"], "secretName": "a"}}}
+    problems = problems_of(raw)
+    assert "secrets.b: physical name 'a' is already used by secrets.a" in problems
+    assert "databases.a: secret name 'a' is already used by secrets.a" in problems
+    assert "databases.a: 'a' is also a key of `secrets`; keys must be unique" in problems
+
+
+def test_unknown_top_level_key_is_a_typo():
+    problems = problems_of({}, unknown_keys=("secret",))
+    assert problems == ["app-secrets:secret: unknown config key (did you mean 'app-secrets:secrets'?)"]
+
+
+def test_all_problems_are_reported_at_once():
+    raw = {"secrets": {"a": {"type": "random", "environmentVariables": ["a.b"]},
+                       "b": {"type": "nope"}}, "recoveryWindowInDays": -1}
+    problems = problems_of(raw)
+    assert len(problems) == 3
+    with pytest.raises(ConfigError) as caught:
+        parse(raw)
+    text = str(caught.value)
+    assert text.splitlines()[0] == "invalid config (3 problems):"
+    assert "Traceback" not in text

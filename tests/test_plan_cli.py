@@ -1,0 +1,219 @@
+"""The offline plan and validate commands: JSON shape, masking, review stacks, error paths."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.__main__ import main
+from components.offline import PROJECT_DIR, load_project, load_stack
+
+STACKS = ["dev", "staging", "production", "pr"]
+
+
+def plan_json(capsys, *args) -> dict:
+    code = main(["plan", "--json", *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def sensitive_of(stack: str, template=None) -> set[str]:
+    return load_stack(stack, load_project(), template=template).sensitive
+
+
+def expected_counts(stack: str) -> dict[str, int]:
+    """Resource counts derived from the stack file itself, independently of the program."""
+    config = yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    secrets = config.get("app-secrets:secrets", {})
+    databases = config.get("app-secrets:databases", {})
+    review = config.get("app-secrets:reviewStack", False)
+    shared_key = config.get("app-secrets:sharedKmsKey", False)
+    owned = [s for s in secrets.values() if not s.get("existingSecretName")]
+    rotating = [d for d in databases.values() if d.get("rotation", {}).get("enabled", not review)]
+    n_secrets = len(owned) + len(databases)
+    return {
+        "aws:secretsmanager/secret:Secret": n_secrets,
+        "aws:secretsmanager/secretVersion:SecretVersion": n_secrets,
+        "aws:secretsmanager/secretPolicy:SecretPolicy": n_secrets,
+        "aws:kms/key:Key": 1 if shared_key else n_secrets,
+        "random:index/randomPassword:RandomPassword": sum(
+            len(s["environmentVariables"]) for s in owned if s["type"] == "random"),
+        "aws:lambda/function:Function": len(rotating),
+        "aws:secretsmanager/secretRotation:SecretRotation": len(rotating),
+        "aws:iam/policy:Policy": len(config.get("app-secrets:readPolicies", {})),
+        "aws:ec2/securityGroup:SecurityGroup": len([d for d in rotating if d.get("vpcId")]),
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_plan_json_counts_names_and_masking(capsys, stack):
+    doc = plan_json(capsys, "--stack", stack)
+    by_type = doc["summary"]["byType"]
+    for type_, count in expected_counts(stack).items():
+        assert by_type.get(type_, 0) == count, type_
+    assert doc["summary"]["total"] == len(doc["resources"]) == sum(by_type.values())
+    text = json.dumps(doc)
+    for value in sensitive_of(stack):
+        assert value not in text
+    versions = [r for r in doc["resources"] if r["type"] == "aws:secretsmanager/secretVersion:SecretVersion"]
+    assert versions and all(v["inputs"]["secretString"] == "[secret]" for v in versions)
+    config = yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    assert [s["name"] for s in doc["secrets"]] == list(config.get("app-secrets:secrets", {})) + \
+        list(config.get("app-secrets:databases", {}))
+    for resource in doc["resources"]:
+        if resource["type"] == "aws:secretsmanager/secret:Secret":
+            assert resource["physicalName"] == resource["inputs"]["name"]
+            assert resource["inputs"]["kmsKeyId"].startswith("(computed: arn of key")
+
+
+def test_plan_dev_physical_names_and_env(capsys):
+    doc = plan_json(capsys, "--stack", "dev")
+    names = {r["physicalName"] for r in doc["resources"] if r["physicalName"]}
+    assert {"example-rails", "example-prismic", "example-smtp", "rds-postgres-example-dev",
+            "alias/example-rails", "rds-postgres-example-dev-rotation", "example-app-read-secrets"} <= names
+    env = {s["name"]: s["environmentVariables"] for s in doc["secrets"]}
+    assert env == {"example-rails": ["SECRET_KEY_BASE"],
+                   "example-prismic": ["PRISMIC_ACCESS_TOKEN", "PRISMIC_WEBHOOK_SECRET"],
+                   "example-smtp": ["SMTP_PASSWORD", "SMTP_USERNAME"],
+                   "example-db": ["DATABASE_URL"]}
+    kinds = {s["name"]: s["kind"] for s in doc["secrets"]}
+    assert kinds == {"example-rails": "random", "example-prismic": "user-managed", "example-smtp": "secret",
+                     "example-db": "rds-postgres-admin-login"}
+    policy = next(r for r in doc["resources"] if r["type"] == "aws:secretsmanager/secretPolicy:SecretPolicy")
+    assert any(line.startswith("AllowRead: arn:aws:iam::<account>:root -> secretsmanager:DescribeSecret")
+               for line in policy["inputs"]["policy"])
+
+
+def test_review_stacks_are_disjoint_and_leave_nothing_behind(capsys):
+    one = plan_json(capsys, "--stack", "pr-1", "--template", "pr")
+    two = plan_json(capsys, "--stack", "pr-2", "--template", "pr")
+
+    def physical(doc):
+        return {r["physicalName"] for r in doc["resources"] if r["physicalName"]}
+    assert physical(one) and physical(one).isdisjoint(physical(two))
+    for doc, stack in ((one, "pr-1"), (two, "pr-2")):
+        assert doc["reviewStack"] is True
+        assert all(stack in name for name in physical(doc))
+        secrets = [r for r in doc["resources"] if r["type"] == "aws:secretsmanager/secret:Secret"]
+        assert secrets and all(s["inputs"]["recoveryWindowInDays"] == 0 for s in secrets)
+        assert all(s["inputs"]["tags"]["app-secrets:ephemeral"] == "true" for s in secrets)
+        # The shared token is read from staging's secret: no empty placeholder is created.
+        assert "app-secrets:secrets:UserManagedSecret" not in doc["summary"]["byType"]
+        shared = next(s for s in doc["secrets"] if s["name"] == "example-prismic")
+        assert shared == {"name": "example-prismic", "secretName": "example-prismic", "kind": "existing",
+                          "environmentVariables": ["PRISMIC_ACCESS_TOKEN"], "external": True}
+        assert doc["summary"]["byType"]["aws:kms/key:Key"] == 1
+        policy = next(r for r in doc["resources"] if r["type"] == "aws:iam/policy:Policy")
+        assert any("<arn of existing secret example-prismic>" in line for line in policy["inputs"]["policy"])
+        assert any("<key arn of existing secret example-prismic>" in line for line in policy["inputs"]["policy"])
+
+
+def test_plain_text_plan_shows_tree_env_and_summary(capsys):
+    assert main(["plan", "--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "Plan of stack 'dev' (stacks/Pulumi.dev.yaml)"
+    assert "+ app-secrets:secrets:RandomSecret  example-rails" in out
+    assert "  + aws:secretsmanager/secret:Secret  example-rails  [example-rails]" in out
+    assert "secretString: [secret]" in out
+    assert "  example-db -> rds-postgres-example-dev: DATABASE_URL" in out
+    assert out.strip().splitlines()[-1].startswith(f"{out.count('  + ') + out.count(chr(10) + '+ ')} resources to create: ")
+    for value in sensitive_of("dev"):
+        assert value not in out
+
+
+# --- error paths -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks").mkdir()
+    return tmp_path
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_missing_stack_file(capsys):
+    code, out, err = run_cli(capsys, "plan", "--stack", "nosuch")
+    assert code == 2 and out == ""
+    assert err == f"error: {PROJECT_DIR}/stacks/Pulumi.nosuch.yaml: no such stack file (stacks: dev, pr, production, staging)\n"
+
+
+def test_not_a_stack_name(capsys):
+    code, _, err = run_cli(capsys, "plan", "--stack", "../../etc/passwd")
+    assert code == 2
+    assert err == "error: '../../etc/passwd' is not a stack name (letters, digits, '-', '_', '.')\n"
+
+
+def test_invalid_yaml(capsys, project):
+    (project / "stacks" / "Pulumi.broken.yaml").write_text("config:\n  app-secrets:secrets: {a: [\n")
+    code, _, err = run_cli(capsys, "plan", "--stack", "broken", "--project-dir", str(project))
+    assert code == 2
+    assert err.startswith(f"error: {project}/stacks/Pulumi.broken.yaml: invalid YAML: ")
+    assert "line 3" in err and len(err.splitlines()) == 1
+
+
+def test_stack_file_of_the_wrong_shape(capsys, project):
+    (project / "stacks" / "Pulumi.list.yaml").write_text("- a\n- b\n")
+    code, _, err = run_cli(capsys, "plan", "--stack", "list", "--project-dir", str(project))
+    assert code == 2
+    assert err == f"error: {project}/stacks/Pulumi.list.yaml: expected a map with a `config:` map at the top\n"
+
+
+def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {
+        "aws:region": "us-east-1",
+        "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["api-key"], "lenght": 3}},
+    }}))
+    code, out, err = run_cli(capsys, "plan", "--stack", "bad", "--project-dir", str(project))
+    assert code == 2 and out == ""
+    source = f"{project}/stacks/Pulumi.bad.yaml"
+    assert err.splitlines() == [
+        f"error: {source}: secrets.web.environmentVariables[0]: 'api-key' is not an upper-case environment "
+        "variable name matching ^[A-Z_][A-Z0-9_]*$",
+        f"error: {source}: secrets.web.lenght: unknown key (expected one of: adminPrincipals, createRotationRole, "
+        "description, environmentVariables, name, randomSettings, readPrincipals, readwritePrincipals, "
+        "recoveryWindowInDays, replicaRegions, secretPolicies, tags, trustTags)",
+    ]
+
+
+def test_validate_reports_each_stack_and_fails_on_any_invalid(capsys, project):
+    (project / "stacks" / "Pulumi.good.yaml").write_text(yaml.safe_dump({"config": {
+        "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {
+        "app-secrets:secrets": {"web": {"type": "nope"}}}}))
+    code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
+    assert code == 2
+    assert out.splitlines() == [
+        "bad: invalid",
+        f"  {project}/stacks/Pulumi.bad.yaml: secrets.web.type: 'nope' is not one of 'secret', 'random', 'user-managed'",
+        "good: ok (7 resources, 1 secrets)",
+    ]
+
+
+def test_validate_passes_on_the_example_stacks(capsys):
+    code, out, _ = run_cli(capsys, "validate")
+    assert code == 0, out
+    assert [line.split(":")[0] for line in out.splitlines()] == ["dev", "pr", "production", "staging"]
+
+
+def test_real_command_prints_no_traceback():
+    """The README's command, as a process: plain output when not a terminal, exit codes."""
+    ok = subprocess.run([sys.executable, "-m", "components", "plan", "--stack", "dev"], cwd=PROJECT_DIR,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and ok.stderr == ""
+    assert ok.stdout.startswith("Plan of stack 'dev'") and "\x1b[" not in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "components", "plan", "--stack", "nosuch"], cwd=PROJECT_DIR,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1

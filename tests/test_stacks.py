@@ -1,0 +1,143 @@
+"""The whole program for every stack file in stacks/, under the mock runtime."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from parliament import analyze_policy_string
+
+from components.offline import AwsMocks, PROJECT_DIR, run_program
+from components.program import InvalidConfig
+from tests.helpers import leaks, plain, policy_documents
+
+STACK_FILES = sorted((PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
+STACKS = [p.name[len("Pulumi."):-len(".yaml")] for p in STACK_FILES]
+OUR_TYPES_PREFIX = "app-secrets:"
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack_run(request):
+    return run_program(request.param)
+
+
+def stack_file(stack: str) -> dict:
+    return yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def test_the_example_stacks_use_every_secret_kind():
+    kinds = set()
+    for stack in STACKS:
+        config = stack_file(stack)
+        kinds |= {s["type"] for s in config.get("app-secrets:secrets", {}).values()}
+        if config.get("app-secrets:databases"):
+            kinds.add("database")
+        if any(s.get("existingSecretName") for s in config.get("app-secrets:secrets", {}).values()):
+            kinds.add("existing")
+    assert kinds == {"secret", "random", "user-managed", "database", "existing"}
+    assert {"dev", "staging", "production", "pr"} <= set(STACKS)
+
+
+def test_every_configured_secret_is_exported(stack_run):
+    config = stack_file(stack_run.stack)
+    expected = set(config.get("app-secrets:secrets", {})) | set(config.get("app-secrets:databases", {}))
+    assert set(stack_run.outputs["secrets"]) == expected
+    for key, described in stack_run.outputs["secrets"].items():
+        assert described["environmentVariables"], key
+        assert described["arn"].startswith("arn:aws:secretsmanager:")
+
+
+def test_every_resource_is_parented_to_one_of_our_components(stack_run):
+    components = {r.urn for r in stack_run.registrations if r.type.startswith(OUR_TYPES_PREFIX)}
+    for reg in stack_run.registrations:
+        if reg.type.startswith(OUR_TYPES_PREFIX):
+            assert not reg.custom
+        else:
+            assert reg.parent in components, f"{reg.type} {reg.name} has parent {reg.parent}"
+
+
+def test_no_secret_value_appears_outside_a_pulumi_secret(stack_run):
+    if not stack_run.sensitive_values:
+        pytest.skip(f"stack {stack_run.stack} has no secure config and no generated value")
+    assert leaks(stack_run) == []
+
+
+def test_secret_values_reach_the_secret_versions(stack_run):
+    """The leak test above must have something to find: the values are really in the versions."""
+    versions = stack_run.by_type("aws:secretsmanager/secretVersion:SecretVersion")
+    stored = " ".join(plain(v.inputs["secretString"]) for v in versions)
+    for value in stack_run.sensitive_values:
+        assert value in stored
+
+
+def test_every_secret_version_keeps_its_initial_label(stack_run):
+    for version in stack_run.by_type("aws:secretsmanager/secretVersion:SecretVersion"):
+        assert version.inputs["versionStages"] == ["AWSCURRENT", "APP_SECRETS_INITIAL"]
+        assert set(version.ignore_changes) == {"secretString", "versionStages"}
+        assert version.raw_inputs["secretString"]["4dabf18193072939515e22adb298388d"]
+
+
+def _findings(document: dict) -> list[tuple[str, object]]:
+    policy = analyze_policy_string(json.dumps(document), include_community_auditors=True)
+    return [(f.issue, f.detail) for f in policy.findings]
+
+
+def test_every_policy_document_passes_the_iam_linter(stack_run):
+    documents = policy_documents(stack_run)
+    assert documents
+    for kind, where, document in documents:
+        findings = _findings(document)
+        if kind == "identity":
+            assert findings == [], where
+        elif kind == "resource":
+            # In a key or secret policy "Resource": "*" means the resource itself.
+            assert {issue for issue, _ in findings} <= {"RESOURCE_STAR"}, (where, findings)
+        else:
+            # A trust policy has no Resource at all, which parliament reports as malformed.
+            assert findings == [("MALFORMED", "Statement contains neither Resource nor NotResource")], where
+
+
+def test_policies_grant_only_named_actions(stack_run):
+    for _, where, document in policy_documents(stack_run):
+        for statement in document["Statement"]:
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            assert not any(a in ("*", "secretsmanager:*", "kms:*", "iam:*") for a in actions), where
+
+
+def test_invalid_config_registers_nothing():
+    mocks = AwsMocks()
+    with pytest.raises(InvalidConfig) as caught:
+        run_program("dev", mocks=mocks, config_override={
+            "secrets": {"bad": {"type": "random", "environmentVariables": ["not.valid"]}}})
+    assert [str(p) for p in caught.value.problems] == [
+        "secrets.bad.environmentVariables[0]: 'not.valid' is not an upper-case environment variable name "
+        "matching ^[A-Z_][A-Z0-9_]*$"]
+    assert mocks.created == []
+
+
+def test_unknown_top_level_key_is_reported_by_the_program():
+    with pytest.raises(InvalidConfig) as caught:
+        run_program("dev", config_override={"secrte": {}})
+    assert [str(p) for p in caught.value.problems] == [
+        "app-secrets:secrte: unknown config key (did you mean 'app-secrets:secrets'?)"]
+
+
+def test_plaintext_password_is_rejected_by_the_program():
+    config = stack_file("dev")
+    databases = json.loads(json.dumps(config["app-secrets:databases"]))
+    databases["example-db"]["initialPassword"] = "plaintext-password"
+    mocks = AwsMocks()
+    # Replacing the whole key with plain values: the engine would no longer mark it secret.
+    from components.offline import load_project, load_stack, execute
+    project = load_project()
+    stack = load_stack("dev", project)
+    stack.values["app-secrets:databases"] = databases
+    stack.secret_keys.discard("app-secrets:databases")
+    with pytest.raises(InvalidConfig) as caught:
+        execute(project.name, stack, mocks=mocks)
+    assert str(caught.value.problems[0]).startswith(
+        "databases.example-db.initialPassword: expected a secret value, got plaintext")
+    assert mocks.created == []
