@@ -15,7 +15,7 @@ from typing import Any, Optional
 import pulumi
 
 from . import config as cfg
-from . import naming, policies
+from . import consumers, naming, policies
 from .context import AwsContext
 from .kms import CustomerManagedKey, CustomerManagedKeyArgs
 from .read_policy import ExistingSecret, ReadSecretPolicy, ReadSecretPolicyArgs, SecretRef
@@ -24,7 +24,11 @@ from .secret import (KmsKeyRef, RandomSecret, RandomSecretArgs, Secret, SecretAr
                      UserManagedSecretArgs)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-BUILD_DIR = Path(os.environ.get("APP_SECRETS_BUILD_DIR", PROJECT_DIR / "build"))
+
+
+def build_dir() -> Path:
+    """Where the rotation archives are built (APP_SECRETS_BUILD_DIR, default ./build)."""
+    return Path(os.environ.get("APP_SECRETS_BUILD_DIR") or PROJECT_DIR / "build")
 
 
 def _decode(value: Any) -> Any:
@@ -71,8 +75,8 @@ def rotation_archives():
     """Build (or reuse) the handler and layer archives; only stacks with rotation need them."""
     from . import packaging
 
-    handler = packaging.build_directory_archive(packaging.HANDLER_DIR, BUILD_DIR / "rotation-postgres-admin.zip")
-    layer = packaging.build_layer_archive(packaging.LAYER_REQUIREMENTS, BUILD_DIR / "layers")
+    handler = packaging.build_directory_archive(packaging.HANDLER_DIR, build_dir() / "rotation-postgres-admin.zip")
+    layer = packaging.build_layer_archive(packaging.LAYER_REQUIREMENTS, build_dir() / "layers")
     return handler, {"deps": layer}
 
 
@@ -179,6 +183,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
     return {
         "reviewStack": settings.review_stack,
         "secrets": {key: describe(component) for key, component in built.items()},
+        "consumers": consumer_outputs(built, context),
         "readPolicies": {key: {"arn": p.arn, "policyJson": p.policy_json} for key, p in read_policies.items()},
     }
 
@@ -212,6 +217,44 @@ class InvalidConfig(pulumi.RunError):
     def __init__(self, error: ConfigError):
         super().__init__(str(error))
         self.problems = error.problems
+
+
+def _consumer_documents(key: str, arn: str, name: str, variables: list[str], region: str) -> dict[str, Any]:
+    k8s = consumers.k8s_name(key)
+    return {
+        "ecsSecrets": consumers.ecs_secrets(arn, variables),
+        "externalSecret": consumers.external_secret(k8s, name, variables),
+        "secretProviderClass": consumers.secret_provider_class(k8s, arn, variables, region=region),
+        # One dsops environment per secret: two secrets may both provide e.g. DATABASE_URL.
+        "dsopsEnvs": consumers.dsops_envs(name, variables, env_name=key),
+    }
+
+
+def consumer_outputs(built: dict[str, Any], context: AwsContext) -> pulumi.Output[dict]:
+    """How apps consume each secret (ECS, External Secrets, CSI driver, dsops), per secret and for
+    the whole stack. Only names and ARNs: never a value."""
+    keys = list(built)
+
+    def documents(args: list) -> dict[str, Any]:
+        region, triples = args[0], args[1:]
+        per_secret = {key: _consumer_documents(key, arn, name, list(built[key].environment_variables), region)
+                      for key, (arn, name) in zip(keys, triples)}
+        manifests = [consumers.secret_store(region)]
+        for docs in per_secret.values():
+            manifests += [docs["externalSecret"], docs["secretProviderClass"]]
+        dsops = consumers.dsops_config(consumers.dsops_secret_store(region),
+                                       *(docs["dsopsEnvs"] for docs in per_secret.values()))
+        return {
+            "secrets": {key: {"ecsSecrets": docs["ecsSecrets"],
+                              "externalSecret": consumers.to_yaml(docs["externalSecret"]),
+                              "secretProviderClass": consumers.to_yaml(docs["secretProviderClass"]),
+                              "dsopsEnvs": docs["dsopsEnvs"]} for key, docs in per_secret.items()},
+            "kubernetesManifests": consumers.to_yaml(*manifests),
+            "dsopsConfig": consumers.to_yaml(dsops),
+        }
+
+    pairs = [pulumi.Output.all(_secret_arn(c), _secret_name(c)) for c in built.values()]
+    return pulumi.Output.all(context.region, *pairs).apply(documents)
 
 
 def run() -> None:

@@ -112,9 +112,11 @@ def test_invalid_config_registers_nothing():
     with pytest.raises(InvalidConfig) as caught:
         run_program("dev", mocks=mocks, config_override={
             "secrets": {"bad": {"type": "random", "environmentVariables": ["not.valid"]}}})
-    assert [str(p) for p in caught.value.problems] == [
-        "secrets.bad.environmentVariables[0]: 'not.valid' is not an upper-case environment variable name "
-        "matching ^[A-Z_][A-Z0-9_]*$"]
+    problems = [str(p) for p in caught.value.problems]
+    assert problems[0] == ("secrets.bad.environmentVariables[0]: 'not.valid' is not an upper-case environment "
+                           "variable name matching ^[A-Z_][A-Z0-9_]*$")
+    # The stack's read policy still names the secrets the override removed: reported too.
+    assert "readPolicies.example-app.secrets[0]: 'example-rails' is not a key of `secrets` or `databases`" in problems
     assert mocks.created == []
 
 
@@ -141,3 +143,45 @@ def test_plaintext_password_is_rejected_by_the_program():
     assert str(caught.value.problems[0]).startswith(
         "databases.example-db.initialPassword: expected a secret value, got plaintext")
     assert mocks.created == []
+
+
+def test_consumer_outputs_map_every_key_to_its_secret(stack_run):
+    consumers = stack_run.outputs["consumers"]
+    secrets = stack_run.outputs["secrets"]
+    assert set(consumers["secrets"]) == set(secrets)
+    manifests = list(yaml.safe_load_all(consumers["kubernetesManifests"]))
+    by_kind_name = {(m["kind"], m["metadata"]["name"]): m for m in manifests}
+    assert ("SecretStore", "aws-secrets-manager") in by_kind_name
+    dsops = yaml.safe_load(consumers["dsopsConfig"])
+    assert dsops["secretStores"]["aws-sm"] == {"type": "aws.secretsmanager", "region": "us-east-1"}
+    for key, described in secrets.items():
+        arn, name, variables = described["arn"], described["name"], described["environmentVariables"]
+        mine = consumers["secrets"][key]
+        assert mine["ecsSecrets"] == [{"name": v, "valueFrom": f"{arn}:{v}::"} for v in sorted(variables)]
+        external = yaml.safe_load(mine["externalSecret"])
+        assert external == by_kind_name[("ExternalSecret", key)]
+        assert [(d["secretKey"], d["remoteRef"]) for d in external["spec"]["data"]] == \
+            [(v, {"key": name, "property": v}) for v in sorted(variables)]
+        spc = yaml.safe_load(mine["secretProviderClass"])
+        assert spc["spec"]["provider"] == "aws"
+        objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
+        assert objects == [{"objectName": arn, "objectType": "secretsmanager",
+                            "jmesPath": [{"path": v, "objectAlias": v} for v in sorted(variables)]}]
+        assert dsops["envs"][key] == {v: {"from": {"store": "aws-sm", "key": name}, "transform": f"json_extract:.{v}"}
+                                      for v in variables}
+
+
+def test_a_second_build_changes_nothing_on_the_function_or_layer(tmp_path, monkeypatch):
+    """Two runs, each building the archives from scratch into its own folder (as two `pulumi up`s
+    on two machines would): identical code hashes, so no diff on the function or the layer."""
+    seen = []
+    for name in ("first", "second"):
+        monkeypatch.setenv("APP_SECRETS_BUILD_DIR", str(tmp_path / name))
+        run = run_program("dev")
+        function = run.find("aws:lambda/function:Function", "example-db")
+        layer = run.find("aws:lambda/layerVersion:LayerVersion", "example-db-deps")
+        assert Path(function.inputs["code"].path).is_relative_to(tmp_path / name)
+        seen.append((function.inputs["sourceCodeHash"], layer.inputs["sourceCodeHash"],
+                     Path(function.inputs["code"].path).read_bytes(), Path(layer.inputs["code"].path).read_bytes()))
+    assert seen[0] == seen[1]
+    assert len(seen[0][0]) == 44 and seen[0][0] != seen[0][1]
