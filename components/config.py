@@ -303,8 +303,10 @@ def parse_config(
                 ))
 
     review = bool(values.get("reviewStack"))
-    settings_secrets = _secrets(values.get("secrets") or {}, review, stack, problems)
-    settings_dbs = _databases(values.get("databases") or {}, review, stack, problems)
+    window = values.get("recoveryWindowInDays")
+    window = TOP_LEVEL_DEFAULTS["recoveryWindowInDays"] if window is None else window
+    settings_secrets = _secrets(values.get("secrets") or {}, review, stack, window, problems)
+    settings_dbs = _databases(values.get("databases") or {}, review, stack, window, problems)
     policies = _read_policies(values.get("readPolicies") or {}, review, stack,
                               {s.key for s in settings_secrets} | {d.key for d in settings_dbs}, problems)
 
@@ -341,7 +343,8 @@ def _replicas(entries) -> tuple[ReplicaRegion, ...]:
     return tuple(ReplicaRegion(r["region"], r.get("kmsKeyId")) for r in entries or () if r)
 
 
-def _secrets(entries: Mapping[str, Any], review: bool, stack: str, problems: list[Problem]) -> tuple[SecretSpec, ...]:
+def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
+             problems: list[Problem]) -> tuple[SecretSpec, ...]:
     out = []
     for key, entry in entries.items():
         if not entry:
@@ -393,13 +396,14 @@ def _secrets(entries: Mapping[str, Any], review: bool, stack: str, problems: lis
             tags=dict(entry.get("tags") or {}),
             replica_regions=_replicas(entry.get("replicaRegions")),
             secret_policies=tuple(entry.get("secretPolicies") or ()),
-            recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", 30),
+            recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
             create_rotation_role=bool(create_role),
         ))
     return tuple(out)
 
 
-def _databases(entries: Mapping[str, Any], review: bool, stack: str, problems: list[Problem]) -> tuple[DatabaseSpec, ...]:
+def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int,
+               problems: list[Problem]) -> tuple[DatabaseSpec, ...]:
     out = []
     for key, entry in entries.items():
         if not entry:
@@ -451,7 +455,7 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, problems: l
             replica_regions=_replicas(entry.get("replicaRegions")),
             tags=dict(entry.get("tags") or {}),
             trust_tags=dict(entry.get("trustTags") or {}),
-            recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", 30),
+            recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
         ))
     return tuple(out)
 

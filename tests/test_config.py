@@ -164,3 +164,13 @@ def test_all_problems_are_reported_at_once():
     text = str(caught.value)
     assert text.splitlines()[0] == "invalid config (3 problems):"
     assert "Traceback" not in text
+
+
+def test_stack_recovery_window_is_the_default_of_each_secret():
+    raw = {**GOOD, "recoveryWindowInDays": 7,
+           "secrets": {**GOOD["secrets"], "own": {"type": "random", "environmentVariables": ["A"],
+                                                  "recoveryWindowInDays": 0}}}
+    settings = parse(raw)
+    windows = {s.key: s.recovery_window_in_days for s in settings.secrets}
+    assert windows == {"rails": 7, "prismic": 7, "smtp": 7, "own": 0}
+    assert settings.databases[0].recovery_window_in_days == 7

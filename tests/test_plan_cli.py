@@ -217,3 +217,17 @@ def test_real_command_prints_no_traceback():
     bad = subprocess.run([sys.executable, "-m", "components", "plan", "--stack", "nosuch"], cwd=PROJECT_DIR,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+
+
+def test_project_defaults_from_pulumi_yaml_are_applied(capsys, project):
+    """The mock runtime does not apply Pulumi.yaml defaults; the plan does, as the engine would."""
+    text = (project / "Pulumi.yaml").read_text()
+    (project / "Pulumi.yaml").write_text(text.replace(
+        "  recoveryWindowInDays:\n    type: integer\n    default: 30", "  recoveryWindowInDays:\n    type: integer\n    default: 7"))
+    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {
+        "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
+    doc = plan_json(capsys, "--stack", "s", "--project-dir", str(project))
+    secret = next(r for r in doc["resources"] if r["type"] == "aws:secretsmanager/secret:Secret")
+    assert secret["inputs"]["recoveryWindowInDays"] == 7
+    key = next(r for r in doc["resources"] if r["type"] == "aws:kms/key:Key")
+    assert key["inputs"]["deletionWindowInDays"] == 30

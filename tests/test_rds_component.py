@@ -1,0 +1,117 @@
+"""RdsPostgresAdminLogin and SecretRotationFunction under the mock runtime."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import unquote, urlsplit
+
+import pulumi
+import pytest
+
+from components import packaging
+from components.offline import _suffix, run_inline
+from components.rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs, database_url
+from components.rotation_function import SecretRotationFunction
+from tests.helpers import leaks, plain
+
+PASSWORD = "p@ss:w/rd?#%&+ sensitive"
+
+
+@pytest.fixture(scope="module")
+def handler(tmp_path_factory):
+    return packaging.build_directory_archive(packaging.HANDLER_DIR, tmp_path_factory.mktemp("b") / "handler.zip")
+
+
+def login_program(handler, **overrides):
+    def program():
+        args = dict(identifier="orders-db", username="orders_admin",
+                    initial_password=pulumi.Output.secret(PASSWORD), handler=handler,
+                    layers={"deps": handler})
+        args.update(overrides)
+        login = RdsPostgresAdminLogin("orders", RdsPostgresAdminLoginArgs(**args))
+        for name in ("environment_variables", "secret_name", "secret_arn", "rotation_role_name", "function_arn",
+                     "policy_json", "kms_key_arn"):
+            pulumi.export(name, getattr(login, name))
+    return program
+
+
+def test_database_url_percent_encodes_user_and_password():
+    url = database_url("admin user", PASSWORD, "db.example.com", 5432, "app")
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.hostname, parts.port, parts.path) == ("postgres", "db.example.com", 5432, "/app")
+    assert (unquote(parts.username), unquote(parts.password)) == ("admin user", PASSWORD)
+
+
+def test_secret_holds_the_connection_details_read_from_the_instance(handler):
+    run = run_inline(login_program(handler), sensitive={PASSWORD})
+    calls = [a for t, a in run.mocks.calls if t == "aws:rds/getInstance:getInstance"]
+    assert calls == [{"dbInstanceIdentifier": "orders-db"}]
+    version = run.find("aws:secretsmanager/secretVersion:SecretVersion", "orders")
+    value = json.loads(plain(version.inputs["secretString"]))
+    host = f"orders-db.c{_suffix('orders-db')[:10]}.us-east-1.rds.amazonaws.com"  # what the mock instance says
+    assert {k: value[k] for k in ("engine", "host", "port", "dbname", "username", "password")} == {
+        "engine": "postgres", "host": host, "port": 5432, "dbname": "app", "username": "orders_admin",
+        "password": PASSWORD}
+    parts = urlsplit(value["DATABASE_URL"])
+    assert unquote(parts.password) == PASSWORD and parts.hostname == host
+    assert run.outputs["environment_variables"] == ["DATABASE_URL"]
+    assert run.outputs["secret_name"] == "rds-postgres-orders-db"
+    assert leaks(run) == []
+
+
+def test_rotation_function_schedule_permission_and_role(handler):
+    run = run_inline(login_program(handler, strategy="alternating-users", rotation_days=7,
+                                   exclude_characters="'\"\\"), sensitive={PASSWORD})
+    function = run.find("aws:lambda/function:Function", "orders")
+    assert function.inputs["runtime"] == "python3.13" and function.inputs["timeout"] == 60
+    assert function.inputs["name"] == "rds-postgres-orders-db"
+    assert function.inputs["handler"] == "lambda_function.lambda_handler"
+    assert function.inputs["sourceCodeHash"] == handler.sha256_base64
+    assert function.inputs["environment"]["variables"] == {
+        "ROTATION_STRATEGY": "alternating-users", "PRIMARY_USERNAME": "orders_admin",
+        "ALTERNATE_USERNAME": "orders_admin_alt", "DB_SSLMODE": "require", "PASSWORD_LENGTH": "32",
+        "EXCLUDE_CHARACTERS": "'\"\\", "SECRETS_MANAGER_ENDPOINT": "https://secretsmanager.us-east-1.amazonaws.com"}
+    assert "vpcConfig" not in function.inputs
+    secret_arn = run.outputs["secret_arn"]
+    permission = run.find("aws:lambda/permission:Permission", "orders")
+    assert (permission.inputs["principal"], permission.inputs["sourceArn"], permission.inputs["action"]) == \
+        ("secretsmanager.amazonaws.com", secret_arn, "lambda:InvokeFunction")
+    rotation = run.find("aws:secretsmanager/secretRotation:SecretRotation", "orders")
+    assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 7}
+    assert rotation.inputs["secretId"] == secret_arn and rotation.inputs["rotationLambdaArn"] == run.outputs["function_arn"]
+    assert permission.urn in rotation.dependencies
+    attachment = run.find("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "orders-execution")
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    assert attachment.inputs["role"] == run.outputs["rotation_role_name"] == "rds-postgres-orders-db-rotation"
+    describe = json.loads(run.find("aws:iam/rolePolicy:RolePolicy", "orders-describe-db").inputs["policy"])
+    assert describe["Statement"][0]["Action"] == ["rds:DescribeDBInstances"]
+    assert describe["Statement"][0]["Resource"] == "arn:aws:rds:us-east-1:000000000000:db:orders-db"
+    layer = run.find("aws:lambda/layerVersion:LayerVersion", "orders-deps")
+    assert layer.inputs["compatibleRuntimes"] == ["python3.13"]
+    assert function.inputs["layers"] == [f"arn:aws:lambda:us-east-1:000000000000:layer:{layer.inputs['layerName']}:1"]
+    component = run.find(SecretRotationFunction.TYPE, "orders")
+    assert all(r.parent == component.urn for r in (function, permission, rotation, layer, attachment))
+    assert leaks(run) == []
+
+
+def test_vpc_function_gets_a_security_group_and_the_vpc_policy(handler):
+    run = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01", "subnet-02"],
+                                   security_group_ids=["sg-0db"], schedule_expression="rate(10 days)"),
+                     sensitive={PASSWORD})
+    group = run.find("aws:ec2/securityGroup:SecurityGroup", "orders-rotation")
+    assert group.inputs["vpcId"] == "vpc-0abc" and group.inputs["egress"][0]["protocol"] == "-1"
+    function = run.find("aws:lambda/function:Function", "orders")
+    assert function.inputs["vpcConfig"]["subnetIds"] == ["subnet-01", "subnet-02"]
+    assert function.inputs["vpcConfig"]["securityGroupIds"] == ["sg-0db", group.id]
+    attachment = run.find("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "orders-execution")
+    assert attachment.inputs["policyArn"].endswith("service-role/AWSLambdaVPCAccessExecutionRole")
+    rotation = run.find("aws:secretsmanager/secretRotation:SecretRotation", "orders")
+    assert rotation.inputs["rotationRules"] == {"scheduleExpression": "rate(10 days)"}
+
+
+def test_rotation_off_creates_no_function_and_no_role(handler):
+    run = run_inline(login_program(handler, rotation_enabled=False), sensitive={PASSWORD})
+    assert run.by_type("aws:lambda/function:Function") == []
+    assert run.by_type("aws:iam/role:Role") == []
+    assert run.outputs["function_arn"] is None
+    assert run.by_type("aws:secretsmanager/secret:Secret")
