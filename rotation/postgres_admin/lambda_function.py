@@ -1,0 +1,384 @@
+"""Secrets Manager rotation function for a PostgreSQL login (RDS master user or any CREATEROLE login).
+
+The secret is JSON: {"engine", "host", "port", "username", "password", "dbname"} (+ optional
+"sslmode"/"ssl"); every rotation also writes DATABASE_URL (postgres://user:pass@host:port/dbname,
+user/password/dbname percent-encoded). Entry point: lambda_function.lambda_handler.
+
+Environment (all optional):
+  SECRETS_MANAGER_ENDPOINT   Secrets Manager endpoint URL (default: the SDK's regional endpoint)
+  ROTATION_STRATEGY          single-user (default) | alternating-users
+  PRIMARY_USERNAME           alternating-users: the primary user (default: the secret's username,
+                             minus a trailing "_alt" when ALTERNATE_USERNAME is unset)
+  ALTERNATE_USERNAME         alternating-users: the alternate user (default: <primary>_alt)
+  ALTERNATE_SET_ROLE         alternating-users: when creating the alternate, make its sessions
+                             start with SET ROLE <primary> so both users own the same objects
+                             (default true)
+  DB_SSLMODE                 libpq sslmode (default require); the secret's "sslmode" key wins
+  DB_SSLROOTCERT             CA bundle path, required for verify-ca / verify-full
+  DB_CONNECT_TIMEOUT         seconds (default 5)
+  PASSWORD_LENGTH            default 32
+  EXCLUDE_CHARACTERS         default :/@"'\\  (set to "" to exclude nothing; values are percent-
+                             encoded in DATABASE_URL either way)
+  EXCLUDE_NUMBERS, EXCLUDE_PUNCTUATION, EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE, INCLUDE_SPACE
+                             booleans, default false
+  REQUIRE_EACH_INCLUDED_TYPE boolean, default true
+  LOG_LEVEL                  default INFO
+
+Steps follow the AWS protocol; each is idempotent for a given ClientRequestToken, and Secrets
+Manager may re-run the whole sequence after a failure. No secret value is ever logged or put into
+an exception message.
+
+  createSecret  copy AWSCURRENT, new password (GetRandomPassword), next username for the strategy,
+                recompute DATABASE_URL, put it as AWSPENDING (no-op if that version has a value).
+  setSecret     single-user: log in as AWSCURRENT (else: is AWSPENDING already set? else
+                AWSPREVIOUS) and ALTER ROLE the same user. alternating-users: AWSPENDING already
+                logs in? else log in as AWSCURRENT (else AWSPREVIOUS) and ALTER ROLE the other user,
+                creating it on first use like the current one (memberships, CREATEROLE, CREATEDB,
+                INHERIT, plus membership in the current user). Passwords are sent hashed
+                (SCRAM verifier computed client-side), so server logs never see them.
+  testSecret    log in as AWSPENDING and SELECT 1.
+  finishSecret  move AWSCURRENT to the token's version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Optional
+
+import rotation_postgres as pg
+from rotation_secret import (
+    SSL_MODES,
+    check_identifier,
+    connection_params,
+    database_url,
+    parse_login,
+    redact,
+    sensitive_values,
+)
+
+logger = logging.getLogger("rotation.postgres_admin")
+_level = (os.environ.get("LOG_LEVEL") or "INFO").strip().upper()
+logger.setLevel(_level if _level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO")
+
+STRATEGIES = ("single-user", "alternating-users")
+DEFAULT_EXCLUDE_CHARACTERS = ":/@\"'\\"
+CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
+
+_clients: dict[tuple[Optional[str], Optional[str]], Any] = {}
+
+
+# --------------------------------------------------------------------------- entry point
+
+def lambda_handler(event: dict, context: Any = None) -> None:
+    arn = event["SecretId"]
+    token = event["ClientRequestToken"]
+    step = event["Step"]
+    settings = Settings.from_env()
+    client = secrets_client()
+
+    metadata = client.describe_secret(SecretId=arn)
+    if not metadata.get("RotationEnabled"):
+        logger.error("Secret %s is not enabled for rotation", arn)
+        raise ValueError(f"Secret {arn} is not enabled for rotation")
+    versions = metadata.get("VersionIdsToStages") or {}
+    if token not in versions:
+        logger.error("Secret version %s has no stage for rotation of secret %s", token, arn)
+        raise ValueError(f"Secret version {token} has no stage for rotation of secret {arn}")
+    if CURRENT in versions[token]:
+        logger.info("%s: version %s is already AWSCURRENT for secret %s; nothing to do", step, token, arn)
+        return
+    if PENDING not in versions[token]:
+        logger.error("Secret version %s is not AWSPENDING for rotation of secret %s", token, arn)
+        raise ValueError(f"Secret version {token} is not set as AWSPENDING for rotation of secret {arn}")
+
+    rotation = Rotation(client, arn, token, settings)
+    if step == "createSecret":
+        rotation.create_secret()
+    elif step == "setSecret":
+        rotation.set_secret()
+    elif step == "testSecret":
+        rotation.test_secret()
+    elif step == "finishSecret":
+        rotation.finish_secret(versions)
+    else:
+        logger.error("Invalid step parameter %s for secret %s", step, arn)
+        raise ValueError(f"Invalid step parameter {step!r} for secret {arn}")
+
+
+def secrets_client():
+    """One client per endpoint and region for the life of the execution environment."""
+    endpoint = os.environ.get("SECRETS_MANAGER_ENDPOINT") or None
+    key = (endpoint, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    client = _clients.get(key)
+    if client is None:
+        import boto3  # ~0.2 s: keep it out of the cold import
+
+        client = _clients[key] = boto3.client("secretsmanager", endpoint_url=endpoint)
+    return client
+
+
+# --------------------------------------------------------------------------- settings
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"environment variable {name} must be true or false")
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be an integer") from None
+    if not low <= value <= high:
+        raise ValueError(f"environment variable {name} must be between {low} and {high}")
+    return value
+
+
+class Settings:
+    def __init__(self, *, strategy: str, primary: Optional[str], alternate: Optional[str],
+                 alternate_set_role: bool, sslmode: str, sslrootcert: Optional[str], connect_timeout: int,
+                 password_args: dict[str, Any]):
+        self.strategy = strategy
+        self.primary = primary
+        self.alternate = alternate
+        self.alternate_set_role = alternate_set_role
+        self.sslmode = sslmode
+        self.sslrootcert = sslrootcert
+        self.connect_timeout = connect_timeout
+        self.password_args = password_args
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        env = os.environ
+        strategy = (env.get("ROTATION_STRATEGY") or "single-user").strip()
+        if strategy not in STRATEGIES:
+            raise ValueError(f"ROTATION_STRATEGY must be one of {', '.join(STRATEGIES)}")
+        sslmode = (env.get("DB_SSLMODE") or "require").strip()
+        if sslmode not in SSL_MODES:
+            raise ValueError(f"DB_SSLMODE must be one of {', '.join(SSL_MODES)}")
+        exclude = env.get("EXCLUDE_CHARACTERS")
+        password_args: dict[str, Any] = {
+            "PasswordLength": _env_int("PASSWORD_LENGTH", 32, 8, 4096),
+            "ExcludeNumbers": _env_bool("EXCLUDE_NUMBERS", False),
+            "ExcludePunctuation": _env_bool("EXCLUDE_PUNCTUATION", False),
+            "ExcludeUppercase": _env_bool("EXCLUDE_UPPERCASE", False),
+            "ExcludeLowercase": _env_bool("EXCLUDE_LOWERCASE", False),
+            "IncludeSpace": _env_bool("INCLUDE_SPACE", False),
+            "RequireEachIncludedType": _env_bool("REQUIRE_EACH_INCLUDED_TYPE", True),
+        }
+        exclude = DEFAULT_EXCLUDE_CHARACTERS if exclude is None else exclude
+        if exclude:
+            password_args["ExcludeCharacters"] = exclude
+        return cls(
+            strategy=strategy,
+            primary=(env.get("PRIMARY_USERNAME") or "").strip() or None,
+            alternate=(env.get("ALTERNATE_USERNAME") or "").strip() or None,
+            alternate_set_role=_env_bool("ALTERNATE_SET_ROLE", True),
+            sslmode=sslmode,
+            sslrootcert=env.get("DB_SSLROOTCERT") or None,
+            connect_timeout=_env_int("DB_CONNECT_TIMEOUT", 5, 1, 300),
+            password_args=password_args,
+        )
+
+    def user_pair(self, current_username: str) -> tuple[str, str]:
+        """(primary, alternate) for the alternating-users strategy."""
+        primary, alternate = self.primary, self.alternate
+        if primary is None:
+            if alternate is None and current_username.endswith("_alt") and len(current_username) > 4:
+                primary = current_username[:-4]
+            elif alternate is not None and current_username == alternate:
+                raise ValueError("PRIMARY_USERNAME must be set when the secret holds ALTERNATE_USERNAME")
+            else:
+                primary = current_username
+        if alternate is None:
+            alternate = f"{primary}_alt"
+        check_identifier(primary, "PRIMARY_USERNAME")
+        check_identifier(alternate, "ALTERNATE_USERNAME")
+        if primary == alternate:
+            raise ValueError("PRIMARY_USERNAME and ALTERNATE_USERNAME must differ")
+        if current_username not in (primary, alternate):
+            raise ValueError("the secret's username is neither PRIMARY_USERNAME nor ALTERNATE_USERNAME")
+        return primary, alternate
+
+    def next_username(self, current_username: str) -> str:
+        if self.strategy == "single-user":
+            return current_username
+        primary, alternate = self.user_pair(current_username)
+        return alternate if current_username == primary else primary
+
+
+# --------------------------------------------------------------------------- the four steps
+
+class Rotation:
+    step = "rotation"  # the step being run, for log lines
+
+    def __init__(self, client, arn: str, token: str, settings: Settings):
+        self.client = client
+        self.arn = arn
+        self.token = token
+        self.settings = settings
+        self._seen: list[dict] = []  # every login read, for redaction
+
+    # ---- Secrets Manager helpers
+
+    def get_login(self, stage: str, version_id: Optional[str] = None) -> dict:
+        kwargs = {"SecretId": self.arn, "VersionStage": stage}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        response = self.client.get_secret_value(**kwargs)
+        login = parse_login(response.get("SecretString"), f"secret {self.arn} version {stage}")
+        self._seen.append(login)
+        return login
+
+    def get_optional_login(self, stage: str, version_id: Optional[str] = None) -> Optional[dict]:
+        try:
+            return self.get_login(stage, version_id)
+        except Exception as exc:  # botocore ClientError without importing botocore
+            if _error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def redact(self, text: str) -> str:
+        return redact(text, sensitive_values(self._seen))
+
+    def params(self, login: dict) -> dict:
+        return connection_params(login, sslmode=self.settings.sslmode, sslrootcert=self.settings.sslrootcert,
+                                 connect_timeout=self.settings.connect_timeout)
+
+    def login(self, login: dict, label: str):
+        conn, reason = pg.try_connect(self.params(login))
+        if conn is None:
+            logger.info("%s: cannot log in with %s of secret %s: %s", self.step, label, self.arn,
+                        self.redact(reason or "unknown error"))
+        return conn
+
+    # ---- createSecret
+
+    def create_secret(self) -> None:
+        self.step = "createSecret"
+        current = self.get_login(CURRENT)
+        if self.get_optional_login(PENDING, self.token) is not None:
+            logger.info("createSecret: version %s of secret %s already has a value", self.token, self.arn)
+            return
+        pending = dict(current)  # every other key is carried over as it is
+        pending["username"] = self.settings.next_username(current["username"])
+        password = self.client.get_random_password(**self.settings.password_args)["RandomPassword"]
+        pending["password"] = password
+        pending["DATABASE_URL"] = database_url(pending)
+        self._seen.append(pending)
+        self.client.put_secret_value(SecretId=self.arn, ClientRequestToken=self.token,
+                                     SecretString=json.dumps(pending), VersionStages=[PENDING])
+        logger.info("createSecret: put version %s of secret %s (AWSPENDING, %s)", self.token, self.arn,
+                    self.settings.strategy)
+
+    # ---- setSecret
+
+    def set_secret(self) -> None:
+        self.step = "setSecret"
+        current = self.get_login(CURRENT)
+        pending = self.get_login(PENDING, self.token)
+        expected = self.settings.next_username(current["username"])
+        if pending["username"] != expected:
+            raise ValueError(f"setSecret: the AWSPENDING username of secret {self.arn} is not the one the "
+                             f"{self.settings.strategy} strategy expects after AWSCURRENT")
+        for key in ("host", "port", "dbname"):
+            if current.get(key) != pending.get(key):
+                raise ValueError(f"setSecret: AWSPENDING and AWSCURRENT of secret {self.arn} differ in '{key}'")
+
+        # "Does AWSPENDING already log in?" comes first (AWS's order), except for single-user, where
+        # the user has one password: if AWSCURRENT logs in, AWSPENDING cannot, so asking first would
+        # cost a failed login on every rotation. The outcome is the same either way.
+        conn = acting = None
+        if self.settings.strategy == "single-user":
+            conn, acting = self.login(current, "AWSCURRENT"), current
+        if conn is None:
+            conn = self.login(pending, "AWSPENDING")
+            if conn is not None:
+                conn.close()
+                logger.info("setSecret: AWSPENDING of secret %s already logs in; nothing to change", self.arn)
+                return
+        if conn is None and self.settings.strategy != "single-user":
+            conn, acting = self.login(current, "AWSCURRENT"), current
+        if conn is None:
+            # A retry after a half-finished rotation: the user may still hold the AWSPREVIOUS password.
+            previous = self.get_optional_login(PREVIOUS)
+            if previous is not None and previous["username"] == pending["username"] and all(
+                    previous.get(key) == current.get(key) for key in ("host", "port", "dbname")):
+                conn, acting = self.login(previous, "AWSPREVIOUS"), previous
+        if conn is None:
+            logger.error("setSecret: cannot log in to the database of secret %s with AWSCURRENT "
+                         "(or AWSPREVIOUS); nothing was changed", self.arn)
+            raise ValueError(f"setSecret: unable to log in to the database with the AWSCURRENT or AWSPREVIOUS "
+                             f"credentials of secret {self.arn}")
+        try:
+            self._apply(conn, acting, pending)
+        except pg.ChangeRejected as exc:
+            reason = self.redact(exc.reason)
+            logger.error("setSecret: the database rejected the change for secret %s (SQLSTATE %s): %s",
+                         self.arn, exc.sqlstate or "?", reason)
+            raise RuntimeError(f"setSecret: the database rejected the password change for secret {self.arn} "
+                               f"(SQLSTATE {exc.sqlstate or '?'}): {reason}") from None
+        finally:
+            conn.close()
+
+    def _apply(self, conn, acting: dict, pending: dict) -> None:
+        user, password = pending["username"], pending["password"]
+        if self.settings.strategy == "single-user" or user == acting["username"] or pg.role_exists(conn, user):
+            pg.set_password(conn, user, password)
+            logger.info("setSecret: changed the password of the %s user for secret %s",
+                        "pending" if user != acting["username"] else "current", self.arn)
+            return
+        primary, _ = self.settings.user_pair(acting["username"])
+        pg.create_login_like(conn, acting["username"], user, password,
+                             act_as_source=self.settings.alternate_set_role and acting["username"] == primary)
+        logger.info("setSecret: created the %s user for secret %s", "alternate" if user != primary else "primary",
+                    self.arn)
+
+    # ---- testSecret
+
+    def test_secret(self) -> None:
+        self.step = "testSecret"
+        pending = self.get_login(PENDING, self.token)
+        conn = self.login(pending, "AWSPENDING")
+        if conn is None:
+            raise ValueError(f"testSecret: unable to log in to the database with AWSPENDING of secret {self.arn}")
+        try:
+            pg.ping(conn)
+        except pg.ChangeRejected as exc:
+            raise RuntimeError(f"testSecret: a query as the AWSPENDING user failed for secret {self.arn}: "
+                               f"{self.redact(exc.reason)}") from None
+        finally:
+            conn.close()
+        logger.info("testSecret: AWSPENDING of secret %s logs in", self.arn)
+
+    # ---- finishSecret
+
+    def finish_secret(self, versions: dict) -> None:
+        self.step = "finishSecret"
+        current_version = next((vid for vid, stages in versions.items() if CURRENT in stages), None)
+        if current_version == self.token:
+            return
+        kwargs = {"SecretId": self.arn, "VersionStage": CURRENT, "MoveToVersionId": self.token}
+        if current_version is not None:
+            kwargs["RemoveFromVersionId"] = current_version
+        self.client.update_secret_version_stage(**kwargs)
+        logger.info("finishSecret: moved AWSCURRENT of secret %s to version %s", self.arn, self.token)
+
+
+def _error_code(exc: BaseException) -> Optional[str]:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return (response.get("Error") or {}).get("Code")
+    return None

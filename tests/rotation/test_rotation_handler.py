@@ -1,0 +1,491 @@
+"""The rotation handler against a real PostgreSQL 15 cluster (TLS) and moto's Secrets Manager.
+
+Secrets Manager's part is played by the test: RotateSecret's AWSPENDING placeholder, the four steps
+in order, and the removal of AWSPENDING from the finished version. Every assertion about the
+database is a real login over TCP with sslmode=require."""
+
+from __future__ import annotations
+
+import json
+import string
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+import servers
+from rotation_harness import STEPS, drop_database, make_database
+
+
+def stage_of(stages: dict, token: str) -> list[str]:
+    return sorted(stages.get(token, []))
+
+
+# --------------------------------------------------------------------------- single-user
+
+def test_single_user_rotation_changes_the_password(db, make_secret):
+    side = make_secret(db.login_secret())
+    first = side.value()
+
+    token = side.rotate()
+
+    current = side.value()
+    assert current["username"] == db.admin
+    assert current["password"] != first["password"]
+    assert len(current["password"]) == 32
+    assert db.can_login(db.admin, current["password"])
+    assert not db.can_login(db.admin, first["password"])
+    stages = side.stages()
+    assert stage_of(stages, token) == ["AWSCURRENT"]
+    assert [v for v, s in stages.items() if "AWSPREVIOUS" in s] != [token]
+    # The other keys are carried over; DATABASE_URL follows the new password.
+    assert {k: v for k, v in current.items() if k not in ("password", "DATABASE_URL")} == \
+        {k: v for k, v in first.items() if k not in ("password", "DATABASE_URL")}
+    assert current["DATABASE_URL"] == db.login_secret(password=current["password"])["DATABASE_URL"]
+
+    # A second rotation works from the new state; the AWSPREVIOUS password is dead.
+    side.rotate()
+    latest = side.value()
+    assert db.can_login(db.admin, latest["password"])
+    assert not db.can_login(db.admin, current["password"])
+    assert side.value("AWSPREVIOUS")["password"] == current["password"]
+
+
+def test_single_user_connection_is_tls_and_password_is_stored_hashed(db, make_secret, handler):
+    import rotation_postgres
+    import rotation_secret
+
+    side = make_secret(db.login_secret())
+    side.rotate()
+    login = side.value()
+    params = rotation_secret.connection_params(login, sslmode="require", sslrootcert=None, connect_timeout=5)
+    conn = rotation_postgres.connect(params)
+    try:
+        assert rotation_postgres.ssl_in_use(conn)
+        assert conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
+    finally:
+        conn.close()
+    with db.superuser() as su:
+        (stored,) = su.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (db.admin,)).fetchone()
+    assert stored.startswith("SCRAM-SHA-256$") and login["password"] not in stored
+
+
+@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
+def test_server_statement_log_never_sees_a_new_password(db, make_secret, handler_env, pg, strategy):
+    """With log_statement=all for the acting user, the server log shows the ALTER/CREATE ROLE with a
+    SCRAM verifier, never the password itself."""
+    from psycopg import sql
+
+    handler_env.setenv("ROTATION_STRATEGY", strategy)
+    with db.superuser() as su:
+        su.execute(sql.SQL("ALTER ROLE {} SET log_statement = 'all'").format(sql.Identifier(db.admin)))
+    side = make_secret(db.login_secret())
+    offset = pg.logfile.stat().st_size
+    side.rotate()
+    new = side.value()
+    with open(pg.logfile, "rb") as stream:
+        stream.seek(offset)
+        log = stream.read().decode("utf-8", "replace")
+    assert "SCRAM-SHA-256$" in log and "ROLE" in log
+    assert new["password"] not in log
+
+
+# --------------------------------------------------------------------------- alternating-users
+
+def _can_create_table(db, user, password, table):
+    with db.connect(user, password) as conn:
+        conn.execute(f"CREATE TABLE {table} (id int)")
+        conn.execute(f"INSERT INTO {table} VALUES (1)")
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 1
+
+
+def _role_facts(db, role):
+    with db.superuser() as su:
+        return su.execute(
+            "SELECT rolcreaterole, rolcreatedb, rolsuper, pg_has_role(%s, 'rds_superuser', 'MEMBER')"
+            " FROM pg_roles WHERE rolname = %s", (role, role)).fetchone()
+
+
+def test_alternating_users_swap_and_keep_privileges(db, make_secret, handler_env):
+    handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
+    handler_env.setenv("PRIMARY_USERNAME", db.admin)
+    handler_env.setenv("ALTERNATE_USERNAME", db.admin + "_alt")
+    side = make_secret(db.login_secret())
+    alt = db.admin + "_alt"
+
+    side.rotate()
+    first = side.value()
+    assert first["username"] == alt
+    assert db.can_login(alt, first["password"])
+    assert db.can_login(db.admin, db.password)  # the primary is untouched by this rotation
+    assert _role_facts(db, alt) == (True, True, False, True)
+    assert _can_create_table(db, alt, first["password"], "made_by_alt")
+
+    side.rotate()
+    second = side.value()
+    assert second["username"] == db.admin
+    assert db.can_login(db.admin, second["password"])
+    assert not db.can_login(db.admin, db.password)
+    assert db.can_login(alt, first["password"])  # AWSPREVIOUS keeps working until the next rotation
+    assert _role_facts(db, db.admin) == (True, True, False, True)
+    assert _can_create_table(db, db.admin, second["password"], "made_by_primary")
+    with db.connect(db.admin, second["password"]) as conn:
+        # The alternate's sessions act as the primary, so what it created is usable by both.
+        assert conn.execute("SELECT count(*) FROM made_by_alt").fetchone() == (1,)
+        owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_alt'").fetchone()
+        assert owner == (db.admin,)
+
+    side.rotate()
+    third = side.value()
+    assert third["username"] == alt
+    assert db.can_login(alt, third["password"])
+    assert not db.can_login(alt, first["password"])
+    assert db.can_login(db.admin, second["password"])
+    assert _role_facts(db, alt) == (True, True, False, True)
+
+
+def test_alternating_default_names_and_plain_alternate(db, make_secret, handler_env):
+    """Without PRIMARY/ALTERNATE_USERNAME the pair is <username> / <username>_alt; with
+    ALTERNATE_SET_ROLE=false the alternate acts as itself (thoughtbot's behaviour)."""
+    handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
+    handler_env.setenv("ALTERNATE_SET_ROLE", "false")
+    side = make_secret(db.login_secret())
+
+    side.rotate()
+    assert side.value()["username"] == db.admin + "_alt"
+    side.rotate()
+    assert side.value()["username"] == db.admin
+    side.rotate()
+    alt = side.value()
+    assert alt["username"] == db.admin + "_alt"
+    with db.connect(alt["username"], alt["password"]) as conn:
+        assert conn.execute("SELECT current_user, session_user").fetchone() == (alt["username"],) * 2
+        # Member of the primary: reaches what it owns.
+        conn.execute("CREATE TABLE t_alt (id int)")
+
+
+# --------------------------------------------------------------------------- idempotence and retries
+
+@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
+def test_each_step_repeated_is_a_noop(db, make_secret, handler_env, strategy):
+    handler_env.setenv("ROTATION_STRATEGY", strategy)
+    side = make_secret(db.login_secret())
+    token = side.begin()
+
+    side.step("createSecret", token)
+    pending = side.value("AWSPENDING", token)
+    side.step("createSecret", token)
+    assert side.value("AWSPENDING", token) == pending
+
+    side.step("setSecret", token)
+    assert db.can_login(pending["username"], pending["password"])
+    with db.superuser() as su:
+        before = su.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s",
+                            (pending["username"],)).fetchone()
+    side.step("setSecret", token)
+    with db.superuser() as su:
+        after = su.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s",
+                           (pending["username"],)).fetchone()
+    assert before == after  # not even re-hashed
+
+    side.step("testSecret", token)
+    side.step("testSecret", token)
+    side.step("finishSecret", token)
+    stages = side.stages()
+    side.step("finishSecret", token)
+    assert side.stages() == stages
+    side.end(token)
+
+    # The whole sequence again with the finished token: every step sees AWSCURRENT and returns.
+    stages = side.stages()
+    side.run(token)
+    assert side.stages() == stages
+    assert side.value() == pending
+    assert db.can_login(pending["username"], pending["password"])
+
+
+@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
+@pytest.mark.parametrize("done", [1, 2, 3], ids=["create", "create+set", "create+set+test"])
+def test_interrupted_rotation_completes_when_retried(db, make_secret, handler_env, strategy, done):
+    handler_env.setenv("ROTATION_STRATEGY", strategy)
+    side = make_secret(db.login_secret())
+    token = side.begin()
+    side.run(token, STEPS[:done])
+    pending = side.value("AWSPENDING", token)
+
+    side.run(token)  # Secrets Manager retries the whole sequence with the same token
+    side.end(token)
+
+    current = side.value()
+    assert current == pending
+    assert stage_of(side.stages(), token) == ["AWSCURRENT"]
+    assert db.can_login(current["username"], current["password"])
+    if strategy == "single-user":
+        assert not db.can_login(db.admin, db.password)
+    else:
+        assert db.can_login(db.admin, db.password)
+    side.rotate()  # and the next rotation is not blocked
+    assert db.can_login(side.value()["username"], side.value()["password"])
+
+
+def test_abandoned_pending_is_replaced_by_a_new_rotation(db, make_secret):
+    """createSecret ran, then the rotation was abandoned (AWS later removes the label); a new token
+    starts from AWSCURRENT, not from the abandoned value."""
+    side = make_secret(db.login_secret())
+    stale = side.begin()
+    side.step("createSecret", stale)
+    side.client.update_secret_version_stage(SecretId=side.secret_id, VersionStage="AWSPENDING",
+                                            RemoveFromVersionId=stale)
+    token = side.rotate()
+    assert token != stale
+    assert db.can_login(db.admin, side.value()["password"])
+
+
+# --------------------------------------------------------------------------- faults: nobody locked out
+
+def test_database_down_fails_the_rotation_and_keeps_current(db, make_secret, pg):
+    side = make_secret(db.login_secret())
+    token = side.begin()
+    side.step("createSecret", token)
+    pg.stop()
+    try:
+        with pytest.raises(ValueError, match="unable to log in"):
+            side.step("setSecret", token)
+    finally:
+        pg.start()
+    assert stage_of(side.stages(), token) == ["AWSPENDING"]
+    assert db.can_login(db.admin, db.password)  # nothing changed
+
+    side.run(token)  # the retry after the outage
+    side.end(token)
+    assert db.can_login(db.admin, side.value()["password"])
+
+
+def test_database_down_between_set_and_test_recovers_on_retry(db, make_secret, pg):
+    side = make_secret(db.login_secret())
+    token = side.begin()
+    side.run(token, STEPS[:2])
+    pg.stop()
+    try:
+        with pytest.raises(ValueError, match="unable to log in"):
+            side.step("testSecret", token)
+    finally:
+        pg.start()
+    side.run(token)
+    side.end(token)
+    assert db.can_login(db.admin, side.value()["password"])
+
+
+def test_unreachable_host_fails_set_secret(db, make_secret):
+    side = make_secret(db.login_secret(port=servers.closed_port()))
+    token = side.begin()
+    side.step("createSecret", token)
+    with pytest.raises(ValueError, match="unable to log in"):
+        side.step("setSecret", token)
+    assert stage_of(side.stages(), token) == ["AWSPENDING"]
+    assert db.can_login(db.admin, db.password)
+
+
+def test_rejected_password_change_keeps_current(db, make_secret):
+    from psycopg import sql
+
+    side = make_secret(db.login_secret())
+    with db.superuser() as su:
+        # ALTER ROLE is refused in a read-only transaction.
+        su.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(sql.Identifier(db.admin)))
+    token = side.begin()
+    side.step("createSecret", token)
+    with pytest.raises(RuntimeError, match="rejected") as excinfo:
+        side.step("setSecret", token)
+    assert side.value("AWSPENDING", token)["password"] not in str(excinfo.value)
+    assert db.can_login(db.admin, db.password)
+    assert stage_of(side.stages(), token) == ["AWSPENDING"]
+    with pytest.raises(ValueError):
+        side.step("testSecret", token)  # Secrets Manager would stop here too
+
+    with db.superuser() as su:
+        su.execute(sql.SQL("ALTER ROLE {} RESET default_transaction_read_only").format(sql.Identifier(db.admin)))
+    side.run(token)
+    side.end(token)
+    assert db.can_login(db.admin, side.value()["password"])
+    assert not db.can_login(db.admin, db.password)
+
+
+def test_alternate_creation_rejected_is_all_or_nothing(db, make_secret, handler_env):
+    from psycopg import sql
+
+    handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
+    side = make_secret(db.login_secret())
+    with db.superuser() as su:
+        su.execute(sql.SQL("ALTER ROLE {} NOCREATEROLE").format(sql.Identifier(db.admin)))
+    token = side.begin()
+    side.step("createSecret", token)
+    with pytest.raises(RuntimeError, match="rejected"):
+        side.step("setSecret", token)
+    with db.superuser() as su:
+        assert su.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (db.admin + "_alt",)).fetchone() is None
+        su.execute(sql.SQL("ALTER ROLE {} CREATEROLE").format(sql.Identifier(db.admin)))
+    assert db.can_login(db.admin, db.password)
+    side.run(token)
+    side.end(token)
+    current = side.value()
+    assert current["username"] == db.admin + "_alt" and db.can_login(current["username"], current["password"])
+
+
+def test_current_password_changed_out_of_band_recovers_with_previous(db, make_secret, pg):
+    """single-user setSecret falls back to AWSPREVIOUS when AWSCURRENT no longer logs in (the DB
+    still holds the previous password)."""
+    from psycopg import sql
+
+    side = make_secret(db.login_secret())
+    side.rotate()
+    previous_password = side.value()["password"]
+    side.rotate()
+    # Put the database back on the AWSPREVIOUS password, as a restore from backup would.
+    with db.superuser() as su:
+        su.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(db.admin),
+                                                                sql.Literal(previous_password)))
+    assert not db.can_login(db.admin, side.value()["password"])
+    side.rotate()
+    assert db.can_login(db.admin, side.value()["password"])
+
+
+# --------------------------------------------------------------------------- TLS
+
+def test_sslmode_disable_is_refused_by_a_tls_only_server(db, make_secret, handler_env):
+    handler_env.setenv("DB_SSLMODE", "disable")
+    side = make_secret(db.login_secret())
+    token = side.begin()
+    side.step("createSecret", token)
+    with pytest.raises(ValueError, match="unable to log in"):
+        side.step("setSecret", token)
+    assert db.can_login(db.admin, db.password)
+
+
+def test_verify_full_with_the_right_and_a_wrong_ca(db, make_secret, handler_env, pg, tmp_path):
+    handler_env.setenv("DB_SSLMODE", "verify-full")
+    handler_env.setenv("DB_SSLROOTCERT", str(pg.cafile))
+    side = make_secret(db.login_secret())
+    side.rotate()
+    assert db.can_login(db.admin, side.value()["password"])
+
+    servers.write_self_signed_cert(tmp_path / "other.crt", tmp_path / "other.key")
+    handler_env.setenv("DB_SSLROOTCERT", str(tmp_path / "other.crt"))
+    token = side.begin()
+    side.step("createSecret", token)
+    with pytest.raises(ValueError, match="unable to log in"):
+        side.step("setSecret", token)
+
+
+def test_secret_sslmode_key_overrides_environment(db, make_secret, handler_env):
+    handler_env.setenv("DB_SSLMODE", "disable")
+    side = make_secret(db.login_secret(sslmode="require"))
+    side.rotate()
+    assert db.can_login(db.admin, side.value()["password"])
+    assert side.value()["sslmode"] == "require"
+
+
+# --------------------------------------------------------------------------- awkward characters
+
+URL_SIGNIFICANT = "@:/?#%&+=;[]'\"\\"
+
+
+@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
+def test_url_significant_characters_round_trip_through_database_url(pg, make_secret, handler_env, strategy):
+    db = make_database(pg, admin="App User@x:y")
+    try:
+        handler_env.setenv("ROTATION_STRATEGY", strategy)
+        handler_env.setenv("EXCLUDE_NUMBERS", "true")
+        handler_env.setenv("EXCLUDE_UPPERCASE", "true")
+        handler_env.setenv("EXCLUDE_LOWERCASE", "true")
+        handler_env.setenv("INCLUDE_SPACE", "true")
+        handler_env.setenv("EXCLUDE_CHARACTERS", "".join(c for c in string.punctuation if c not in URL_SIGNIFICANT))
+        side = make_secret(db.login_secret())
+        for _ in range(2):
+            side.rotate()
+            current = side.value()
+            assert set(current["password"]) <= set(URL_SIGNIFICANT + " ")
+            assert len(set(current["password"])) >= 5
+            url = urlsplit(current["DATABASE_URL"])
+            assert url.scheme == "postgres"
+            assert (url.hostname, url.port, url.path) == (pg.host, pg.port, "/" + db.dbname)
+            user, password = unquote(url.username), unquote(url.password)
+            assert (user, password) == (current["username"], current["password"])
+            assert db.can_login(user, password)
+    finally:
+        drop_database(db)
+
+
+# --------------------------------------------------------------------------- bad secrets and guards
+
+SECRET_VALUE = "Sup3r-Secret-Value-42"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("this is " + SECRET_VALUE, "not valid JSON"),
+    (json.dumps(["postgres", SECRET_VALUE]), "JSON object"),
+    (json.dumps({"engine": "mysql", "host": "h", "username": "u", "password": SECRET_VALUE}), "engine"),
+    (json.dumps({"engine": "postgres", "host": "h", "password": SECRET_VALUE}), "username"),
+    (json.dumps({"engine": "postgres", "host": "h", "username": "u", "password": SECRET_VALUE, "port": "x"}),
+     "port"),
+], ids=["not-json", "not-object", "mysql", "missing-username", "bad-port"])
+def test_not_a_postgres_login_is_a_clear_error(make_secret, request, value, message):
+    request.node.extra_sensitive = [SECRET_VALUE]
+    side = make_secret(value)
+    token = side.begin()
+    with pytest.raises(ValueError, match=message) as excinfo:
+        side.step("createSecret", token)
+    assert SECRET_VALUE not in str(excinfo.value)
+    assert "secret" in str(excinfo.value)
+
+
+def test_guards(db, make_secret, handler_env):
+    not_enabled = make_secret(db.login_secret(), rotation=False)
+    token = not_enabled.begin()
+    with pytest.raises(ValueError, match="not enabled for rotation"):
+        not_enabled.step("createSecret", token)
+
+    side = make_secret(db.login_secret())
+    with pytest.raises(ValueError, match="has no stage"):
+        side.step("createSecret", "00000000-0000-0000-0000-000000000000")
+    first = next(iter(side.stages()))
+    token = side.rotate()
+    # The old version is AWSPREVIOUS now, not AWSPENDING.
+    with pytest.raises(ValueError, match="not set as AWSPENDING"):
+        side.step("setSecret", first)
+    side.step("testSecret", token)  # AWSCURRENT: nothing to do
+    second = side.begin()
+    with pytest.raises(ValueError, match="Invalid step"):
+        side.step("rotateSecret", second)
+
+    handler_env.setenv("ROTATION_STRATEGY", "triple-users")
+    with pytest.raises(ValueError, match="ROTATION_STRATEGY"):
+        side.step("createSecret", second)
+
+
+def test_alternating_rejects_a_username_outside_the_pair(db, make_secret, handler_env):
+    handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
+    handler_env.setenv("PRIMARY_USERNAME", "someone")
+    side = make_secret(db.login_secret())
+    token = side.begin()
+    with pytest.raises(ValueError, match="neither PRIMARY_USERNAME nor ALTERNATE_USERNAME"):
+        side.step("createSecret", token)
+
+
+def test_password_settings_are_passed_to_get_random_password(db, make_secret, handler_env):
+    handler_env.setenv("PASSWORD_LENGTH", "48")
+    handler_env.setenv("EXCLUDE_PUNCTUATION", "true")
+    side = make_secret(db.login_secret())
+    side.rotate()
+    password = side.value()["password"]
+    assert len(password) == 48 and password.isalnum()
+    assert db.can_login(db.admin, password)
+
+
+def test_logs_say_what_happened_without_values(db, make_secret, caplog):
+    side = make_secret(db.login_secret())
+    side.rotate()
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("rotation")]
+    assert any(m.startswith("createSecret: put version") for m in messages)
+    assert any("changed the password" in m for m in messages)
+    assert any(m.startswith("testSecret:") for m in messages)
+    assert any(m.startswith("finishSecret: moved AWSCURRENT") for m in messages)
