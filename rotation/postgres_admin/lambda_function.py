@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import OrderedDict
 from typing import Any, Optional
 
 import rotation_postgres as pg
@@ -67,6 +68,28 @@ DEFAULT_EXCLUDE_CHARACTERS = ":/@\"'\\"
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
 
 _clients: dict[tuple[Optional[str], Optional[str]], Any] = {}
+
+# A secret version's value never changes once written, so a warm execution environment keeps the
+# few it has read or written (by secret ARN and version id) and later steps skip re-reading them.
+# Stages are always resolved from the step's own describe_secret call, never from this cache.
+_VERSION_CACHE: "OrderedDict[tuple[str, str], str]" = OrderedDict()
+_VERSION_CACHE_SIZE = 8
+
+
+def _cached(arn: str, version_id: Optional[str]) -> Optional[str]:
+    if version_id is None:
+        return None
+    value = _VERSION_CACHE.get((arn, version_id))
+    if value is not None:
+        _VERSION_CACHE.move_to_end((arn, version_id))
+    return value
+
+
+def _remember(arn: str, version_id: str, secret_string: str) -> None:
+    _VERSION_CACHE[(arn, version_id)] = secret_string
+    _VERSION_CACHE.move_to_end((arn, version_id))
+    while len(_VERSION_CACHE) > _VERSION_CACHE_SIZE:
+        _VERSION_CACHE.popitem(last=False)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -93,7 +116,7 @@ def lambda_handler(event: dict, context: Any = None) -> None:
         logger.error("Secret version %s is not AWSPENDING for rotation of secret %s", token, arn)
         raise ValueError(f"Secret version {token} is not set as AWSPENDING for rotation of secret {arn}")
 
-    rotation = Rotation(client, arn, token, settings)
+    rotation = Rotation(client, arn, token, settings, versions, cache_key=metadata.get("ARN") or arn)
     if step == "createSecret":
         rotation.create_secret()
     elif step == "setSecret":
@@ -224,21 +247,33 @@ class Settings:
 class Rotation:
     step = "rotation"  # the step being run, for log lines
 
-    def __init__(self, client, arn: str, token: str, settings: Settings):
+    def __init__(self, client, arn: str, token: str, settings: Settings, versions: Optional[dict] = None,
+                 cache_key: Optional[str] = None):
         self.client = client
         self.arn = arn
+        self.cache_key = cache_key or arn  # the full ARN: a name can be reused by a new secret
         self.token = token
         self.settings = settings
+        self.versions = versions or {}  # VersionIdsToStages of this step's describe_secret
         self._seen: list[dict] = []  # every login read, for redaction
 
     # ---- Secrets Manager helpers
 
+    def _version_with(self, stage: str) -> Optional[str]:
+        return next((vid for vid, stages in self.versions.items() if stage in stages), None)
+
     def get_login(self, stage: str, version_id: Optional[str] = None) -> dict:
-        kwargs = {"SecretId": self.arn, "VersionStage": stage}
-        if version_id:
-            kwargs["VersionId"] = version_id
-        response = self.client.get_secret_value(**kwargs)
-        login = parse_login(response.get("SecretString"), f"secret {self.arn} version {stage}")
+        version_id = version_id or self._version_with(stage)
+        secret_string = _cached(self.cache_key, version_id)
+        if secret_string is None:
+            kwargs = {"SecretId": self.arn, "VersionStage": stage}
+            if version_id:
+                kwargs["VersionId"] = version_id
+            response = self.client.get_secret_value(**kwargs)
+            secret_string = response.get("SecretString")
+            if isinstance(secret_string, str) and response.get("VersionId"):
+                _remember(self.cache_key, response["VersionId"], secret_string)
+        login = parse_login(secret_string, f"secret {self.arn} version {stage}")
         self._seen.append(login)
         return login
 
@@ -278,8 +313,10 @@ class Rotation:
         pending["password"] = password
         pending["DATABASE_URL"] = database_url(pending)
         self._seen.append(pending)
+        secret_string = json.dumps(pending)
         self.client.put_secret_value(SecretId=self.arn, ClientRequestToken=self.token,
-                                     SecretString=json.dumps(pending), VersionStages=[PENDING])
+                                     SecretString=secret_string, VersionStages=[PENDING])
+        _remember(self.cache_key, self.token, secret_string)
         logger.info("createSecret: put version %s of secret %s (AWSPENDING, %s)", self.token, self.arn,
                     self.settings.strategy)
 

@@ -489,3 +489,26 @@ def test_logs_say_what_happened_without_values(db, make_secret, caplog):
     assert any("changed the password" in m for m in messages)
     assert any(m.startswith("testSecret:") for m in messages)
     assert any(m.startswith("finishSecret: moved AWSCURRENT") for m in messages)
+
+
+# --------------------------------------------------------------------------- warm execution environment
+
+def test_a_warm_environment_reads_no_version_twice(db, make_secret, handler):
+    """Version values never change, so later steps reuse what earlier ones read or wrote: a second
+    rotation needs 8 Secrets Manager calls (4 describe_secret guards, the AWSPENDING check,
+    GetRandomPassword, PutSecretValue, UpdateSecretVersionStage) and still rotates for real."""
+    side = make_secret(db.login_secret())
+    side.rotate()
+    calls = []
+    client = handler.secrets_client()
+    hook = lambda model, **_: calls.append(model.name)  # noqa: E731
+    client.meta.events.register("before-call.secrets-manager.*", hook)
+    try:
+        before = side.value()
+        side.rotate()
+    finally:
+        client.meta.events.unregister("before-call.secrets-manager.*", hook)
+    assert sorted(calls) == sorted(["DescribeSecret"] * 4 + ["GetSecretValue", "GetRandomPassword",
+                                                             "PutSecretValue", "UpdateSecretVersionStage"])
+    after = side.value()
+    assert db.can_login(db.admin, after["password"]) and not db.can_login(db.admin, before["password"])
