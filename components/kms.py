@@ -39,6 +39,28 @@ class CustomerManagedKeyArgs:
     context: AwsContext | None = None
 
 
+def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], deletion_window_in_days: int,
+                   tags: Optional[Mapping[str, str]], parent: pulumi.Resource) -> tuple[aws.kms.Key, aws.kms.Alias]:
+    """A symmetric key with yearly rotation, described by `name` and aliased `alias/<name>`.
+    Secret creates these directly (not through CustomerManagedKey) to keep one component per secret."""
+    key = aws.kms.Key(
+        resource_name,
+        description=name,
+        enable_key_rotation=True,
+        deletion_window_in_days=deletion_window_in_days,
+        policy=policy,
+        tags=dict(tags) if tags else None,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    alias = aws.kms.Alias(
+        resource_name,
+        name=naming.kms_alias_name(name),
+        target_key_id=key.key_id,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return key, alias
+
+
 class CustomerManagedKey(pulumi.ComponentResource):
     TYPE = "app-secrets:kms:CustomerManagedKey"
 
@@ -59,21 +81,8 @@ class CustomerManagedKey(pulumi.ComponentResource):
             extra = list(args.policy_statements)
             policy = pulumi.Output.all(*admins).apply(
                 lambda a: policies.to_json(policies.document(policies.key_admin_statements(list(a)) + extra)))
-        key = aws.kms.Key(
-            resource_name,
-            description=args.name,
-            enable_key_rotation=True,
-            deletion_window_in_days=args.deletion_window_in_days,
-            policy=policy,
-            tags=dict(args.tags) or None,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        alias = aws.kms.Alias(
-            resource_name,
-            name=naming.kms_alias_name(args.name),
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        key, alias = key_with_alias(resource_name, name=args.name, policy=policy,
+                                    deletion_window_in_days=args.deletion_window_in_days, tags=args.tags, parent=self)
         self.arn = key.arn
         self.key_id = key.key_id
         self.alias_name = alias.name

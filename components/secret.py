@@ -40,6 +40,7 @@ starts every variable as "" for people to fill in by hand. Neither creates a rot
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
@@ -51,6 +52,7 @@ import pulumi_random as random
 from . import naming, policies
 from .config import RandomSettings, ReplicaRegion
 from .context import AwsContext
+from .kms import key_with_alias
 
 # A staging label of our own that stays on the version this program created. AWS deletes a
 # version once it has no label; without this one, two hand edits later the version is gone, a
@@ -159,23 +161,16 @@ class Secret(pulumi.ComponentResource):
         rotation_arn = role.arn if role else pulumi.Output.from_input(None)
 
         if args.kms_key is None:
-            key = aws.kms.Key(
+            key, alias = key_with_alias(
                 resource_name,
-                description=args.name,
-                enable_key_rotation=True,
-                deletion_window_in_days=args.kms_deletion_window_in_days,
+                name=args.name,
                 policy=pulumi.Output.all(admins, readers, writers, rotation_arn, context.region, context.dns_suffix)
                 .apply(lambda a: policies.to_json(policies.key_policy(
                     admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
                     rotation_role_arn=a[3], region=a[4], dns_suffix=a[5]))),
+                deletion_window_in_days=args.kms_deletion_window_in_days,
                 tags=tags,
-                opts=child,
-            )
-            alias = aws.kms.Alias(
-                resource_name,
-                name=naming.kms_alias_name(args.name),
-                target_key_id=key.key_id,
-                opts=child,
+                parent=self,
             )
             key_arn, key_alias = key.arn, alias.name
         else:
@@ -289,8 +284,7 @@ class RandomSecret(Secret):
     TYPE = "app-secrets:secrets:RandomSecret"
 
     def __init__(self, resource_name: str, args: RandomSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        args.create_rotation_role = False
-        super().__init__(resource_name, args, opts)
+        super().__init__(resource_name, dataclasses.replace(args, create_rotation_role=False), opts)
 
     def _initial_value(self, resource_name: str, args: SecretArgs) -> Mapping[str, pulumi.Input[str]]:
         assert isinstance(args, RandomSecretArgs)
@@ -307,8 +301,7 @@ class UserManagedSecret(Secret):
     TYPE = "app-secrets:secrets:UserManagedSecret"
 
     def __init__(self, resource_name: str, args: UserManagedSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        args.create_rotation_role = False
-        super().__init__(resource_name, args, opts)
+        super().__init__(resource_name, dataclasses.replace(args, create_rotation_role=False), opts)
 
     def _initial_value(self, resource_name: str, args: SecretArgs) -> Mapping[str, pulumi.Input[str]]:
         assert isinstance(args, UserManagedSecretArgs)
