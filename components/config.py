@@ -22,12 +22,38 @@ ARN = Str(pattern=re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[\w
 ENV_VAR = Str(pattern=naming.ENV_VAR_PATTERN,
               expected="an upper-case environment variable name matching ^[A-Z_][A-Z0-9_]*$")
 REGION = Str(pattern=re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$"), expected="an AWS region such as us-east-1")
-TAGS = Map(value=Str(max_len=256), key=Str(min_len=1, max_len=128, expected="a tag key of 1-128 characters"))
+TAGS = Map(value=Str(max_len=256), key=Str(min_len=1, max_len=128, expected="a tag key of 1-128 characters",
+                                           extra=lambda k: "tag keys starting with 'aws:' are reserved by AWS"
+                                           if k.lower().startswith("aws:") else None))
 PRINCIPALS = List(ARN, unique=True)
 RECOVERY_WINDOW = Int(allowed=lambda d: d == 0 or 7 <= d <= 30, expected="0 (delete at once) or 7 to 30 days")
 SECRET_NAME = Str(expected="a Secrets Manager name",
                   extra=lambda v: "; ".join(naming.name_problems(v)) or None)
-POLICY_DOCUMENT = Str(expected="a JSON policy document")
+def _policy_problem(text: str) -> str | None:
+    """A resource policy document must parse, and must not make the secret public (the secret's
+    policy blocks public policies, so AWS would refuse it at deploy time)."""
+    import json
+
+    try:
+        doc = json.loads(text)
+    except ValueError as error:
+        return f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        return "expected a policy document with a Statement list"
+    for i, statement in enumerate(statements):
+        if not isinstance(statement, dict):
+            return f"Statement[{i}] is not a map"
+        principal = statement.get("Principal")
+        public = principal == "*" or (isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"]))
+        if statement.get("Effect") == "Allow" and public and not statement.get("Condition"):
+            return f"Statement[{i}] allows everyone (Principal *); public secret policies are blocked"
+    return None
+
+
+POLICY_DOCUMENT = Str(expected="a JSON policy document", extra=_policy_problem)
 IAM_ROLE_NAME = Str(pattern=re.compile(r"^[\w+=,.@-]{1,64}$"), expected="an IAM role name (1-64 of letters, digits, +=,.@_-)")
 PG_IDENTIFIER = Str(pattern=re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"),
                     expected="a PostgreSQL role name (letter or _, then letters, digits, _ or $; at most 63)")
@@ -51,7 +77,6 @@ COMMON_SECRET_FIELDS = {
     "replicaRegions": List(_replica()),
     "secretPolicies": List(POLICY_DOCUMENT),
     "recoveryWindowInDays": RECOVERY_WINDOW,
-    "createRotationRole": Bool(),
 }
 
 RANDOM_SETTINGS = Obj(
@@ -73,7 +98,8 @@ RANDOM_SETTINGS = Obj(
 )
 
 SECRET = OneOf("type", {
-    "secret": Obj({**COMMON_SECRET_FIELDS, "initialValue": Map(value=Str(), key=ENV_VAR, min_items=1)},
+    "secret": Obj({**COMMON_SECRET_FIELDS, "initialValue": Map(value=Str(), key=ENV_VAR, min_items=1),
+                   "createRotationRole": Bool()},
                   required=("initialValue",)),
     "random": Obj({**COMMON_SECRET_FIELDS,
                    "environmentVariables": List(ENV_VAR, min_items=1, unique=True),
@@ -85,9 +111,22 @@ SECRET = OneOf("type", {
                         required=("environmentVariables",)),
 })
 
+def _rate_problem(expression: str) -> str | None:
+    match = re.match(r"^rate\((\d+) (hours|days)\)$", expression)
+    if not match:
+        return None
+    n, unit = int(match.group(1)), match.group(2)
+    if unit == "hours" and not 4 <= n <= 23:
+        return f"'{expression}': Secrets Manager rotates at most every 4 hours (rate(4 hours) to rate(23 hours))"
+    if unit == "days" and not 1 <= n <= 1000:
+        return f"'{expression}': expected rate(1 days) to rate(1000 days)"
+    return None
+
+
 ROTATION = Obj(
     {"enabled": Bool(), "days": Int(minimum=1, maximum=1000),
-     "scheduleExpression": Str(pattern=re.compile(r"^(rate|cron)\(.+\)$"), expected="rate(...) or cron(...)"),
+     "scheduleExpression": Str(pattern=re.compile(r"^(rate\(\d+ (hours|days)\)|cron\(.+\))$"),
+                               expected="rate(N hours|days) or cron(...)", extra=lambda v: _rate_problem(v)),
      "rotateImmediately": Bool()},
     expected="rotation settings (enabled, days | scheduleExpression, rotateImmediately)",
 )
@@ -105,6 +144,7 @@ DATABASE = Obj(
         "vpcId": Str(pattern=re.compile(r"^vpc-[0-9a-f]+$"), expected="a VPC id (vpc-...)"),
         "subnetIds": List(Str(pattern=re.compile(r"^subnet-[0-9a-f]+$"), expected="a subnet id (subnet-...)"), unique=True),
         "securityGroupIds": List(Str(pattern=re.compile(r"^sg-[0-9a-f]+$"), expected="a security group id (sg-...)"), unique=True),
+        "databaseSecurityGroupId": Str(pattern=re.compile(r"^sg-[0-9a-f]+$"), expected="a security group id (sg-...)"),
         "sslMode": Str(choices=("require", "verify-ca", "verify-full", "prefer", "disable")),
         "passwordLength": Int(minimum=16, maximum=128),
         "excludeCharacters": Str(),
@@ -223,6 +263,7 @@ class DatabaseSpec:
     vpc_id: str | None
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
+    database_security_group_id: str | None
     ssl_mode: str
     password_length: int
     exclude_characters: str | None
@@ -269,12 +310,16 @@ def parse_config(
     secret_keys: frozenset[str] | set[str] = frozenset(),
     unknown_keys: tuple[str, ...] = (),
     source: str | None = None,
+    secure_paths: set[str] | None = None,
 ) -> StackSettings:
     """Validate and type the project's config.
 
     raw: project config by short key (`secrets`, `reviewStack`, …), values already decoded.
     secret_keys: short keys whose value holds at least one secure (encrypted) value.
     unknown_keys: other `app-secrets:*` keys found in the stack (typos), reported as problems.
+    secure_paths: key paths (`secrets.x.initialValue.KEY`) written as `secure:` in the stack file,
+        when it can be read; then every value that must be secret is checked on its own. Without
+        it, only whether the top-level key holds any secure value is known (what the engine says).
     """
     problems: list[Problem] = []
     for key in unknown_keys:
@@ -295,7 +340,16 @@ def parse_config(
     for top, leaf in SECRET_VALUE_PATHS.items():
         entries = values.get(top) or {}
         for name, entry in entries.items():
-            if entry and entry.get(leaf) not in (None, {}) and top not in secret_keys:
+            if not entry or entry.get(leaf) in (None, {}):
+                continue
+            if secure_paths is not None:
+                value_path = join(join(top, name), leaf)
+                leaves = [join(value_path, k) for k in entry[leaf]] if isinstance(entry[leaf], dict) else [value_path]
+                for leaf_path in leaves:
+                    if leaf_path not in secure_paths:
+                        problems.append(Problem(leaf_path, "expected a secret value, got plaintext: set it with "
+                                                f"`pulumi config set --secret --path '{leaf_path}' …`"))
+            elif top not in secret_keys:
                 problems.append(Problem(
                     join(join(top, name), leaf),
                     "expected a secret value, got plaintext: set it with "
@@ -333,6 +387,30 @@ def parse_config(
         databases=settings_dbs,
         read_policies=policies,
     )
+
+
+def secure_paths_of(stack_config: Mapping[str, Any], project: str = PROJECT) -> set[str]:
+    """Key paths of the project's config values written as `{secure: …}` in a stack file
+    (nothing is decrypted: only where they are is read)."""
+    found: set[str] = set()
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping):
+            if set(value) == {"secure"}:
+                found.add(path)
+                return
+            for k, v in value.items():
+                walk(v, join(path, str(k)))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, join(path, i))
+
+    for key, value in (stack_config or {}).items():
+        key = str(key)
+        short = key[len(project) + 1:] if key.startswith(f"{project}:") else (key if ":" not in key else None)
+        if short is not None:
+            walk(value, short)
+    return found
 
 
 def _name(base: str, review: bool, stack: str) -> str:
@@ -421,14 +499,20 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             problems.append(Problem(f"{path}.alternateUsername", "must differ from username"))
         if entry.get("sslMode") in ("prefer", "disable"):
             problems.append(Problem(f"{path}.sslMode",
-                                    f"'{entry['sslMode']}' would send the password without TLS; "
-                                    "expected require, verify-ca or verify-full"))
+                                    f"'{entry['sslMode']}' would send the password without TLS; expected require"))
+        elif entry.get("sslMode") in ("verify-ca", "verify-full"):
+            problems.append(Problem(f"{path}.sslMode",
+                                    f"'{entry['sslMode']}' needs the RDS CA bundle inside the rotation function, "
+                                    "which this project does not ship yet; expected require"))
         identifier = entry.get("identifier") or key
         secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}", review, stack)
         for message in naming.rotation_name_problems(secret_name):
             problems.append(Problem(f"{path}.secretName", message))
-        if entry.get("subnetIds") and not entry.get("vpcId"):
-            problems.append(Problem(f"{path}.vpcId", "is required when subnetIds are given"))
+        for needs_vpc in ("subnetIds", "securityGroupIds", "databaseSecurityGroupId"):
+            if entry.get(needs_vpc) and not entry.get("vpcId"):
+                problems.append(Problem(f"{path}.vpcId", f"is required when {needs_vpc} is given"))
+        if entry.get("vpcId") and not entry.get("subnetIds"):
+            problems.append(Problem(f"{path}.subnetIds", "is required when vpcId is given (the function runs in them)"))
         # Review stacks rotate only when asked explicitly; long-lived stacks by default.
         enabled = rotation.get("enabled", not review)
         days = rotation.get("days")
@@ -444,12 +528,13 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             vpc_id=entry.get("vpcId"),
             subnet_ids=tuple(entry.get("subnetIds") or ()),
             security_group_ids=tuple(entry.get("securityGroupIds") or ()),
+            database_security_group_id=entry.get("databaseSecurityGroupId"),
             ssl_mode=entry.get("sslMode") or "require",
             password_length=entry.get("passwordLength") or 32,
             exclude_characters=entry.get("excludeCharacters"),
             rotation=RotationSpec(enabled=bool(enabled), days=days if days or schedule else 30,
                                   schedule_expression=schedule,
-                                  rotate_immediately=bool(rotation.get("rotateImmediately", False))),
+                                  rotate_immediately=bool(rotation.get("rotateImmediately", True))),
             admin_principals=tuple(entry.get("adminPrincipals") or ()),
             read_principals=tuple(entry.get("readPrincipals") or ()),
             replica_regions=_replicas(entry.get("replicaRegions")),

@@ -441,8 +441,11 @@ def execute(
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project_name, stack=config.stack, preview=preview, monitor=monitor)
     set_all_config(config.engine_config(), sorted(config.secret_keys))
+    from . import program as program_module
+
     if program is None:
-        from .program import run as program
+        program = program_module.run
+    program_module.stack_file_override = config.path if config.path.is_file() else None
     old_cwd = os.getcwd()
     os.chdir(project_dir)
     # A program run allocates many small, long-lived objects (resources, outputs, futures);
@@ -453,6 +456,7 @@ def execute(
         _sync_await(run_pulumi_func(program))
     finally:
         os.chdir(old_cwd)
+        program_module.stack_file_override = None
         if gc_was_enabled:
             gc.enable()
     root = runtime_settings.get_root_resource()
@@ -465,9 +469,9 @@ def execute(
 
 def run_inline(program: Callable[[], None], *, stack: str = "test", config: Optional[dict[str, Any]] = None,
                secret_keys: Optional[set[str]] = None, sensitive: Optional[set[str]] = None,
-               preview: bool = False) -> OfflineRun:
+               preview: bool = False, mocks: Optional[AwsMocks] = None) -> OfflineRun:
     """Run any program (e.g. one component) with config given as a dict of full keys."""
     values = {"aws:region": DEFAULT_REGION, **(config or {})}
     stack_config = StackConfig(stack=stack, path=Path("<inline>"), values=values,
                                secret_keys=set(secret_keys or ()), sensitive=set(sensitive or ()))
-    return execute("app-secrets", stack_config, program=program, preview=preview)
+    return execute("app-secrets", stack_config, program=program, preview=preview, mocks=mocks)

@@ -89,15 +89,29 @@ def key_admin_statements(admin_principals: Sequence[str]) -> list[dict]:
 def key_policy(
     *,
     admin_principals: Sequence[str],
+    account_root_arn: str,
     read_principals: Sequence[str] = (),
     readwrite_principals: Sequence[str] = (),
     rotation_role_arn: str | None = None,
     region: str,
     dns_suffix: str = "amazonaws.com",
 ) -> Document:
-    """Policy of a secret's own KMS key. In a key policy, "Resource": "*" means this key."""
+    """Policy of a secret's own KMS key. In a key policy, "Resource": "*" means this key.
+
+    The account root always stays an administrator (KMS refuses a key policy that would lock the
+    caller out, and it is the break-glass route) and may use the key through Secrets Manager only,
+    so the deployer can write the initial value and people can fill in values by hand, as far as
+    their IAM policies and the secret's resource policy allow. Named readers and writers are
+    listed too, for principals of other accounts."""
     via = secretsmanager_via_service(region, dns_suffix)
-    statements = key_admin_statements(admin_principals)
+    statements = key_admin_statements([*admin_principals, account_root_arn])
+    statements += _allow(
+        "AllowAccountUseViaSecretsManager",
+        [account_root_arn],
+        Action=["kms:Decrypt", "kms:GenerateDataKey"],
+        Resource="*",
+        Condition=via,
+    )
     if rotation_role_arn:
         statements += _allow(
             "AllowRotation",
@@ -124,7 +138,7 @@ def shared_key_policy(*, admin_principals: Sequence[str], account_root_arn: str,
     the secret's resource policy both allow it."""
     via = secretsmanager_via_service(region, dns_suffix)
     return document(
-        key_admin_statements(admin_principals)
+        key_admin_statements([*admin_principals, account_root_arn])
         + _allow(
             "AllowUseViaSecretsManager",
             [account_root_arn],
@@ -151,7 +165,9 @@ def secret_resource_policy(
     )
     if rotation_role_arn:
         statements += _allow("AllowRotation", [rotation_role_arn], Action=ROTATION_SECRET_ACTIONS, Resource="*")
-    statements += _allow("AllowReadWrite", readwrite_principals, Action=ROTATION_SECRET_ACTIONS, Resource="*")
+    # Writers put new values; only rotation moves staging labels (AWSCURRENT back to an old value).
+    statements += _allow("AllowReadWrite", readwrite_principals,
+                         Action=SECRET_READ_ACTIONS + ["secretsmanager:PutSecretValue"], Resource="*")
     read = _allow("AllowRead", read_principals, Action=SECRET_READ_ACTIONS, Resource="*")
     condition = trust_tag_condition(trust_tags or {})
     if read and condition:

@@ -42,6 +42,30 @@ def _decode(value: Any) -> Any:
         return value
 
 
+# The offline runner points this at the stack file it read (a review stack is planned from the
+# `pr` template's file); under the engine the program finds `Pulumi.<stack>.yaml` itself.
+stack_file_override: Optional[Path] = None
+
+
+def stack_file_secure_paths(stack: str) -> Optional[set[str]]:
+    """Which config values the stack file writes as `secure:` (read from the file, decrypting
+    nothing); None when the file cannot be found, e.g. config that came from elsewhere."""
+    import yaml
+
+    path = stack_file_override
+    if path is None:
+        try:
+            project = yaml.safe_load(Path("Pulumi.yaml").read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            return None
+        path = Path(project.get("stackConfigDir") or ".") / f"Pulumi.{stack}.yaml"
+    try:
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    return cfg.secure_paths_of(doc.get("config") or {}) if isinstance(doc, dict) else None
+
+
 def read_settings() -> cfg.StackSettings:
     """The validated settings of the running stack; raises ConfigError."""
     from pulumi.runtime import config as runtime_config
@@ -56,7 +80,7 @@ def read_settings() -> cfg.StackSettings:
     region = (runtime_config.get_config("aws:region") or os.environ.get("AWS_REGION")
               or os.environ.get("AWS_DEFAULT_REGION"))
     return cfg.parse_config(raw, stack=pulumi.get_stack(), region=region, secret_keys=secret_keys,
-                            unknown_keys=unknown)
+                            unknown_keys=unknown, secure_paths=stack_file_secure_paths(pulumi.get_stack()))
 
 
 def stack_tags(settings: cfg.StackSettings) -> dict[str, str]:
@@ -161,6 +185,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             rotation_days=db.rotation.days,
             schedule_expression=db.rotation.schedule_expression,
             rotate_immediately=db.rotation.rotate_immediately,
+            database_security_group_id=db.database_security_group_id,
             admin_principals=_principals(db.admin_principals, settings.admin_principals),
             read_principals=_principals(db.read_principals, settings.read_principals),
             replica_regions=list(db.replica_regions),

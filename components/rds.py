@@ -10,11 +10,12 @@
 | secret_name | str | `rds-postgres-<identifier>` | secret_name |
 | strategy | single-user \\| alternating-users | single-user | — (thoughtbot: alternating) |
 | vpc_id, subnet_ids, security_group_ids | | none | vpc_id, subnet_ids, security_group_ids |
+| database_security_group_id | str | none | — (gets an ingress rule from the function's group) |
 | admin_principals, read_principals | list | account root | admin_principals, read_principals |
 | replica_regions, tags, trust_tags | | none | replica_regions, tags, trust_tags |
 | ssl_mode | str | require | — (thoughtbot: require, fixed) |
 | password_length, exclude_characters | | 32, AWS default | — |
-| rotation_enabled, rotation_days, schedule_expression, rotate_immediately | | true, 30, —, false | — |
+| rotation_enabled, rotation_days, schedule_expression, rotate_immediately | | true, 30, —, true | — |
 | handler, layers | ArchiveInfo | built from rotation/ | — |
 
 | output | thoughtbot output |
@@ -23,7 +24,7 @@
 | kms_key_arn, policy_json | kms_key_arn, policy_json |
 | rotation_role_arn, rotation_role_name | rotation_role_arn, rotation_role_name |
 | secret_arn, secret_name | secret_arn, secret_name |
-| function_arn | — |
+| function_arn, function_security_group_id | — |
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class RdsPostgresAdminLoginArgs:
     rotation_enabled: bool = True
     rotation_days: Optional[int] = 30
     schedule_expression: Optional[str] = None
-    rotate_immediately: bool = False
+    rotate_immediately: bool = True
+    database_security_group_id: Optional[str] = None
     admin_principals: Optional[Sequence[pulumi.Input[str]]] = None
     read_principals: Optional[Sequence[pulumi.Input[str]]] = None
     replica_regions: Sequence[ReplicaRegion] = ()
@@ -87,11 +89,14 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(self.TYPE, resource_name, None, opts)
         context = args.context or AwsContext.lookup(self)
+        self.function_security_group_id = None
         secret_name = args.secret_name or f"rds-postgres-{args.identifier}"
         alternate = args.alternate_username or f"{args.username}_alt"
         instance = aws.rds.get_instance_output(
             db_instance_identifier=args.identifier, opts=pulumi.InvokeOptions(parent=self))
-        dbname = pulumi.Output.from_input(args.database_name) if args.database_name else instance.db_name
+        # An instance created without a database name has only the default `postgres` database.
+        dbname = (pulumi.Output.from_input(args.database_name) if args.database_name
+                  else instance.db_name.apply(lambda name: name or "postgres"))
         password = pulumi.Output.secret(args.initial_password)
         url = pulumi.Output.secret(pulumi.Output.all(password, instance.address, instance.port, dbname).apply(
             lambda a: database_url(args.username, a[0], a[1], a[2], a[3])))
@@ -127,7 +132,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
         function_arn = None
         if args.rotation_enabled:
             assert secret.rotation_role is not None
-            aws.iam.RolePolicy(
+            describe_policy = aws.iam.RolePolicy(
                 f"{resource_name}-describe-db",
                 name="describe-db-instance",
                 role=secret.rotation_role.id,
@@ -149,6 +154,19 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
                 group_ids.append(group.id)
+                if args.database_security_group_id:
+                    # Let the function reach the database: its group in, on the instance's port.
+                    aws.vpc.SecurityGroupIngressRule(
+                        f"{resource_name}-rotation-to-db",
+                        security_group_id=args.database_security_group_id,
+                        referenced_security_group_id=group.id,
+                        ip_protocol="tcp",
+                        from_port=instance.port,
+                        to_port=instance.port,
+                        description=f"Rotation function of secret {secret_name}",
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
+                self.function_security_group_id = group.id
             variables: dict[str, pulumi.Input[str]] = {
                 "ROTATION_STRATEGY": args.strategy,
                 "PRIMARY_USERNAME": args.username,
@@ -171,6 +189,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                     rotation_days=args.rotation_days,
                     schedule_expression=args.schedule_expression,
                     rotate_immediately=args.rotate_immediately,
+                    depends_on=[*secret.rotation_dependencies, describe_policy],
                     subnet_ids=list(args.subnet_ids) if args.vpc_id else [],
                     security_group_ids=group_ids if args.vpc_id else [],
                     tags=args.tags,
@@ -198,4 +217,5 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             "secretArn": self.secret_arn,
             "secretName": self.secret_name,
             "functionArn": self.function_arn,
+            "functionSecurityGroupId": self.function_security_group_id,
         })

@@ -13,7 +13,8 @@
 | variables | dict[str, Input[str]] | {} | variables (+ SECRETS_MANAGER_ENDPOINT) |
 | rotation_days | int | 30 | rotation_days |
 | schedule_expression | str | — | — (instead of rotation_days) |
-| rotate_immediately | bool | False | — |
+| rotate_immediately | bool | True | — (AWS's default: the password from config is replaced at once) |
+| depends_on | list[Resource] | [] | — (the secret's value and policies, before the first rotation) |
 | subnet_ids, security_group_ids | list[Input[str]] | [] | subnet_ids, security_group_ids |
 | timeout | int | 60 | — |
 
@@ -53,7 +54,8 @@ class SecretRotationFunctionArgs:
     variables: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     rotation_days: Optional[int] = 30
     schedule_expression: Optional[str] = None
-    rotate_immediately: bool = False
+    rotate_immediately: bool = True
+    depends_on: Sequence[pulumi.Resource] = ()  # what must exist before the first rotation
     subnet_ids: Sequence[pulumi.Input[str]] = ()
     security_group_ids: Sequence[pulumi.Input[str]] = ()
     timeout: int = 60
@@ -150,7 +152,7 @@ class SecretRotationFunction(pulumi.ComponentResource):
             rotation_lambda_arn=function.arn,
             rotation_rules=rules,
             rotate_immediately=args.rotate_immediately,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, *args.depends_on]),
         )
         self.arn = function.arn
         self.function_name = function.name

@@ -164,10 +164,11 @@ class Secret(pulumi.ComponentResource):
             key, alias = key_with_alias(
                 resource_name,
                 name=args.name,
-                policy=pulumi.Output.all(admins, readers, writers, rotation_arn, context.region, context.dns_suffix)
+                policy=pulumi.Output.all(admins, readers, writers, rotation_arn, context.region, context.dns_suffix,
+                                         context.root_arn)
                 .apply(lambda a: policies.to_json(policies.key_policy(
                     admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
-                    rotation_role_arn=a[3], region=a[4], dns_suffix=a[5]))),
+                    rotation_role_arn=a[3], region=a[4], dns_suffix=a[5], account_root_arn=a[6]))),
                 deletion_window_in_days=args.kms_deletion_window_in_days,
                 tags=tags,
                 parent=self,
@@ -190,7 +191,7 @@ class Secret(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        aws.secretsmanager.SecretPolicy(
+        secret_policy = aws.secretsmanager.SecretPolicy(
             resource_name,
             secret_arn=secret.arn,
             block_public_policy=True,
@@ -204,15 +205,18 @@ class Secret(pulumi.ComponentResource):
         secret_string = pulumi.Output.secret(
             pulumi.Output.all(*[initial_value[k] for k in keys]).apply(
                 lambda values: json.dumps(dict(zip(keys, values)), sort_keys=True)))
-        aws.secretsmanager.SecretVersion(
+        version = aws.secretsmanager.SecretVersion(
             resource_name,
             secret_id=secret.id,
             secret_string=secret_string,
             version_stages=INITIAL_VERSION_STAGES,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=IGNORED_VERSION_CHANGES),
         )
+        # What must exist before a rotation may start: the value to rotate, the policy letting the
+        # rotation role in, and the role's own permissions.
+        self.rotation_dependencies: list[pulumi.Resource] = [version, secret_policy]
         if role is not None and args.create_rotation_policy:
-            aws.iam.RolePolicy(
+            rotation_policy = aws.iam.RolePolicy(
                 f"{resource_name}-rotation",
                 name="rotate-secret",
                 role=role.id,
@@ -221,6 +225,7 @@ class Secret(pulumi.ComponentResource):
                         secret_arn=a[0], key_arn=a[1], region=a[2], dns_suffix=a[3]))),
                 opts=child,
             )
+            self.rotation_dependencies.append(rotation_policy)
 
         self.arn = secret.arn
         self.id = secret.id

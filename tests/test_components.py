@@ -101,8 +101,17 @@ def test_principals_trust_tags_and_extra_policies():
     key_sids = {s["Sid"]: s for s in key_policy["Statement"]}
     assert key_sids["AllowRead"]["Condition"] == {
         "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
-    assert key_sids["AllowAdmin"]["Principal"]["AWS"] == "arn:aws:iam::000000000000:role/admin"
+    # The account root stays an administrator (KMS's lock-out check, and break-glass)...
+    assert key_sids["AllowAdmin"]["Principal"]["AWS"] == ["arn:aws:iam::000000000000:role/admin", ROOT_ARN]
     assert "kms:Decrypt" in key_sids["AllowAdmin"]["NotAction"]
+    # ...and the account may use the key through Secrets Manager only (the deployer writes the
+    # initial value; people fill in values by hand), as far as IAM and the secret policy allow.
+    assert key_sids["AllowAccountUseViaSecretsManager"] == {
+        "Sid": "AllowAccountUseViaSecretsManager", "Effect": "Allow", "Principal": {"AWS": ROOT_ARN},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}
+    assert by_sid["AllowReadWrite"]["Action"] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                                                  "secretsmanager:PutSecretValue"]
 
 
 def test_rotation_role_and_policy_are_scoped_to_this_secret_and_key():

@@ -118,6 +118,24 @@ BAD_CASES = [
      "readPolicies.app.secrets[0]: 'nope' is not a key of `secrets` or `databases`"),
     ("not a map", {"secrets": ["a", "b"]}, "secrets: expected a map of"),
     ("boolean given as a string", {"reviewStack": "yes"}, "reviewStack: expected true or false, got a string"),
+    ("TLS without verifying is the only mode the function can do", {"databases": {"db": {**GOOD["databases"]["db"], "sslMode": "verify-full"}}},
+     "databases.db.sslMode: 'verify-full' needs the RDS CA bundle inside the rotation function"),
+    ("VPC without subnets", {"databases": {"db": {**GOOD["databases"]["db"], "vpcId": "vpc-0abc"}}},
+     "databases.db.subnetIds: is required when vpcId is given"),
+    ("security groups without a VPC", {"databases": {"db": {**GOOD["databases"]["db"], "securityGroupIds": ["sg-01"]}}},
+     "databases.db.vpcId: is required when securityGroupIds is given"),
+    ("rotation more often than every 4 hours", {"databases": {"db": {**GOOD["databases"]["db"],
+                                                                     "rotation": {"scheduleExpression": "rate(2 hours)"}}}},
+     "databases.db.rotation.scheduleExpression: 'rate(2 hours)': Secrets Manager rotates at most every 4 hours"),
+    ("secret policy that is not JSON", with_secret(type="random", environmentVariables=["A"], secretPolicies=["{nope"]),
+     "secrets.x.secretPolicies[0]: is not valid JSON"),
+    ("public secret policy", with_secret(type="random", environmentVariables=["A"], secretPolicies=[
+        '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}']),
+     "secrets.x.secretPolicies[0]: Statement[0] allows everyone (Principal *)"),
+    ("rotation role on a random secret", with_secret(type="random", environmentVariables=["A"], createRotationRole=True),
+     "secrets.x.createRotationRole: unknown key"),
+    ("reserved tag key", with_secret(type="random", environmentVariables=["A"], tags={"aws:owner": "me"}),
+     "secrets.x.tags.aws:owner: tag keys starting with 'aws:' are reserved by AWS"),
     ("rotation role name too long", with_secret(type="secret", name="n" * 60, initialValue={"A": "v"},
                                                 createRotationRole=True),
      "secrets.x.name: rotation role name"),
@@ -174,3 +192,15 @@ def test_stack_recovery_window_is_the_default_of_each_secret():
     windows = {s.key: s.recovery_window_in_days for s in settings.secrets}
     assert windows == {"rails": 7, "prismic": 7, "smtp": 7, "own": 0}
     assert settings.databases[0].recovery_window_in_days == 7
+
+
+def test_per_value_secure_check_when_the_stack_file_says_which_values_are_secure():
+    from components.config import secure_paths_of
+    stack_file = {"app-secrets:secrets": {"smtp": {"type": "secret", "initialValue": {
+        "SMTP_PASSWORD": {"secure": "v1:x"}, "SMTP_USER": "plain"}}}, "aws:region": "us-east-1"}
+    paths = secure_paths_of(stack_file)
+    assert paths == {"secrets.smtp.initialValue.SMTP_PASSWORD"}
+    raw = {"secrets": {"smtp": {"type": "secret", "initialValue": {"SMTP_PASSWORD": "x", "SMTP_USER": "plain"}}}}
+    problems = problems_of(raw, secure_paths=paths)
+    assert problems == ["secrets.smtp.initialValue.SMTP_USER: expected a secret value, got plaintext: set it with "
+                        "`pulumi config set --secret --path 'secrets.smtp.initialValue.SMTP_USER' …`"]

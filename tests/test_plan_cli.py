@@ -182,7 +182,7 @@ def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
     assert err.splitlines() == [
         f"error: {source}: secrets.web.environmentVariables[0]: 'api-key' is not an upper-case environment "
         "variable name matching ^[A-Z_][A-Z0-9_]*$",
-        f"error: {source}: secrets.web.lenght: unknown key (expected one of: adminPrincipals, createRotationRole, "
+        f"error: {source}: secrets.web.lenght: unknown key (expected one of: adminPrincipals, "
         "description, environmentVariables, name, randomSettings, readPrincipals, readwritePrincipals, "
         "recoveryWindowInDays, replicaRegions, secretPolicies, tags, trustTags)",
     ]
@@ -231,3 +231,27 @@ def test_project_defaults_from_pulumi_yaml_are_applied(capsys, project):
     assert secret["inputs"]["recoveryWindowInDays"] == 7
     key = next(r for r in doc["resources"] if r["type"] == "aws:kms/key:Key")
     assert key["inputs"]["deletionWindowInDays"] == 30
+
+
+def test_plaintext_beside_a_secure_value_is_caught_per_value(capsys, project):
+    """Pulumi marks a whole top-level key secret when any value under it is; the program reads the
+    stack file to check each value that must be secret on its own."""
+    (project / "stacks" / "Pulumi.mixed.yaml").write_text(yaml.safe_dump({"config": {
+        "aws:region": "us-east-1",
+        "app-secrets:secrets": {"api": {"type": "secret", "initialValue": {
+            "API_TOKEN": {"secure": "v1:abc"}, "API_KEY": "hunter2-in-git"}}},
+        "app-secrets:databases": {"db": {"identifier": "db", "username": "admin_user",
+                                         "initialPassword": "plaintext-password",
+                                         "rotation": {"enabled": False}},
+                                  "db2": {"identifier": "db2", "username": "admin_user",
+                                          "initialPassword": {"secure": "v1:def"}, "rotation": {"enabled": False}}},
+    }}))
+    code, out, err = run_cli(capsys, "plan", "--stack", "mixed", "--project-dir", str(project))
+    assert code == 2 and out == ""
+    source = f"{project}/stacks/Pulumi.mixed.yaml"
+    assert err.splitlines() == [
+        f"error: {source}: secrets.api.initialValue.API_KEY: expected a secret value, got plaintext: set it with "
+        "`pulumi config set --secret --path 'secrets.api.initialValue.API_KEY' …`",
+        f"error: {source}: databases.db.initialPassword: expected a secret value, got plaintext: set it with "
+        "`pulumi config set --secret --path 'databases.db.initialPassword' …`",
+    ]

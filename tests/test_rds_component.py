@@ -80,6 +80,13 @@ def test_rotation_function_schedule_permission_and_role(handler):
     assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 7}
     assert rotation.inputs["secretId"] == secret_arn and rotation.inputs["rotationLambdaArn"] == run.outputs["function_arn"]
     assert permission.urn in rotation.dependencies
+    # The first rotation (at once, by default) waits for the value, the policies and the role's rights.
+    for type_, name in (("aws:secretsmanager/secretVersion:SecretVersion", "orders"),
+                        ("aws:secretsmanager/secretPolicy:SecretPolicy", "orders"),
+                        ("aws:iam/rolePolicy:RolePolicy", "orders-rotation"),
+                        ("aws:iam/rolePolicy:RolePolicy", "orders-describe-db")):
+        assert run.find(type_, name).urn in rotation.dependencies, name
+    assert rotation.inputs["rotateImmediately"] is True
     attachment = run.find("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "orders-execution")
     assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     assert attachment.inputs["role"] == run.outputs["rotation_role_name"] == "rds-postgres-orders-db-rotation"
@@ -107,6 +114,29 @@ def test_vpc_function_gets_a_security_group_and_the_vpc_policy(handler):
     assert attachment.inputs["policyArn"].endswith("service-role/AWSLambdaVPCAccessExecutionRole")
     rotation = run.find("aws:secretsmanager/secretRotation:SecretRotation", "orders")
     assert rotation.inputs["rotationRules"] == {"scheduleExpression": "rate(10 days)"}
+    assert run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == []
+
+
+def test_database_security_group_lets_the_function_in(handler):
+    run = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01"],
+                                   database_security_group_id="sg-0database"), sensitive={PASSWORD})
+    group = run.find("aws:ec2/securityGroup:SecurityGroup", "orders-rotation")
+    rule = run.find("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "orders-rotation-to-db")
+    assert (rule.inputs["securityGroupId"], rule.inputs["referencedSecurityGroupId"]) == ("sg-0database", group.id)
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
+
+
+def test_instance_without_a_database_name_uses_postgres(handler):
+    from components.offline import AwsMocks
+
+    class NoDbName(AwsMocks):
+        def call(self, args):
+            result = super().call(args)
+            return {**result, "dbName": ""} if args.token == "aws:rds/getInstance:getInstance" else result
+
+    run = run_inline(login_program(handler), sensitive={PASSWORD}, mocks=NoDbName())
+    value = json.loads(plain(run.find("aws:secretsmanager/secretVersion:SecretVersion", "orders").inputs["secretString"]))
+    assert value["dbname"] == "postgres" and urlsplit(value["DATABASE_URL"]).path == "/postgres"
 
 
 def test_rotation_off_creates_no_function_and_no_role(handler):

@@ -127,17 +127,20 @@ def test_unknown_top_level_key_is_reported_by_the_program():
         "app-secrets:secrte: unknown config key (did you mean 'app-secrets:secrets'?)"]
 
 
-def test_plaintext_password_is_rejected_by_the_program():
+def test_plaintext_password_is_rejected_by_the_program_without_a_stack_file():
+    """Config that does not come from a stack file (nothing says which values were secure):
+    the program falls back to what the engine tells, whether the top-level key is secret."""
+    from components.offline import execute, load_project, load_stack
     config = stack_file("dev")
     databases = json.loads(json.dumps(config["app-secrets:databases"]))
     databases["example-db"]["initialPassword"] = "plaintext-password"
-    mocks = AwsMocks()
-    # Replacing the whole key with plain values: the engine would no longer mark it secret.
-    from components.offline import load_project, load_stack, execute
     project = load_project()
     stack = load_stack("dev", project)
     stack.values["app-secrets:databases"] = databases
     stack.secret_keys.discard("app-secrets:databases")
+    stack.path = Path("<not a file>")
+    stack.stack = "ghost"  # no stacks/Pulumi.ghost.yaml either
+    mocks = AwsMocks()
     with pytest.raises(InvalidConfig) as caught:
         execute(project.name, stack, mocks=mocks)
     assert str(caught.value.problems[0]).startswith(
