@@ -28,7 +28,8 @@ def document(statements: Iterable[Mapping[str, Any]]) -> Document:
 
 
 def to_json(doc: Document) -> str:
-    return json.dumps(doc, indent=2)
+    # Compact: the C encoder (indent= falls back to pure Python), and AWS reformats policies anyway.
+    return json.dumps(doc)
 
 
 def account_root(partition: str, account_id: str) -> str:

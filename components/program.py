@@ -264,19 +264,16 @@ def consumer_outputs(built: dict[str, Any], context: AwsContext) -> pulumi.Outpu
         region, triples = args[0], args[1:]
         per_secret = {key: _consumer_documents(key, arn, name, list(built[key].environment_variables), region)
                       for key, (arn, name) in zip(keys, triples)}
-        manifests = [consumers.secret_store(region)]
-        for docs in per_secret.values():
-            manifests += [docs["externalSecret"], docs["secretProviderClass"]]
+        exported = {key: {"ecsSecrets": docs["ecsSecrets"],
+                          "externalSecret": consumers.to_yaml(docs["externalSecret"]),
+                          "secretProviderClass": consumers.to_yaml(docs["secretProviderClass"]),
+                          "dsopsEnvs": docs["dsopsEnvs"]} for key, docs in per_secret.items()}
         dsops = consumers.dsops_config(consumers.dsops_secret_store(region),
                                        *(docs["dsopsEnvs"] for docs in per_secret.values()))
-        return {
-            "secrets": {key: {"ecsSecrets": docs["ecsSecrets"],
-                              "externalSecret": consumers.to_yaml(docs["externalSecret"]),
-                              "secretProviderClass": consumers.to_yaml(docs["secretProviderClass"]),
-                              "dsopsEnvs": docs["dsopsEnvs"]} for key, docs in per_secret.items()},
-            "kubernetesManifests": consumers.to_yaml(*manifests),
-            "dsopsConfig": consumers.to_yaml(dsops),
-        }
+        # Each document starts with `---`, so the stream is the per-secret texts joined.
+        manifests = consumers.to_yaml(consumers.secret_store(region)) + "".join(
+            entry["externalSecret"] + entry["secretProviderClass"] for entry in exported.values())
+        return {"secrets": exported, "kubernetesManifests": manifests, "dsopsConfig": consumers.to_yaml(dsops)}
 
     pairs = [pulumi.Output.all(_secret_arn(c), _secret_name(c)) for c in built.values()]
     return pulumi.Output.all(context.region, *pairs).apply(documents)
