@@ -149,7 +149,8 @@ class List(Spec):
             problems.append(Problem(path, f"expected {self.description}, got {_type_name(value)}"))
             return None
         if len(value) < self.min_items:
-            problems.append(Problem(path, f"expected at least {self.min_items} item(s), got {len(value)}"))
+            problems.append(Problem(path, f"expected at least {self.min_items} "
+                                          f"{'item' if self.min_items == 1 else 'items'}, got {len(value)}"))
             return None
         out = [self.item.check(v, join(path, i), problems) for i, v in enumerate(value)]
         if self.unique:
@@ -181,7 +182,8 @@ class Map(Spec):
             problems.append(Problem(path, f"expected {self.description}, got {_type_name(value)}"))
             return None
         if len(value) < self.min_items:
-            problems.append(Problem(path, f"expected at least {self.min_items} entr(ies), got none"))
+            problems.append(Problem(path, f"expected at least {self.min_items} "
+                                          f"{'entry' if self.min_items == 1 else 'entries'}, got {len(value)}"))
         out = {}
         for k, v in value.items():
             k_path = join(path, str(k))

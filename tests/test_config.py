@@ -104,7 +104,7 @@ BAD_CASES = [
     ("secret key not usable as a Pulumi name", {"secrets": {"My_Secret": {"type": "random", "environmentVariables": ["A"]}}},
      "secrets.My_Secret: 'My_Secret' is not a lower-case name"),
     ("empty initial value", with_secret(type="secret", initialValue={}),
-     "secrets.x.initialValue: expected at least 1 entr(ies), got none"),
+     "secrets.x.initialValue: expected at least 1 entry, got 0"),
     ("database without a password", {"databases": {"db": {"identifier": "db", "username": "u"}}},
      "databases.db.initialPassword: is required"),
     ("database TLS off", {"databases": {"db": {**GOOD["databases"]["db"], "sslMode": "disable"}}},
