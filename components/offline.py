@@ -113,19 +113,11 @@ def load_stack(stack: str, project: ProjectFile, *, template: Optional[str] = No
     for key, value in (doc.get("config") or {}).items():
         key = str(key)
         full = key if ":" in key else f"{project.name}:{key}"
-        replaced = _replace_secure(value, f"{stack}/{full}", sensitive)
-        if replaced is not value or _has_secure(value):
+        before = len(sensitive)
+        values[full] = _replace_secure(value, f"{stack}/{full}", sensitive)
+        if len(sensitive) > before:  # the engine marks a key secret when any value under it is
             secret_keys.add(full)
-        values[full] = replaced
     return StackConfig(stack=stack, path=path, values=values, secret_keys=secret_keys, sensitive=sensitive)
-
-
-def _has_secure(value: Any) -> bool:
-    if isinstance(value, dict):
-        return set(value) == {"secure"} or any(_has_secure(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_secure(v) for v in value)
-    return False
 
 
 def _replace_secure(value: Any, path: str, sensitive: set[str]) -> Any:

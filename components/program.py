@@ -52,13 +52,14 @@ def stack_file_secure_paths(stack: str) -> Optional[set[str]]:
     nothing); None when the file cannot be found, e.g. config that came from elsewhere."""
     import yaml
 
+    from .offline import StackFileError, load_project
+
     path = stack_file_override
     if path is None:
         try:
-            project = yaml.safe_load(Path("Pulumi.yaml").read_text()) or {}
-        except (OSError, yaml.YAMLError):
+            path = load_project(Path.cwd()).stack_config_dir / f"Pulumi.{stack}.yaml"
+        except StackFileError:
             return None
-        path = Path(project.get("stackConfigDir") or ".") / f"Pulumi.{stack}.yaml"
     try:
         doc = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError):
