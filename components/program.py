@@ -100,8 +100,14 @@ def rotation_archives():
     """Build (or reuse) the handler and layer archives; only stacks with rotation need them."""
     from . import packaging
 
-    handler = packaging.build_directory_archive(packaging.HANDLER_DIR, build_dir() / "rotation-postgres-admin.zip")
-    layer = packaging.build_layer_archive(packaging.LAYER_REQUIREMENTS, build_dir() / "layers")
+    try:
+        handler = packaging.build_directory_archive(packaging.HANDLER_DIR, build_dir() / "rotation-postgres-admin.zip")
+        layer = packaging.build_layer_archive(packaging.LAYER_REQUIREMENTS, build_dir() / "layers")
+    except (OSError, RuntimeError, ValueError) as error:
+        # One clear line instead of a traceback; nothing has been registered yet.
+        raise pulumi.RunError(
+            f"databases: could not build the rotation function's archives in {build_dir()}: {error} "
+            "(the layer is downloaded with pip from PyPI, see rotation/requirements.txt)") from None
     return handler, {"deps": layer}
 
 
@@ -109,6 +115,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
     """Create every component for the settings; return the stack outputs."""
     from .rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs
 
+    # Build the rotation archives first: if that fails, nothing has been registered.
+    archives = rotation_archives() if any(db.rotation.enabled for db in settings.databases) else None
     context = AwsContext.lookup()
     tags = stack_tags(settings)
     shared_key: Optional[KmsKeyRef] = None
@@ -160,10 +168,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             built[spec.key] = Secret(spec.key, SecretArgs(
                 initial_value={k: pulumi.Output.secret(v) for k, v in spec.initial_value.items()}, **common))
 
-    archives = None
     for db in settings.databases:
-        if db.rotation.enabled and archives is None:
-            archives = rotation_archives()
         handler, layers = archives if db.rotation.enabled else (None, {})
         built[db.key] = RdsPostgresAdminLogin(db.key, RdsPostgresAdminLoginArgs(
             identifier=db.identifier,

@@ -188,3 +188,17 @@ def test_a_second_build_changes_nothing_on_the_function_or_layer(tmp_path, monke
                      Path(function.inputs["code"].path).read_bytes(), Path(layer.inputs["code"].path).read_bytes()))
     assert seen[0] == seen[1]
     assert len(seen[0][0]) == 44 and seen[0][0] != seen[0][1]
+
+
+def test_archive_build_failure_is_one_message_and_registers_nothing(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("APP_SECRETS_BUILD_DIR", str(blocker / "build"))
+    mocks = AwsMocks()
+    import pulumi
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("dev", mocks=mocks)
+    message = str(caught.value)
+    assert message.startswith(f"databases: could not build the rotation function's archives in {blocker / 'build'}: ")
+    assert "\n" not in message.split("(the layer")[0]
+    assert mocks.created == []
