@@ -47,7 +47,8 @@ def _policy_problem(text: str) -> str | None:
         if not isinstance(statement, dict):
             return f"Statement[{i}] is not a map"
         principal = statement.get("Principal")
-        public = principal == "*" or (isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"]))
+        aws = principal.get("AWS") if isinstance(principal, dict) else None
+        public = principal == "*" or aws == "*" or (isinstance(aws, list) and "*" in aws)
         if statement.get("Effect") == "Allow" and public and not statement.get("Condition"):
             return f"Statement[{i}] allows everyone (Principal *); public secret policies are blocked"
     return None
@@ -112,10 +113,10 @@ SECRET = OneOf("type", {
 })
 
 def _rate_problem(expression: str) -> str | None:
-    match = re.match(r"^rate\((\d+) (hours|days)\)$", expression)
+    match = re.match(r"^rate\((\d+) (hours?|days?)\)$", expression)
     if not match:
         return None
-    n, unit = int(match.group(1)), match.group(2)
+    n, unit = int(match.group(1)), match.group(2).rstrip("s") + "s"
     if unit == "hours" and not 4 <= n <= 23:
         return f"'{expression}': Secrets Manager rotates at most every 4 hours (rate(4 hours) to rate(23 hours))"
     if unit == "days" and not 1 <= n <= 1000:
@@ -125,7 +126,7 @@ def _rate_problem(expression: str) -> str | None:
 
 ROTATION = Obj(
     {"enabled": Bool(), "days": Int(minimum=1, maximum=1000),
-     "scheduleExpression": Str(pattern=re.compile(r"^(rate\(\d+ (hours|days)\)|cron\(.+\))$"),
+     "scheduleExpression": Str(pattern=re.compile(r"^(rate\(\d+ (hours?|days?)\)|cron\(.+\))$"),
                                expected="rate(N hours|days) or cron(...)", extra=lambda v: _rate_problem(v)),
      "rotateImmediately": Bool()},
     expected="rotation settings (enabled, days | scheduleExpression, rotateImmediately)",
@@ -310,16 +311,18 @@ def parse_config(
     secret_keys: frozenset[str] | set[str] = frozenset(),
     unknown_keys: tuple[str, ...] = (),
     source: str | None = None,
-    secure_paths: set[str] | None = None,
+    stack_file_leaves: Mapping[str, bool] | None = None,
 ) -> StackSettings:
     """Validate and type the project's config.
 
     raw: project config by short key (`secrets`, `reviewStack`, …), values already decoded.
     secret_keys: short keys whose value holds at least one secure (encrypted) value.
     unknown_keys: other `app-secrets:*` keys found in the stack (typos), reported as problems.
-    secure_paths: key paths (`secrets.x.initialValue.KEY`) written as `secure:` in the stack file,
-        when it can be read; then every value that must be secret is checked on its own. Without
-        it, only whether the top-level key holds any secure value is known (what the engine says).
+    stack_file_leaves: what the stack file holds, when it can be read: key path
+        (`secrets.x.initialValue.KEY`) -> True for a `secure:` value, False for a plain one. A
+        value that must be secret is then checked on its own: secure when it or a parent is
+        `secure:`, plaintext when the file writes it plain; a value the file does not hold (it
+        came from elsewhere) falls back to what the engine says of its top-level key.
     """
     problems: list[Problem] = []
     for key in unknown_keys:
@@ -342,14 +345,17 @@ def parse_config(
         for name, entry in entries.items():
             if not entry or entry.get(leaf) in (None, {}):
                 continue
-            if secure_paths is not None:
-                value_path = join(join(top, name), leaf)
-                leaves = [join(value_path, k) for k in entry[leaf]] if isinstance(entry[leaf], dict) else [value_path]
+            value_path = join(join(top, name), leaf)
+            leaves = [join(value_path, k) for k in entry[leaf]] if isinstance(entry[leaf], dict) else [value_path]
+            if stack_file_leaves is not None and any(p in stack_file_leaves for p in leaves):
                 for leaf_path in leaves:
-                    if leaf_path not in secure_paths:
+                    if not _secure_in_file(leaf_path, stack_file_leaves):
                         problems.append(Problem(leaf_path, "expected a secret value, got plaintext: set it with "
                                                 f"`pulumi config set --secret --path '{leaf_path}' …`"))
-            elif top not in secret_keys:
+                continue
+            if stack_file_leaves is not None and any(_secure_in_file(p, stack_file_leaves) for p in leaves):
+                continue
+            if top not in secret_keys:
                 problems.append(Problem(
                     join(join(top, name), leaf),
                     "expected a secret value, got plaintext: set it with "
@@ -389,21 +395,34 @@ def parse_config(
     )
 
 
-def secure_paths_of(stack_config: Mapping[str, Any], project: str = PROJECT) -> set[str]:
-    """Key paths of the project's config values written as `{secure: …}` in a stack file
-    (nothing is decrypted: only where they are is read)."""
-    found: set[str] = set()
+def _secure_in_file(path: str, leaves: Mapping[str, bool]) -> bool:
+    """True when the stack file writes this value, or a map holding it, as `secure:`."""
+    while True:
+        if leaves.get(path):
+            return True
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            return False
+        path = path[:cut]
+
+
+def stack_file_leaves_of(stack_config: Mapping[str, Any], project: str = PROJECT) -> dict[str, bool]:
+    """Every value of the project's config in a stack file, by key path: True where it is written
+    as `{secure: …}` (nothing is decrypted: only where they are is read)."""
+    found: dict[str, bool] = {}
 
     def walk(value: Any, path: str) -> None:
         if isinstance(value, Mapping):
             if set(value) == {"secure"}:
-                found.add(path)
+                found[path] = True
                 return
             for k, v in value.items():
                 walk(v, join(path, str(k)))
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 walk(v, join(path, i))
+        else:
+            found[path] = False
 
     for key, value in (stack_config or {}).items():
         key = str(key)

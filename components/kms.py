@@ -77,7 +77,9 @@ class CustomerManagedKey(pulumi.ComponentResource):
         if args.policy is not None:
             policy = args.policy
         else:
-            admins = list(args.admin_principals or [context.root_arn])
+            # The account root always stays an administrator: KMS refuses a policy that would lock
+            # the caller out, and it is the break-glass route.
+            admins = [*(args.admin_principals or []), context.root_arn]
             extra = list(args.policy_statements)
             policy = pulumi.Output.all(*admins).apply(
                 lambda a: policies.to_json(policies.document(policies.key_admin_statements(list(a)) + extra)))

@@ -47,7 +47,7 @@ def _decode(value: Any) -> Any:
 stack_file_override: Optional[Path] = None
 
 
-def stack_file_secure_paths(stack: str) -> Optional[set[str]]:
+def stack_file_leaves(stack: str) -> Optional[dict[str, bool]]:
     """Which config values the stack file writes as `secure:` (read from the file, decrypting
     nothing); None when the file cannot be found, e.g. config that came from elsewhere."""
     import yaml
@@ -64,7 +64,7 @@ def stack_file_secure_paths(stack: str) -> Optional[set[str]]:
         doc = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError):
         return None
-    return cfg.secure_paths_of(doc.get("config") or {}) if isinstance(doc, dict) else None
+    return cfg.stack_file_leaves_of(doc.get("config") or {}) if isinstance(doc, dict) else None
 
 
 def read_settings() -> cfg.StackSettings:
@@ -81,7 +81,7 @@ def read_settings() -> cfg.StackSettings:
     region = (runtime_config.get_config("aws:region") or os.environ.get("AWS_REGION")
               or os.environ.get("AWS_DEFAULT_REGION"))
     return cfg.parse_config(raw, stack=pulumi.get_stack(), region=region, secret_keys=secret_keys,
-                            unknown_keys=unknown, secure_paths=stack_file_secure_paths(pulumi.get_stack()))
+                            unknown_keys=unknown, stack_file_leaves=stack_file_leaves(pulumi.get_stack()))
 
 
 def stack_tags(settings: cfg.StackSettings) -> dict[str, str]:

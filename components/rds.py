@@ -141,6 +141,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             group_ids = list(args.security_group_ids)
+            ingress: list[pulumi.Resource] = []
             if args.vpc_id:
                 group = aws.ec2.SecurityGroup(
                     f"{resource_name}-rotation",
@@ -156,7 +157,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 group_ids.append(group.id)
                 if args.database_security_group_id:
                     # Let the function reach the database: its group in, on the instance's port.
-                    aws.vpc.SecurityGroupIngressRule(
+                    ingress.append(aws.vpc.SecurityGroupIngressRule(
                         f"{resource_name}-rotation-to-db",
                         security_group_id=args.database_security_group_id,
                         referenced_security_group_id=group.id,
@@ -165,7 +166,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                         to_port=instance.port,
                         description=f"Rotation function of secret {secret_name}",
                         opts=pulumi.ResourceOptions(parent=self),
-                    )
+                    ))
                 self.function_security_group_id = group.id
             variables: dict[str, pulumi.Input[str]] = {
                 "ROTATION_STRATEGY": args.strategy,
@@ -189,7 +190,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                     rotation_days=args.rotation_days,
                     schedule_expression=args.schedule_expression,
                     rotate_immediately=args.rotate_immediately,
-                    depends_on=[*secret.rotation_dependencies, describe_policy],
+                    depends_on=[*secret.rotation_dependencies, describe_policy, *ingress],
                     subnet_ids=list(args.subnet_ids) if args.vpc_id else [],
                     security_group_ids=group_ids if args.vpc_id else [],
                     tags=args.tags,

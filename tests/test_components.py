@@ -200,7 +200,9 @@ def test_customer_managed_key_component():
     run = run_inline(program)
     key = run.find("aws:kms/key:Key", "shared")
     assert key.inputs["enableKeyRotation"] is True
-    assert [s["Sid"] for s in json.loads(key.inputs["policy"])["Statement"]] == ["AllowAdmin", "AllowApp"]
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    assert [s["Sid"] for s in statements] == ["AllowAdmin", "AllowApp"]
+    assert statements[0]["Principal"]["AWS"] == ROOT_ARN
     assert run.find("aws:kms/alias:Alias", "shared").inputs["name"] == "alias/team-key"
     decrypt = json.loads(run.outputs["decrypt"])
     assert decrypt["Statement"][0]["Action"] == ["kms:Decrypt"]

@@ -195,12 +195,43 @@ def test_stack_recovery_window_is_the_default_of_each_secret():
 
 
 def test_per_value_secure_check_when_the_stack_file_says_which_values_are_secure():
-    from components.config import secure_paths_of
+    from components.config import stack_file_leaves_of
     stack_file = {"app-secrets:secrets": {"smtp": {"type": "secret", "initialValue": {
         "SMTP_PASSWORD": {"secure": "v1:x"}, "SMTP_USER": "plain"}}}, "aws:region": "us-east-1"}
-    paths = secure_paths_of(stack_file)
-    assert paths == {"secrets.smtp.initialValue.SMTP_PASSWORD"}
+    leaves = stack_file_leaves_of(stack_file)
+    assert leaves["secrets.smtp.initialValue.SMTP_PASSWORD"] is True
+    assert leaves["secrets.smtp.initialValue.SMTP_USER"] is False and "aws:region" not in leaves
     raw = {"secrets": {"smtp": {"type": "secret", "initialValue": {"SMTP_PASSWORD": "x", "SMTP_USER": "plain"}}}}
-    problems = problems_of(raw, secure_paths=paths)
+    problems = problems_of(raw, stack_file_leaves=leaves)
     assert problems == ["secrets.smtp.initialValue.SMTP_USER: expected a secret value, got plaintext: set it with "
                         "`pulumi config set --secret --path 'secrets.smtp.initialValue.SMTP_USER' …`"]
+
+
+def test_a_whole_key_set_as_one_secret_counts_as_secure():
+    from components.config import stack_file_leaves_of
+    leaves = stack_file_leaves_of({"app-secrets:secrets": {"secure": "v1:whole"}})
+    raw = {"secrets": {"smtp": {"type": "secret", "initialValue": {"SMTP_PASSWORD": "x", "SMTP_USER": "y"}}}}
+    assert parse(raw, stack_file_leaves=leaves).secrets[0].initial_value == {"SMTP_PASSWORD": "x", "SMTP_USER": "y"}
+
+
+def test_values_not_in_the_stack_file_fall_back_to_the_engine():
+    """E.g. config imported from an ESC environment: the file does not hold it at all."""
+    raw = {"secrets": {"smtp": {"type": "secret", "initialValue": {"SMTP_PASSWORD": "x"}}}}
+    assert parse(raw, stack_file_leaves={"tags.team": False}, secret_keys={"secrets"}).secrets
+    problems = problems_of(raw, stack_file_leaves={"tags.team": False}, secret_keys=set())
+    assert problems[0].startswith("secrets.smtp.initialValue: expected a secret value, got plaintext")
+
+
+@pytest.mark.parametrize("expression", ["rate(1 day)", "rate(12 hour)", "rate(4 hours)", "rate(30 days)",
+                                        "cron(0 4 ? * SUN *)"])
+def test_schedule_expressions_secrets_manager_accepts(expression):
+    raw = {"databases": {"db": {**GOOD["databases"]["db"], "rotation": {"scheduleExpression": expression}}}}
+    assert parse(raw).databases[0].rotation.schedule_expression == expression
+
+
+def test_public_principal_in_a_list_is_caught():
+    policy = ('{"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::000000000000:root", "*"]}, '
+              '"Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}')
+    problems = problems_of(with_secret(type="random", environmentVariables=["A"], secretPolicies=[policy]))
+    assert problems == ["secrets.x.secretPolicies[0]: Statement[0] allows everyone (Principal *); "
+                        "public secret policies are blocked"]

@@ -124,6 +124,8 @@ def test_database_security_group_lets_the_function_in(handler):
     rule = run.find("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "orders-rotation-to-db")
     assert (rule.inputs["securityGroupId"], rule.inputs["referencedSecurityGroupId"]) == ("sg-0database", group.id)
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
+    # The first rotation waits until the database lets the function in.
+    assert rule.urn in run.find("aws:secretsmanager/secretRotation:SecretRotation", "orders").dependencies
 
 
 def test_instance_without_a_database_name_uses_postgres(handler):
