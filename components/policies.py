@@ -134,20 +134,11 @@ def key_policy(
 
 def shared_key_policy(*, admin_principals: Sequence[str], account_root_arn: str, region: str,
                       dns_suffix: str = "amazonaws.com") -> Document:
-    """Policy of the one key a review stack shares between its secrets: administrators as usual,
-    and use through Secrets Manager only, by principals of this account whose own IAM policy and
-    the secret's resource policy both allow it."""
-    via = secretsmanager_via_service(region, dns_suffix)
-    return document(
-        key_admin_statements([*admin_principals, account_root_arn])
-        + _allow(
-            "AllowUseViaSecretsManager",
-            [account_root_arn],
-            Action=["kms:Decrypt", "kms:GenerateDataKey"],
-            Resource="*",
-            Condition=via,
-        )
-    )
+    """Policy of the one key a review stack shares between its secrets: a secret key's policy
+    with no named readers, writers or rotation role, so use through Secrets Manager is decided by
+    each principal's IAM policy and each secret's resource policy."""
+    return key_policy(admin_principals=admin_principals, account_root_arn=account_root_arn,
+                      region=region, dns_suffix=dns_suffix)
 
 
 def secret_resource_policy(

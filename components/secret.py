@@ -138,7 +138,6 @@ class Secret(pulumi.ComponentResource):
 
     def _build(self, resource_name: str, args: SecretArgs, initial_value: Mapping[str, pulumi.Input[str]]) -> None:
         context = args.context or AwsContext.lookup(self)
-        self.context = context
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.resource_tags) or None
         # Both default to the account root; one shared Output serves every secret.
