@@ -11,7 +11,7 @@ Document shape (`python -m components plan --stack dev --json`):
       "reviewStack": false,
       "resources": [
         {"urn": str, "type": str, "name": str, "parent": urn | null, "component": bool,
-         "physicalName": str | null, "inputs": {...}}          # registration order
+         "physicalName": str | null, "inputs": {...}}          # tree order, see below
       ],
       "secrets": [
         {"name": config key, "secretName": physical name, "kind": str,
@@ -19,6 +19,10 @@ Document shape (`python -m components plan --stack dev --json`):
       ],
       "summary": {"total": int, "byType": {type: int}}
     }
+
+Resources are listed depth-first (each parent before its children), siblings ordered by type and
+then name. Registration order is not used: the SDK registers resources concurrently, so it changes
+from run to run, and two plans of the same config must be byte-identical to be worth diffing.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from . import policies
-from .offline import PROJECT_DIR, OfflineRun, SECRET_SIG, run_program
+from .offline import PROJECT_DIR, OfflineRun, Registration, SECRET_SIG, run_program
 
 SECRET = "[secret]"
 UNKNOWN_SIG = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the SDK's marker for unknown values
@@ -84,10 +88,25 @@ class _Renderer:
         return value
 
 
+def in_tree_order(registrations: list[Registration]) -> list[Registration]:
+    """Depth-first, siblings by (type, name): a stable order for concurrent registrations."""
+    urns = {reg.urn for reg in registrations}
+    children: dict[Optional[str], list[Registration]] = {}
+    for reg in registrations:
+        children.setdefault(reg.parent if reg.parent in urns else None, []).append(reg)
+    ordered: list[Registration] = []
+    stack = sorted(children.get(None, []), key=lambda r: (r.type, r.name), reverse=True)
+    while stack:
+        reg = stack.pop()
+        ordered.append(reg)
+        stack += sorted(children.get(reg.urn, []), key=lambda r: (r.type, r.name), reverse=True)
+    return ordered
+
+
 def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     renderer = _Renderer(run)
     resources = []
-    for reg in run.registrations:
+    for reg in in_tree_order(run.registrations):
         inputs = {k: renderer.value(k, v) for k, v in sorted(reg.raw_inputs.items()) if k not in HIDDEN_INPUTS}
         if reg.ignore_changes:
             inputs["ignoreChanges"] = list(reg.ignore_changes)
@@ -102,7 +121,7 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
         })
     secrets = []
     kinds: dict[str, str] = {}
-    for reg in run.registrations:
+    for reg in in_tree_order(run.registrations):
         if reg.type in KIND_BY_TYPE:
             kinds.setdefault(reg.name, KIND_BY_TYPE[reg.type])  # outermost component first
     for key, described in (run.outputs.get("secrets") or {}).items():

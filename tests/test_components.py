@@ -216,8 +216,9 @@ def test_read_secret_policy_looks_secrets_up_by_name_and_attaches_to_roles():
             policy_name="read-app", secret_names=["app-a", "app-b"], role_names=["web", "worker"]))
         pulumi.export("doc", policy.policy_json)
     run = run_inline(program)
+    # Invokes resolve concurrently, so their order is not part of the behaviour.
     looked_up = [a["name"] for t, a in run.mocks.calls if t == "aws:secretsmanager/getSecret:getSecret"]
-    assert looked_up == ["app-a", "app-b"]
+    assert sorted(looked_up) == ["app-a", "app-b"]
     doc = json.loads(run.outputs["doc"])
     read, decrypt = doc["Statement"]
     assert len(read["Resource"]) == 2 and all(":secret:app-" in arn for arn in read["Resource"])

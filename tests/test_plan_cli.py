@@ -255,3 +255,32 @@ def test_plaintext_beside_a_secure_value_is_caught_per_value(capsys, project):
         f"error: {source}: databases.db.initialPassword: expected a secret value, got plaintext: set it with "
         "`pulumi config set --secret --path 'databases.db.initialPassword' …`",
     ]
+
+
+def test_two_plans_of_the_same_stack_are_identical_and_parents_come_first(capsys):
+    """The SDK registers concurrently; the plan must still be diffable from run to run."""
+    first = plan_json(capsys, "--stack", "production")
+    outputs = [json.dumps(plan_json(capsys, "--stack", "production")) for _ in range(3)]
+    assert set(outputs) == {json.dumps(first)}
+    planned = {r["urn"] for r in first["resources"]}
+    seen: set = set()
+    for resource in first["resources"]:
+        if resource["parent"] in planned:
+            assert resource["parent"] in seen, resource["urn"]
+        seen.add(resource["urn"])
+    assert any(r["parent"] in planned for r in first["resources"])  # there are nested resources to check
+
+
+def test_tree_order_is_depth_first_with_siblings_by_type_then_name():
+    from components.offline import Registration
+    from components.plan import in_tree_order
+
+    def reg(urn, type_, parent=""):
+        return Registration(urn=urn, type=type_, name=urn, parent=parent, custom=True, inputs={}, raw_inputs={},
+                            ignore_changes=[], additional_secret_outputs=[], dependencies=[],
+                            delete_before_replace=False, protect=False)
+
+    shuffled = [reg("b-key", "aws:kms/key:Key", "b"), reg("b", "pkg:m:Secret"),
+                reg("a-secret", "aws:secretsmanager/secret:Secret", "a"), reg("a-key", "aws:kms/key:Key", "a"),
+                reg("a", "pkg:m:Secret"), reg("stray", "aws:iam/policy:Policy", "urn:not-planned")]
+    assert [r.urn for r in in_tree_order(shuffled)] == ["stray", "a", "a-key", "a-secret", "b", "b-key"]
