@@ -1,8 +1,12 @@
 """Benchmark: the rotation handler against a plain four-step baseline, and the handler's cold import.
 
     .venv/bin/python bench/rotation.py [--rotations N] [--imports M] [--strategy single-user|alternating-users]
+                                       [--emulator process|thread]
 
-Starts its own PostgreSQL cluster (TLS on) and an in-process moto server, and stops both on exit.
+Starts its own PostgreSQL cluster (TLS on) and moto's server, and stops both on exit. By default moto
+runs in a process of its own, as Secrets Manager is a remote service for a Lambda function; with
+`--emulator thread` it runs inside the benchmark's interpreter, where every request's server-side work
+competes with the caller for one GIL (so calls that overlap in the handler cannot overlap there).
 Each rotation is timed over its four steps only (RotateSecret's placeholder and the clean-up of
 AWSPENDING are Secrets Manager's bookkeeping, identical for both). Handler and baseline rotations
 alternate (A/B, then B/A) so drift affects both alike. The baseline is the protocol with nothing
@@ -15,6 +19,7 @@ deployment archive with bytecode writing disabled, as on Lambda (read-only /var/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -118,12 +123,21 @@ def main(argv=None) -> int:
     parser.add_argument("--imports", type=int, default=15)
     parser.add_argument("--strategy", choices=["single-user", "alternating-users"], default="single-user")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--emulator", choices=["process", "thread"], default="process")
     args = parser.parse_args(argv)
 
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    with servers.postgres_cluster() as pg, servers.moto_server() as endpoint:
+    with contextlib.ExitStack() as stack:
+        pg = stack.enter_context(servers.postgres_cluster())
+        if args.emulator == "process":
+            emulator = servers.MotoProcess()
+            stack.callback(emulator.stop)
+            endpoint = emulator.endpoint
+        else:
+            emulator = servers
+            endpoint = stack.enter_context(servers.moto_server())
         import boto3
 
         os.environ["SECRETS_MANAGER_ENDPOINT"] = endpoint
@@ -137,8 +151,8 @@ def main(argv=None) -> int:
         client.create_secret(Name="bench-handler", SecretString=json.dumps(handler_db.login_secret()))
         client.create_secret(Name="bench-baseline", SecretString=json.dumps(baseline_db.login_secret()))
         for name in ("bench-handler", "bench-baseline"):
-            servers.enable_rotation(name)
-        side = SecretsManagerSide(lambda_function, client, "bench-handler")
+            emulator.enable_rotation(name)
+        side = SecretsManagerSide(lambda_function, client, "bench-handler", emulator)
         baseline = Baseline(client, "bench-baseline")
         handler_steps: dict[str, list[float]] = {step: [] for step in STEPS}
         calls = {"handler": 0, "baseline": 0}  # Secrets Manager API calls made inside the four steps
@@ -166,7 +180,7 @@ def main(argv=None) -> int:
             return elapsed
 
         def run_baseline() -> float:
-            token = servers.begin_rotation("bench-baseline")
+            token = emulator.begin_rotation("bench-baseline")
             before = calls["baseline"]
             started = time.perf_counter()
             baseline.rotate(token)
@@ -202,7 +216,8 @@ def main(argv=None) -> int:
     def ms(value: float) -> str:
         return f"{value * 1000:7.1f} ms"
 
-    print(f"rotations: {args.rotations} each ({args.strategy}), interleaved A/B, after {args.warmup} warm-up")
+    print(f"rotations: {args.rotations} each ({args.strategy}), interleaved A/B, after {args.warmup} warm-up, "
+          f"moto in {'its own process' if args.emulator == 'process' else 'this process (thread)'}")
     print(f"  handler   median {ms(statistics.median(handler_times))}   p95 {ms(percentile(handler_times, .95))}")
     print(f"  baseline  median {ms(statistics.median(baseline_times))}   p95 {ms(percentile(baseline_times, .95))}")
     ratio = statistics.median(handler_times) / statistics.median(baseline_times)

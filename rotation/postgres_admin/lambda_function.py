@@ -38,6 +38,14 @@ an exception message.
                 (SCRAM verifier computed client-side), so server logs never see them.
   testSecret    log in as AWSPENDING and SELECT 1.
   finishSecret  move AWSCURRENT to the token's version.
+
+Every step starts with the protocol's guard (describe_secret: rotation enabled, token known, token
+AWSPENDING or already AWSCURRENT). To keep that round trip off the critical path, it runs on a worker
+thread while the step prepares what is read-only: createSecret checks whether the token's version
+already has a value, testSecret logs in as AWSPENDING, single-user setSecret logs in as the version
+that was AWSCURRENT at the previous step. Nothing is written to Secrets Manager or the database
+before the guard has passed, and a preparation is used only if the guard's answer confirms it
+(same secret, same AWSCURRENT version); otherwise the step does the work itself.
 """
 
 from __future__ import annotations
@@ -74,6 +82,11 @@ _clients: dict[tuple[Optional[str], Optional[str]], Any] = {}
 # Stages are always resolved from the step's own describe_secret call, never from this cache.
 _VERSION_CACHE: "OrderedDict[tuple[str, str], str]" = OrderedDict()
 _VERSION_CACHE_SIZE = 8
+# What the last describe_secret of each secret said, in this environment: the full ARN behind the
+# event's SecretId, and the version that held AWSCURRENT. Only used to guess what to prepare while
+# a step's own describe_secret is in flight; the guess is checked against that call before use.
+_ARN_OF: dict[str, str] = {}
+_LAST_CURRENT: dict[str, Optional[str]] = {}
 
 
 def _cached(arn: str, version_id: Optional[str]) -> Optional[str]:
@@ -101,33 +114,57 @@ def lambda_handler(event: dict, context: Any = None) -> None:
     settings = Settings.from_env()
     client = secrets_client()
 
-    metadata = client.describe_secret(SecretId=arn)
-    if not metadata.get("RotationEnabled"):
-        logger.error("Secret %s is not enabled for rotation", arn)
-        raise ValueError(f"Secret {arn} is not enabled for rotation")
-    versions = metadata.get("VersionIdsToStages") or {}
-    if token not in versions:
-        logger.error("Secret version %s has no stage for rotation of secret %s", token, arn)
-        raise ValueError(f"Secret version {token} has no stage for rotation of secret {arn}")
-    if CURRENT in versions[token]:
-        logger.info("%s: version %s is already AWSCURRENT for secret %s; nothing to do", step, token, arn)
-        return
-    if PENDING not in versions[token]:
-        logger.error("Secret version %s is not AWSPENDING for rotation of secret %s", token, arn)
-        raise ValueError(f"Secret version {token} is not set as AWSPENDING for rotation of secret {arn}")
+    # The guard call runs while this step prepares what only needs reading (see Rotation.prepare);
+    # nothing is written before the guard has passed.
+    guard = _in_background(client.describe_secret, SecretId=arn)
+    rotation = Rotation(client, arn, token, settings, cache_key=_ARN_OF.get(arn, arn))
+    prepared = rotation.prepare(step)
+    try:
+        metadata = guard.result()
+        cache_key = metadata.get("ARN") or arn
+        _ARN_OF[arn] = cache_key
+        versions = metadata.get("VersionIdsToStages") or {}
+        _LAST_CURRENT[cache_key] = next((vid for vid, stages in versions.items() if CURRENT in stages), None)
+        if not metadata.get("RotationEnabled"):
+            logger.error("Secret %s is not enabled for rotation", arn)
+            raise ValueError(f"Secret {arn} is not enabled for rotation")
+        if token not in versions:
+            logger.error("Secret version %s has no stage for rotation of secret %s", token, arn)
+            raise ValueError(f"Secret version {token} has no stage for rotation of secret {arn}")
+        if CURRENT in versions[token]:
+            logger.info("%s: version %s is already AWSCURRENT for secret %s; nothing to do", step, token, arn)
+            return
+        if PENDING not in versions[token]:
+            logger.error("Secret version %s is not AWSPENDING for rotation of secret %s", token, arn)
+            raise ValueError(f"Secret version {token} is not set as AWSPENDING for rotation of secret {arn}")
 
-    rotation = Rotation(client, arn, token, settings, versions, cache_key=metadata.get("ARN") or arn)
-    if step == "createSecret":
-        rotation.create_secret()
-    elif step == "setSecret":
-        rotation.set_secret()
-    elif step == "testSecret":
-        rotation.test_secret()
-    elif step == "finishSecret":
-        rotation.finish_secret(versions)
-    else:
-        logger.error("Invalid step parameter %s for secret %s", step, arn)
-        raise ValueError(f"Invalid step parameter {step!r} for secret {arn}")
+        rotation.start(versions, cache_key, prepared)
+        if step == "createSecret":
+            rotation.create_secret()
+        elif step == "setSecret":
+            rotation.set_secret()
+        elif step == "testSecret":
+            rotation.test_secret()
+        elif step == "finishSecret":
+            rotation.finish_secret(versions)
+        else:
+            logger.error("Invalid step parameter %s for secret %s", step, arn)
+            raise ValueError(f"Invalid step parameter {step!r} for secret {arn}")
+    finally:
+        prepared.discard()  # a prepared connection the step did not use (no-op once taken)
+
+
+_executor = None
+
+
+def _in_background(fn, **kwargs):
+    """Run fn(**kwargs) on the environment's one worker thread; returns a Future."""
+    global _executor
+    if _executor is None:
+        from concurrent.futures import ThreadPoolExecutor  # only once the first step runs
+
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rotation-guard")
+    return _executor.submit(fn, **kwargs)
 
 
 def secrets_client():
@@ -256,6 +293,49 @@ class Rotation:
         self.settings = settings
         self.versions = versions or {}  # VersionIdsToStages of this step's describe_secret
         self._seen: list[dict] = []  # every login read, for redaction
+        self.prepared = Prepared()
+
+    # ---- preparation, while the guard call is in flight
+
+    def prepare(self, step: str) -> "Prepared":
+        """Read-only work for `step` that does not depend on the guard: nothing is written to
+        Secrets Manager or to the database here. Any failure just means nothing was prepared; the
+        step then does the work itself after the guard, and fails there if it must."""
+        prepared = Prepared()
+        self.step = step if step in ("createSecret", "setSecret", "testSecret", "finishSecret") else "rotation"
+        try:
+            if step == "createSecret":
+                prepared.pending_exists = self.get_optional_login(PENDING, self.token) is not None
+            elif step == "testSecret":
+                pending = self.get_login(PENDING, self.token)
+                prepared.connection = self.login(pending, "AWSPENDING")
+                prepared.logged_in = True
+            elif step == "setSecret" and self.settings.strategy == "single-user":
+                # Most likely AWSCURRENT is still the version the previous step saw.
+                guess = _LAST_CURRENT.get(self.cache_key)
+                current_value = _cached(self.cache_key, guess)
+                if current_value is not None:
+                    current = parse_login(current_value, f"secret {self.arn} version {CURRENT}")
+                    self._seen.append(current)
+                    prepared.current_version = guess
+                    prepared.connection = self.login(current, "AWSCURRENT")
+                    prepared.logged_in = True
+        except Exception:  # noqa: BLE001 - see the docstring
+            prepared.discard()
+            return Prepared()
+        return prepared
+
+    def start(self, versions: dict, cache_key: str, prepared: "Prepared") -> None:
+        """Adopt the guard's view of the secret; keep what was prepared only if it still holds."""
+        self.versions = versions
+        if cache_key != self.cache_key:  # the SecretId now names another secret than last time
+            prepared.discard()
+            prepared = Prepared()
+        self.cache_key = cache_key
+        if prepared.current_version is not None and prepared.current_version != self._version_with(CURRENT):
+            prepared.discard()
+            prepared = Prepared()
+        self.prepared = prepared
 
     # ---- Secrets Manager helpers
 
@@ -304,7 +384,10 @@ class Rotation:
     def create_secret(self) -> None:
         self.step = "createSecret"
         current = self.get_login(CURRENT)
-        if self.get_optional_login(PENDING, self.token) is not None:
+        pending_exists = self.prepared.pending_exists
+        if pending_exists is None:
+            pending_exists = self.get_optional_login(PENDING, self.token) is not None
+        if pending_exists:
             logger.info("createSecret: version %s of secret %s already has a value", self.token, self.arn)
             return
         pending = dict(current)  # every other key is carried over as it is
@@ -339,7 +422,8 @@ class Rotation:
         # cost a failed login on every rotation. The outcome is the same either way.
         conn = acting = None
         if self.settings.strategy == "single-user":
-            conn, acting = self.login(current, "AWSCURRENT"), current
+            conn = self.prepared.take_connection() if self.prepared.logged_in else self.login(current, "AWSCURRENT")
+            acting = current
         if conn is None:
             conn = self.login(pending, "AWSPENDING")
             if conn is not None:
@@ -388,7 +472,7 @@ class Rotation:
     def test_secret(self) -> None:
         self.step = "testSecret"
         pending = self.get_login(PENDING, self.token)
-        conn = self.login(pending, "AWSPENDING")
+        conn = self.prepared.take_connection() if self.prepared.logged_in else self.login(pending, "AWSPENDING")
         if conn is None:
             raise ValueError(f"testSecret: unable to log in to the database with AWSPENDING of secret {self.arn}")
         try:
@@ -412,6 +496,25 @@ class Rotation:
             kwargs["RemoveFromVersionId"] = current_version
         self.client.update_secret_version_stage(**kwargs)
         logger.info("finishSecret: moved AWSCURRENT of secret %s to version %s", self.arn, self.token)
+
+
+class Prepared:
+    """What a step prepared while its guard call was in flight (all optional)."""
+
+    def __init__(self) -> None:
+        self.pending_exists: Optional[bool] = None  # createSecret: does the token's version have a value?
+        self.connection = None                      # setSecret (single-user) / testSecret: an open login
+        self.current_version: Optional[str] = None  # setSecret: the AWSCURRENT version it logged in with
+        self.logged_in = False                      # a login was tried (so a failed one is not repeated)
+
+    def take_connection(self):
+        conn, self.connection = self.connection, None
+        return conn
+
+    def discard(self) -> None:
+        conn = self.take_connection()
+        if conn is not None:
+            conn.close()
 
 
 def _error_code(exc: BaseException) -> Optional[str]:

@@ -78,16 +78,19 @@ class SecretsManagerSide:
     """Plays Secrets Manager's part of a rotation against moto: RotateSecret's placeholder version,
     one handler invocation per step, and the AWSPENDING clean-up after finishSecret."""
 
-    def __init__(self, handler, client, secret_id: str):
+    def __init__(self, handler, client, secret_id: str, emulator=servers):
         self.handler = handler
         self.client = client
         self.secret_id = secret_id
+        self.emulator = emulator  # where RotateSecret's bookkeeping runs: this process, or a MotoProcess
+        # Secrets Manager names the secret by its full ARN in every rotation event.
+        self.arn = client.describe_secret(SecretId=secret_id)["ARN"]
 
     def begin(self, token: Optional[str] = None) -> str:
-        return servers.begin_rotation(self.secret_id, token)
+        return self.emulator.begin_rotation(self.secret_id, token)
 
     def step(self, step: str, token: str) -> None:
-        self.handler.lambda_handler({"Step": step, "SecretId": self.secret_id, "ClientRequestToken": token}, None)
+        self.handler.lambda_handler({"Step": step, "SecretId": self.arn, "ClientRequestToken": token}, None)
 
     def run(self, token: str, steps=STEPS) -> None:
         for step in steps:

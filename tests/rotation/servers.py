@@ -293,12 +293,17 @@ def postgres_cluster(pg_bin: Path = PG_BIN, tmp_parent: Optional[str] = None) ->
 
 # --------------------------------------------------------------------------- moto
 
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """An in-process moto server on loopback; yields its endpoint URL."""
+def dummy_aws_environment() -> None:
+    """Credentials and region for talking to the emulator (kept if already set)."""
     for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
                        ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
         os.environ.setdefault(key, value)
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """An in-process moto server on loopback; yields its endpoint URL."""
+    dummy_aws_environment()
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
@@ -308,6 +313,67 @@ def moto_server() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+class MotoProcess:
+    """moto's server in a process of its own, like a remote service: its CPU time is not charged to
+    the caller's interpreter (one GIL each). `endpoint` is its URL; `enable_rotation` and
+    `begin_rotation` run the functions of the same name inside that process, for the states the
+    public API cannot create."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        dummy_aws_environment()
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_moto_process_main, args=(child,), daemon=True)
+        self._process.start()
+        if not self._conn.poll(60):
+            self.stop()
+            raise RuntimeError("moto server process did not start")
+        self.endpoint = self._conn.recv()
+
+    def _call(self, name: str, *args: Any) -> Any:
+        self._conn.send((name, args))
+        ok, result = self._conn.recv()
+        if not ok:
+            raise RuntimeError(f"{name} in the moto process failed: {result}")
+        return result
+
+    def enable_rotation(self, secret_id: str) -> None:
+        self._call("enable_rotation", secret_id)
+
+    def begin_rotation(self, secret_id: str, token: Optional[str] = None) -> str:
+        return self._call("begin_rotation", secret_id, token)
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            try:
+                self._conn.send(("stop", ()))
+            except OSError:
+                pass
+            self._process.join(10)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+
+
+def _moto_process_main(conn) -> None:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
+    commands = {"enable_rotation": enable_rotation, "begin_rotation": begin_rotation}
+    with moto_server() as endpoint:
+        conn.send(endpoint)
+        while True:
+            name, args = conn.recv()
+            if name == "stop":
+                return
+            try:
+                conn.send((True, commands[name](*args)))
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                conn.send((False, repr(exc)))
 
 
 def _moto_secret(secret_id: str, region: Optional[str] = None):

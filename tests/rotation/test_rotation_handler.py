@@ -512,3 +512,97 @@ def test_a_warm_environment_reads_no_version_twice(db, make_secret, handler):
                                                              "PutSecretValue", "UpdateSecretVersionStage"])
     after = side.value()
     assert db.can_login(db.admin, after["password"]) and not db.can_login(db.admin, before["password"])
+
+
+# --------------------------------------------------------------------------- the guard runs beside the preparation
+
+def rotation_connections(db) -> int:
+    """Open sessions of the rotation function (its application_name), after closed ones have exited."""
+    import time
+
+    deadline = time.monotonic() + 5
+    while True:
+        with db.superuser() as su:
+            count = su.execute("SELECT count(*) FROM pg_stat_activity "
+                               "WHERE application_name = 'secrets-manager-rotation'").fetchone()[0]
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("failing_step", ["setSecret", "testSecret"])
+def test_a_failing_guard_writes_nothing_and_closes_the_prepared_login(db, make_secret, sm_client, failing_step):
+    """The step logs in while its describe_secret is in flight; when the guard then says no
+    (rotation cancelled), that login is closed and nothing is changed."""
+    side = make_secret(db.login_secret())
+    side.rotate()  # a warm environment: setSecret can prepare from what it saw
+    current = side.value()
+    token = side.begin()
+    steps = STEPS[:STEPS.index(failing_step)]
+    side.run(token, steps)
+    pending = side.value("AWSPENDING", token)
+    sm_client.cancel_rotate_secret(SecretId=side.secret_id)
+
+    with pytest.raises(ValueError, match="not enabled for rotation"):
+        side.step(failing_step, token)
+
+    assert rotation_connections(db) == 0
+    assert stage_of(side.stages(), token) == ["AWSPENDING"]
+    if failing_step == "setSecret":
+        assert db.can_login(db.admin, current["password"])
+        assert not db.can_login(db.admin, pending["password"])
+
+
+def test_a_login_prepared_for_a_superseded_current_is_not_used(db, make_secret, sm_client):
+    """single-user setSecret prepares a login as the version that was AWSCURRENT at createSecret. If
+    someone moves AWSCURRENT in between (here: a manual password change, stored as a new version),
+    the guard's answer no longer matches and the step logs in with the new AWSCURRENT instead."""
+    from psycopg import sql
+
+    side = make_secret(db.login_secret())
+    side.rotate()
+    token = side.begin()
+    side.step("createSecret", token)
+    manual = "Manual-Change-0123456789"
+    with db.superuser() as su:
+        su.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(db.admin), sql.Literal(manual)))
+    # Stored as a new version that then takes AWSCURRENT (two calls: moto's PutSecretValue can leave
+    # AWSCURRENT on the old version as well, which AWS never does).
+    old_current = next(v for v, s in side.stages().items() if "AWSCURRENT" in s)
+    manual_version = sm_client.put_secret_value(SecretId=side.secret_id, VersionStages=["MANUAL"],
+                                                SecretString=json.dumps(db.login_secret(password=manual)))["VersionId"]
+    sm_client.update_secret_version_stage(SecretId=side.secret_id, VersionStage="AWSCURRENT",
+                                          MoveToVersionId=manual_version, RemoveFromVersionId=old_current)
+    assert [v for v, s in side.stages().items() if "AWSCURRENT" in s] == [manual_version]
+
+    side.run(token, ["setSecret", "testSecret", "finishSecret"])
+    side.end(token)
+
+    rotated = side.value()
+    assert side.stages()[token] == ["AWSCURRENT"]
+    assert db.can_login(db.admin, rotated["password"])
+    assert not db.can_login(db.admin, manual)
+    assert rotation_connections(db) == 0
+
+
+def test_a_rotation_against_moto_in_its_own_process(db, handler, handler_env):
+    """The benchmark's default set-up: the emulator as a separate process (a remote service), with
+    RotateSecret's bookkeeping done inside it. The process is gone afterwards."""
+    import boto3
+
+    from rotation_harness import SecretsManagerSide
+
+    emulator = servers.MotoProcess()
+    try:
+        handler_env.setenv("SECRETS_MANAGER_ENDPOINT", emulator.endpoint)
+        client = boto3.client("secretsmanager", endpoint_url=emulator.endpoint, region_name="us-east-1")
+        client.create_secret(Name="remote", SecretString=json.dumps(db.login_secret()))
+        emulator.enable_rotation("remote")
+        side = SecretsManagerSide(handler, client, "remote", emulator)
+        token = side.rotate()
+        assert side.stages()[token] == ["AWSCURRENT"]
+        assert db.can_login(db.admin, side.value()["password"])
+        assert not db.can_login(db.admin, db.password)
+    finally:
+        emulator.stop()
+    assert not emulator._process.is_alive()
