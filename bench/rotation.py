@@ -7,9 +7,10 @@ Starts its own PostgreSQL cluster (TLS on) and moto's server, and stops both on 
 runs in a process of its own, as Secrets Manager is a remote service for a Lambda function; with
 `--emulator thread` it runs inside the benchmark's interpreter, where every request's server-side work
 competes with the caller for one GIL (so calls that overlap in the handler cannot overlap there).
-Each rotation is timed over its four steps only (RotateSecret's placeholder and the clean-up of
-AWSPENDING are Secrets Manager's bookkeeping, identical for both). Handler and baseline rotations
-alternate (A/B, then B/A) so drift affects both alike. The baseline is the protocol with nothing
+A third series runs the handler with its guard overlap switched off (Rotation.prepare does nothing),
+to show what that overlap is worth. Each rotation is timed over its four steps only (RotateSecret's placeholder and the clean-up of
+AWSPENDING are Secrets Manager's bookkeeping, identical for both). The three series take turns
+(A B C, B C A, C A B, ...) so drift affects all alike. The baseline is the protocol with nothing
 else: get current, random password, put pending, ALTER ROLE, test login, move the stage.
 
 Cold import: a fresh interpreter per sample runs `import lambda_function` from the extracted
@@ -197,14 +198,28 @@ def main(argv=None) -> int:
         for series in per_rotation.values():
             series.clear()
 
-        handler_times, baseline_times = [], []
+        def run_handler_sequential() -> float:
+            """The handler with its guard overlap switched off: each step prepares nothing, so the
+            describe_secret guard and the step's own work run one after the other."""
+            original = lambda_function.Rotation.prepare
+            lambda_function.Rotation.prepare = lambda self, step: lambda_function.Prepared()
+            try:
+                token = side.begin()
+                started = time.perf_counter()
+                side.run(token)
+                elapsed = time.perf_counter() - started
+                side.end(token)
+                return elapsed
+            finally:
+                lambda_function.Rotation.prepare = original
+
+        handler_times, baseline_times, sequential_times = [], [], []
+        order = [(run_handler, handler_times), (run_baseline, baseline_times),
+                 (run_handler_sequential, sequential_times)]
         for i in range(args.rotations):
-            if i % 2 == 0:
-                handler_times.append(run_handler())
-                baseline_times.append(run_baseline())
-            else:
-                baseline_times.append(run_baseline())
-                handler_times.append(run_handler())
+            rotated = order[i % 3:] + order[:i % 3]  # each series takes each position in turn
+            for run, times in rotated:
+                times.append(run())
 
         # Sanity: both secrets still log in.
         for name, db in (("bench-handler", handler_db), ("bench-baseline", baseline_db)):
@@ -216,7 +231,7 @@ def main(argv=None) -> int:
     def ms(value: float) -> str:
         return f"{value * 1000:7.1f} ms"
 
-    print(f"rotations: {args.rotations} each ({args.strategy}), interleaved A/B, after {args.warmup} warm-up, "
+    print(f"rotations: {args.rotations} each ({args.strategy}), interleaved, after {args.warmup} warm-up, "
           f"moto in {'its own process' if args.emulator == 'process' else 'this process (thread)'}")
     print(f"  handler   median {ms(statistics.median(handler_times))}   p95 {ms(percentile(handler_times, .95))}")
     print(f"  baseline  median {ms(statistics.median(baseline_times))}   p95 {ms(percentile(baseline_times, .95))}")
@@ -224,6 +239,8 @@ def main(argv=None) -> int:
     print(f"  Secrets Manager API calls per rotation: handler {statistics.median(per_rotation['handler']):.0f}, "
           f"baseline {statistics.median(per_rotation['baseline']):.0f}")
     print(f"  ratio handler/baseline (medians): {ratio:.2f}x (target <= 1.3x)")
+    print(f"  the handler with its guard overlap off: median {ms(statistics.median(sequential_times)).strip()}, "
+          f"{statistics.median(sequential_times) / statistics.median(baseline_times):.2f}x baseline")
     per_call = statistics.median(baseline.step_times["finishSecret"])  # one UpdateSecretVersionStage
     extra = statistics.median(per_rotation["handler"]) - statistics.median(per_rotation["baseline"])
     adjusted = statistics.median(handler_times) - extra * per_call
