@@ -45,7 +45,10 @@ thread while the step prepares what is read-only: createSecret checks whether th
 already has a value, testSecret logs in as AWSPENDING, single-user setSecret logs in as the version
 that was AWSCURRENT at the previous step. Nothing is written to Secrets Manager or the database
 before the guard has passed, and a preparation is used only if the guard's answer confirms it
-(same secret, same AWSCURRENT version); otherwise the step does the work itself.
+(same AWSCURRENT version); otherwise the step does the work itself. Only events that name the
+secret by ARN (as Secrets Manager's do) are prepared for. The cost: a step the guard then stops
+may already have logged in, and if AWSCURRENT moved between two steps, setSecret's prepared login
+with the superseded password fails once (an authentication failure in the database log).
 """
 
 from __future__ import annotations
@@ -82,10 +85,9 @@ _clients: dict[tuple[Optional[str], Optional[str]], Any] = {}
 # Stages are always resolved from the step's own describe_secret call, never from this cache.
 _VERSION_CACHE: "OrderedDict[tuple[str, str], str]" = OrderedDict()
 _VERSION_CACHE_SIZE = 8
-# What the last describe_secret of each secret said, in this environment: the full ARN behind the
-# event's SecretId, and the version that held AWSCURRENT. Only used to guess what to prepare while
-# a step's own describe_secret is in flight; the guess is checked against that call before use.
-_ARN_OF: dict[str, str] = {}
+# The version that held AWSCURRENT at the last describe_secret of each secret (by ARN), in this
+# environment. Only a guess of what to prepare while a step's own describe_secret is in flight;
+# the step checks it against that call before using anything prepared from it.
 _LAST_CURRENT: dict[str, Optional[str]] = {}
 
 
@@ -117,12 +119,16 @@ def lambda_handler(event: dict, context: Any = None) -> None:
     # The guard call runs while this step prepares what only needs reading (see Rotation.prepare);
     # nothing is written before the guard has passed.
     guard = _in_background(client.describe_secret, SecretId=arn)
-    rotation = Rotation(client, arn, token, settings, cache_key=_ARN_OF.get(arn, arn))
-    prepared = rotation.prepare(step)
+    rotation = Rotation(client, arn, token, settings)
+    prepared = Prepared()
     try:
+        # Secrets Manager names the secret by its full ARN, which no other secret can ever have, so
+        # values cached under it are safe to use before the guard answers. A name (a manual
+        # invocation) could belong to a re-created secret by now: then nothing is prepared.
+        if arn.startswith("arn:"):
+            prepared = rotation.prepare(step)
         metadata = guard.result()
         cache_key = metadata.get("ARN") or arn
-        _ARN_OF[arn] = cache_key
         versions = metadata.get("VersionIdsToStages") or {}
         _LAST_CURRENT[cache_key] = next((vid for vid, stages in versions.items() if CURRENT in stages), None)
         if not metadata.get("RotationEnabled"):
@@ -158,13 +164,16 @@ _executor = None
 
 
 def _in_background(fn, **kwargs):
-    """Run fn(**kwargs) on the environment's one worker thread; returns a Future."""
+    """Run fn(**kwargs) on the environment's one worker thread; returns a Future. The call runs in
+    a copy of the caller's context, so context-bound tracing (X-Ray segments) still sees it."""
     global _executor
+    import contextvars
+
     if _executor is None:
         from concurrent.futures import ThreadPoolExecutor  # only once the first step runs
 
         _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rotation-guard")
-    return _executor.submit(fn, **kwargs)
+    return _executor.submit(contextvars.copy_context().run, fn, **kwargs)
 
 
 def secrets_client():
@@ -299,17 +308,15 @@ class Rotation:
 
     def prepare(self, step: str) -> "Prepared":
         """Read-only work for `step` that does not depend on the guard: nothing is written to
-        Secrets Manager or to the database here. Any failure just means nothing was prepared; the
-        step then does the work itself after the guard, and fails there if it must."""
+        Secrets Manager or to the database here (a login is the most it does). Any failure just
+        means nothing was prepared; the step then does the work itself after the guard, and fails
+        there if it must. A failed login is reported only if the step goes on to use it."""
         prepared = Prepared()
-        self.step = step if step in ("createSecret", "setSecret", "testSecret", "finishSecret") else "rotation"
         try:
             if step == "createSecret":
                 prepared.pending_exists = self.get_optional_login(PENDING, self.token) is not None
             elif step == "testSecret":
-                pending = self.get_login(PENDING, self.token)
-                prepared.connection = self.login(pending, "AWSPENDING")
-                prepared.logged_in = True
+                prepared.try_login(self, self.get_login(PENDING, self.token), "AWSPENDING")
             elif step == "setSecret" and self.settings.strategy == "single-user":
                 # Most likely AWSCURRENT is still the version the previous step saw.
                 guess = _LAST_CURRENT.get(self.cache_key)
@@ -318,9 +325,9 @@ class Rotation:
                     current = parse_login(current_value, f"secret {self.arn} version {CURRENT}")
                     self._seen.append(current)
                     prepared.current_version = guess
-                    prepared.connection = self.login(current, "AWSCURRENT")
-                    prepared.logged_in = True
-        except Exception:  # noqa: BLE001 - see the docstring
+                    prepared.try_login(self, current, "AWSCURRENT")
+        except Exception as exc:  # noqa: BLE001 - see the docstring; the type only, never a value
+            logger.debug("%s: nothing prepared for secret %s (%s)", step, self.arn, type(exc).__name__)
             prepared.discard()
             return Prepared()
         return prepared
@@ -328,14 +335,22 @@ class Rotation:
     def start(self, versions: dict, cache_key: str, prepared: "Prepared") -> None:
         """Adopt the guard's view of the secret; keep what was prepared only if it still holds."""
         self.versions = versions
-        if cache_key != self.cache_key:  # the SecretId now names another secret than last time
+        if cache_key != self.cache_key or (
+                prepared.current_version is not None and prepared.current_version != self._version_with(CURRENT)):
             prepared.discard()
             prepared = Prepared()
         self.cache_key = cache_key
-        if prepared.current_version is not None and prepared.current_version != self._version_with(CURRENT):
-            prepared.discard()
-            prepared = Prepared()
         self.prepared = prepared
+
+    def prepared_login(self):
+        """(True, connection or None) when a login was prepared for this step, else (False, None)."""
+        if not self.prepared.logged_in:
+            return False, None
+        conn = self.prepared.take_connection()
+        if conn is None:
+            logger.info("%s: cannot log in with %s of secret %s: %s", self.step, self.prepared.label, self.arn,
+                        self.redact(self.prepared.reason or "unknown error"))
+        return True, conn
 
     # ---- Secrets Manager helpers
 
@@ -422,7 +437,9 @@ class Rotation:
         # cost a failed login on every rotation. The outcome is the same either way.
         conn = acting = None
         if self.settings.strategy == "single-user":
-            conn = self.prepared.take_connection() if self.prepared.logged_in else self.login(current, "AWSCURRENT")
+            prepared, conn = self.prepared_login()
+            if not prepared:
+                conn = self.login(current, "AWSCURRENT")
             acting = current
         if conn is None:
             conn = self.login(pending, "AWSPENDING")
@@ -472,7 +489,9 @@ class Rotation:
     def test_secret(self) -> None:
         self.step = "testSecret"
         pending = self.get_login(PENDING, self.token)
-        conn = self.prepared.take_connection() if self.prepared.logged_in else self.login(pending, "AWSPENDING")
+        prepared, conn = self.prepared_login()
+        if not prepared:
+            conn = self.login(pending, "AWSPENDING")
         if conn is None:
             raise ValueError(f"testSecret: unable to log in to the database with AWSPENDING of secret {self.arn}")
         try:
@@ -506,6 +525,13 @@ class Prepared:
         self.connection = None                      # setSecret (single-user) / testSecret: an open login
         self.current_version: Optional[str] = None  # setSecret: the AWSCURRENT version it logged in with
         self.logged_in = False                      # a login was tried (so a failed one is not repeated)
+        self.label = ""                             # which version it logged in with
+        self.reason: Optional[str] = None           # why that login failed (not yet redacted)
+
+    def try_login(self, rotation: "Rotation", login: dict, label: str) -> None:
+        self.label = label
+        self.connection, self.reason = pg.try_connect(rotation.params(login))
+        self.logged_in = True
 
     def take_connection(self):
         conn, self.connection = self.connection, None

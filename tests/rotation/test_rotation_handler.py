@@ -6,8 +6,10 @@ database is a real login over TCP with sslmode=require."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import string
+import threading
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -516,73 +518,141 @@ def test_a_warm_environment_reads_no_version_twice(db, make_secret, handler):
 
 # --------------------------------------------------------------------------- the guard runs beside the preparation
 
-def rotation_connections(db) -> int:
-    """Open sessions of the rotation function (its application_name), after closed ones have exited."""
-    import time
+class LoginSpy:
+    """Records every login the handler makes (and keeps each connection referenced, so one that is
+    never closed stays open instead of being closed by the garbage collector)."""
 
-    deadline = time.monotonic() + 5
-    while True:
-        with db.superuser() as su:
-            count = su.execute("SELECT count(*) FROM pg_stat_activity "
-                               "WHERE application_name = 'secrets-manager-rotation'").fetchone()[0]
-        if count == 0 or time.monotonic() > deadline:
-            return count
-        time.sleep(0.05)
+    def __init__(self, monkeypatch):
+        import rotation_postgres
+
+        self.logins: list[dict] = []
+        self.started = threading.Event()
+        original = rotation_postgres.try_connect
+
+        def spy(params):
+            self.started.set()
+            conn, reason = original(params)
+            self.logins.append({"user": params["user"], "password": params["password"], "conn": conn})
+            return conn, reason
+
+        monkeypatch.setattr(rotation_postgres, "try_connect", spy)
+
+    def all_closed(self) -> bool:
+        return all(login["conn"] is None or login["conn"].closed for login in self.logins)
+
+
+@contextlib.contextmanager
+def guard_held_until(event: threading.Event, client):
+    """Hold each DescribeSecret request until `event` is set (at most 2 s); yields a list that gets
+    True for each guard call that `event` preceded."""
+    preceded: list[bool] = []
+
+    def hold(**_):
+        preceded.append(event.wait(2))
+
+    client.meta.events.register("before-call.secrets-manager.DescribeSecret", hold)
+    try:
+        yield preceded
+    finally:
+        client.meta.events.unregister("before-call.secrets-manager.DescribeSecret", hold)
+
+
+def test_each_step_prepares_while_its_guard_is_in_flight_and_uses_it_once(db, make_secret, handler, monkeypatch):
+    side = make_secret(db.login_secret())
+    side.rotate()  # a warm environment
+    client = handler.secrets_client()
+    token = side.begin()
+
+    pending_check = threading.Event()
+    mark = lambda **_: pending_check.set()  # noqa: E731
+    client.meta.events.register("before-call.secrets-manager.GetSecretValue", mark)
+    try:
+        with guard_held_until(pending_check, client) as preceded:
+            side.step("createSecret", token)
+    finally:
+        client.meta.events.unregister("before-call.secrets-manager.GetSecretValue", mark)
+    assert preceded == [True]  # the AWSPENDING check went out while the guard was held
+
+    current = side.value()
+    pending = side.value("AWSPENDING", token)
+    for step, password in (("setSecret", current["password"]), ("testSecret", pending["password"])):
+        spy = LoginSpy(monkeypatch)
+        with guard_held_until(spy.started, client) as preceded:
+            side.step(step, token)
+        assert preceded == [True], step  # the login began while the guard was held
+        assert [login["password"] for login in spy.logins] == [password], step  # one login, then used
+        assert spy.all_closed(), step
+    side.step("finishSecret", token)
+    side.end(token)
+    assert db.can_login(db.admin, side.value()["password"]) and not db.can_login(db.admin, current["password"])
 
 
 @pytest.mark.parametrize("failing_step", ["setSecret", "testSecret"])
-def test_a_failing_guard_writes_nothing_and_closes_the_prepared_login(db, make_secret, sm_client, failing_step):
+def test_a_failing_guard_writes_nothing_and_closes_the_prepared_login(db, make_secret, sm_client, monkeypatch,
+                                                                     failing_step):
     """The step logs in while its describe_secret is in flight; when the guard then says no
     (rotation cancelled), that login is closed and nothing is changed."""
     side = make_secret(db.login_secret())
     side.rotate()  # a warm environment: setSecret can prepare from what it saw
     current = side.value()
     token = side.begin()
-    steps = STEPS[:STEPS.index(failing_step)]
-    side.run(token, steps)
+    side.run(token, STEPS[:STEPS.index(failing_step)])
     pending = side.value("AWSPENDING", token)
     sm_client.cancel_rotate_secret(SecretId=side.secret_id)
+    spy = LoginSpy(monkeypatch)
 
     with pytest.raises(ValueError, match="not enabled for rotation"):
         side.step(failing_step, token)
 
-    assert rotation_connections(db) == 0
+    assert len(spy.logins) == 1 and spy.logins[0]["conn"] is not None  # the prepared login
+    assert spy.all_closed()
     assert stage_of(side.stages(), token) == ["AWSPENDING"]
-    if failing_step == "setSecret":
-        assert db.can_login(db.admin, current["password"])
-        assert not db.can_login(db.admin, pending["password"])
+    if failing_step == "setSecret":  # the password was not changed
+        assert db.can_login(db.admin, current["password"]) and not db.can_login(db.admin, pending["password"])
+    else:  # setSecret had changed it; the stopped testSecret changed nothing more
+        assert db.can_login(db.admin, pending["password"])
 
 
-def test_a_login_prepared_for_a_superseded_current_is_not_used(db, make_secret, sm_client):
+@pytest.mark.parametrize("manual_password", [True, False], ids=["new-password", "same-password"])
+def test_a_login_prepared_for_a_superseded_current_is_not_used(db, make_secret, sm_client, monkeypatch,
+                                                               manual_password):
     """single-user setSecret prepares a login as the version that was AWSCURRENT at createSecret. If
-    someone moves AWSCURRENT in between (here: a manual password change, stored as a new version),
-    the guard's answer no longer matches and the step logs in with the new AWSCURRENT instead."""
+    someone moves AWSCURRENT in between (a manual password change, or the same login re-saved as a new
+    version), the guard's answer no longer matches: that login is closed unused, and the step logs in
+    with the new AWSCURRENT instead."""
     from psycopg import sql
 
     side = make_secret(db.login_secret())
     side.rotate()
     token = side.begin()
     side.step("createSecret", token)
-    manual = "Manual-Change-0123456789"
-    with db.superuser() as su:
-        su.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(db.admin), sql.Literal(manual)))
+    before = side.value()
+    password = "Manual-Change-0123456789" if manual_password else before["password"]
+    if manual_password:
+        with db.superuser() as su:
+            su.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(db.admin), sql.Literal(password)))
     # Stored as a new version that then takes AWSCURRENT (two calls: moto's PutSecretValue can leave
     # AWSCURRENT on the old version as well, which AWS never does).
     old_current = next(v for v, s in side.stages().items() if "AWSCURRENT" in s)
-    manual_version = sm_client.put_secret_value(SecretId=side.secret_id, VersionStages=["MANUAL"],
-                                                SecretString=json.dumps(db.login_secret(password=manual)))["VersionId"]
+    manual_version = sm_client.put_secret_value(
+        SecretId=side.secret_id, VersionStages=["MANUAL"],
+        SecretString=json.dumps({**db.login_secret(password=password), "note": "re-saved by hand"}))["VersionId"]
     sm_client.update_secret_version_stage(SecretId=side.secret_id, VersionStage="AWSCURRENT",
                                           MoveToVersionId=manual_version, RemoveFromVersionId=old_current)
     assert [v for v, s in side.stages().items() if "AWSCURRENT" in s] == [manual_version]
+    spy = LoginSpy(monkeypatch)
 
-    side.run(token, ["setSecret", "testSecret", "finishSecret"])
+    side.step("setSecret", token)
+
+    # First the prepared login with the superseded version, then one with the confirmed AWSCURRENT.
+    assert [login["password"] for login in spy.logins] == [before["password"], password]
+    assert (spy.logins[0]["conn"] is None) == manual_password
+    assert spy.all_closed()
+    side.run(token, ["testSecret", "finishSecret"])
     side.end(token)
-
     rotated = side.value()
     assert side.stages()[token] == ["AWSCURRENT"]
-    assert db.can_login(db.admin, rotated["password"])
-    assert not db.can_login(db.admin, manual)
-    assert rotation_connections(db) == 0
+    assert db.can_login(db.admin, rotated["password"]) and not db.can_login(db.admin, password)
 
 
 def test_a_rotation_against_moto_in_its_own_process(db, handler, handler_env):
