@@ -11,7 +11,6 @@ This is why the rotation handler's guard overlap helps less against moto than ag
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import sys
@@ -32,13 +31,7 @@ def main(argv=None) -> int:
 
     import boto3
 
-    with contextlib.ExitStack() as stack:
-        if args.emulator == "process":
-            emulator = servers.MotoProcess()
-            stack.callback(emulator.stop)
-            endpoint = emulator.endpoint
-        else:
-            endpoint = stack.enter_context(servers.moto_server())
+    with servers.secrets_manager_emulator(args.emulator) as (_, endpoint):
         client = boto3.client("secretsmanager", endpoint_url=endpoint)
         client.create_secret(Name="bench-calls", SecretString=json.dumps({"A": "1"}))
         for _ in range(5):

@@ -127,18 +127,9 @@ def main(argv=None) -> int:
     parser.add_argument("--emulator", choices=["process", "thread"], default="process")
     args = parser.parse_args(argv)
 
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(servers.postgres_cluster())
-        if args.emulator == "process":
-            emulator = servers.MotoProcess()
-            stack.callback(emulator.stop)
-            endpoint = emulator.endpoint
-        else:
-            emulator = servers
-            endpoint = stack.enter_context(servers.moto_server())
+        emulator, endpoint = stack.enter_context(servers.secrets_manager_emulator(args.emulator))
         import boto3
 
         os.environ["SECRETS_MANAGER_ENDPOINT"] = endpoint

@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -303,6 +304,9 @@ def dummy_aws_environment() -> None:
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
     """An in-process moto server on loopback; yields its endpoint URL."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
     dummy_aws_environment()
     from moto.server import ThreadedMotoServer
 
@@ -359,10 +363,24 @@ class MotoProcess:
                 self._process.join()
 
 
-def _moto_process_main(conn) -> None:
-    import logging
+@contextlib.contextmanager
+def secrets_manager_emulator(kind: str) -> Iterator[tuple[Any, str]]:
+    """(emulator, endpoint URL) for moto in its own process ("process": a MotoProcess) or in this
+    one ("thread": this module, whose enable_rotation / begin_rotation reach the backend)."""
+    if kind == "process":
+        emulator = MotoProcess()
+        try:
+            yield emulator, emulator.endpoint
+        finally:
+            emulator.stop()
+    elif kind == "thread":
+        with moto_server() as endpoint:
+            yield sys.modules[__name__], endpoint
+    else:
+        raise ValueError(f"unknown emulator kind {kind!r}: expected process or thread")
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
+
+def _moto_process_main(conn) -> None:
     commands = {"enable_rotation": enable_rotation, "begin_rotation": begin_rotation}
     with moto_server() as endpoint:
         conn.send(endpoint)
