@@ -1,26 +1,35 @@
 # Two commands do everything on a fresh machine:
 #   make plan   - set up, then print what the `dev` stack would create (offline, no AWS, no Pulumi CLI)
 #   make test   - set up, then run the whole test suite (starts its own PostgreSQL and Secrets Manager emulator)
-PYTHON ?= python3
-VENV   := .venv
-PY     := $(VENV)/bin/python
-STACK  ?= dev
+#
+# Dependencies are locked in uv.lock (requirements.txt is the same lock exported for pip users).
+# uv itself comes from PyPI into .tools/ the first time; it never downloads a Python: it uses $(PYTHON).
+PYTHON     ?= python3
+UV_VERSION := 0.13.9
+UV         := .tools/bin/uv
+PY         := .venv/bin/python
+STACK      ?= dev
+export UV_PYTHON ?= $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup plan validate test bench clean
+.PHONY: setup sync-tools plan validate test bench lock clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
-	touch $@
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-setup: $(VENV)/.installed
+# --inexact: keep the test tools when a full set-up already installed them.
+sync-tools: $(UV)
+	@$(UV) sync --frozen --quiet --inexact --group tools
+
+setup: $(UV)
+	@$(UV) sync --frozen --quiet --all-groups
 	@scripts/ensure-postgres
 
-plan: $(VENV)/.installed
+plan: sync-tools
 	$(PY) -m components plan --stack $(STACK)
 
-validate: $(VENV)/.installed
+validate: sync-tools
 	$(PY) -m components validate
 
 test: setup
@@ -30,5 +39,10 @@ bench: setup
 	$(PY) bench/plan_scale.py
 	$(PY) bench/rotation.py
 
+# After editing dependencies in pyproject.toml: re-lock and re-export requirements.txt.
+lock: $(UV)
+	$(UV) lock
+	$(UV) export --frozen --quiet --no-emit-project --no-default-groups --format requirements-txt -o requirements.txt
+
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf .venv .tools build .pytest_cache
