@@ -98,7 +98,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def cold_imports(samples: int) -> tuple[list[float], list[float]]:
     """(from the archive without bytecode, from the source tree with its __pycache__)."""
-    from components import packaging
+    from app_secrets import packaging
 
     lambda_like, cached = [], []
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:

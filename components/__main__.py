@@ -27,7 +27,7 @@ def _problem_lines(source: str, error: BaseException) -> list[str]:
 
 def _plan_or_errors(stack: str, template: Optional[str], project_dir: Path):
     """(document, None) or (None, (exit code, lines))."""
-    from .naming import STACK_NAME_PATTERN
+    from app_secrets.naming import STACK_NAME_PATTERN
     from .offline import StackFileError
     from .plan import plan_stack
     from .program import InvalidConfig

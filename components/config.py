@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import naming
+from app_secrets import naming
+from app_secrets.secret_settings import RandomSettings, ReplicaRegion
 from .schema import Bool, ConfigError, Int, List, Map, Obj, OneOf, Problem, Str, join
 
 PROJECT = "app-secrets"
@@ -199,26 +200,6 @@ TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "databases": {},
     "readPolicies": {},
 }
-
-
-@dataclass(frozen=True)
-class ReplicaRegion:
-    region: str
-    kms_key_id: str | None = None
-
-
-@dataclass(frozen=True)
-class RandomSettings:
-    length: int = 32
-    special: bool = False
-    upper: bool = True
-    lower: bool = True
-    numeric: bool = True
-    min_upper: int = 0
-    min_lower: int = 0
-    min_numeric: int = 0
-    min_special: int = 0
-    override_special: str | None = None
 
 
 @dataclass(frozen=True)

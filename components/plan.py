@@ -32,7 +32,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
-from . import policies
+from app_secrets import policies
 from .offline import PROJECT_DIR, OfflineRun, Registration, SECRET_SIG, run_program
 
 SECRET = "[secret]"

@@ -15,12 +15,13 @@ from typing import Any, Optional
 import pulumi
 
 from . import config as cfg
-from . import consumers, naming, policies
-from .context import AwsContext
-from .kms import CustomerManagedKey, CustomerManagedKeyArgs
-from .read_policy import ExistingSecret, ReadSecretPolicy, ReadSecretPolicyArgs, SecretRef
+from app_secrets import naming, policies
+from . import consumers
+from app_secrets.context import AwsContext
+from app_secrets.kms import CustomerManagedKey, CustomerManagedKeyArgs
+from app_secrets.read_policy import ExistingSecret, ReadSecretPolicy, ReadSecretPolicyArgs, SecretRef
 from .schema import ConfigError
-from .secret import (KmsKeyRef, RandomSecret, RandomSecretArgs, Secret, SecretArgs, UserManagedSecret,
+from app_secrets.secret import (KmsKeyRef, RandomSecret, RandomSecretArgs, Secret, SecretArgs, UserManagedSecret,
                      UserManagedSecretArgs)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -98,7 +99,7 @@ def _principals(own: tuple[str, ...], stack_default: tuple[str, ...]) -> Optiona
 
 def rotation_archives():
     """Build (or reuse) the handler and layer archives; only stacks with rotation need them."""
-    from . import packaging
+    from app_secrets import packaging
 
     try:
         handler = packaging.build_directory_archive(packaging.HANDLER_DIR, build_dir() / "rotation-postgres-admin.zip")
@@ -113,7 +114,7 @@ def rotation_archives():
 
 def build(settings: cfg.StackSettings) -> dict[str, Any]:
     """Create every component for the settings; return the stack outputs."""
-    from .rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs
+    from app_secrets.rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs
 
     # Build the rotation archives first: if that fails, nothing has been registered.
     archives = rotation_archives() if any(db.rotation.enabled for db in settings.databases) else None

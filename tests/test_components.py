@@ -7,11 +7,11 @@ import json
 import pulumi
 import pytest
 
-from components.config import RandomSettings, ReplicaRegion
-from components.kms import CustomerManagedKey, CustomerManagedKeyArgs
+from app_secrets.secret_settings import RandomSettings, ReplicaRegion
+from app_secrets.kms import CustomerManagedKey, CustomerManagedKeyArgs
 from components.offline import run_inline
-from components.read_policy import ReadSecretPolicy, ReadSecretPolicyArgs
-from components.secret import (INITIAL_VERSION_STAGE, RandomSecret, RandomSecretArgs, Secret, SecretArgs,
+from app_secrets.read_policy import ReadSecretPolicy, ReadSecretPolicyArgs
+from app_secrets.secret import (INITIAL_VERSION_STAGE, RandomSecret, RandomSecretArgs, Secret, SecretArgs,
                                UserManagedSecret, UserManagedSecretArgs)
 from tests.helpers import leaks, plain
 

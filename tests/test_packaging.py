@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from components import packaging
+from app_secrets import packaging
 
 HANDLER_FILES = ["lambda_function.py", "rotation_postgres.py", "rotation_secret.py"]
 

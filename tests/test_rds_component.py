@@ -8,10 +8,10 @@ from urllib.parse import unquote, urlsplit
 import pulumi
 import pytest
 
-from components import packaging
+from app_secrets import packaging
 from components.offline import _suffix, run_inline
-from components.rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs, database_url
-from components.rotation_function import SecretRotationFunction
+from app_secrets.rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs, database_url
+from app_secrets.rotation_function import SecretRotationFunction
 from tests.helpers import leaks, plain
 
 PASSWORD = "p@ss:w/rd?#%&+ sensitive"

@@ -37,7 +37,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming, policies
-from .config import ReplicaRegion
+from .secret_settings import ReplicaRegion
 from .context import AwsContext
 from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
 from .secret import KmsKeyRef, Secret, SecretArgs

@@ -50,7 +50,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from . import naming, policies
-from .config import RandomSettings, ReplicaRegion
+from .secret_settings import RandomSettings, ReplicaRegion
 from .context import AwsContext
 from .kms import key_with_alias
 

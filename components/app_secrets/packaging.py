@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Union
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 HANDLER_DIR = ROOT / "rotation" / "postgres_admin"
 LAYER_REQUIREMENTS = ROOT / "rotation" / "requirements.txt"
 
