@@ -1,5 +1,5 @@
-"""app-secrets: config in, components out, outputs exported (see components/program.py)."""
+"""app-secrets: config in, components out, outputs exported (see stack_program/program.py)."""
 
-from components.program import run
+from stack_program.program import run
 
 run()

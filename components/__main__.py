@@ -30,7 +30,7 @@ def _plan_or_errors(stack: str, template: Optional[str], project_dir: Path):
     from app_secrets.naming import STACK_NAME_PATTERN
     from .offline import StackFileError
     from .plan import plan_stack
-    from .program import InvalidConfig
+    from stack_program.program import InvalidConfig
 
     for name in (stack, template):
         if name is not None and not STACK_NAME_PATTERN.match(name):

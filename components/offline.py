@@ -32,21 +32,11 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from stack_program.project import PROJECT_DIR, ProjectFile, StackFileError, load_project, stack_names, yaml_problem
+
 FAKE_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
 SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
-
-
-class StackFileError(Exception):
-    """A stack that cannot be read: missing file, bad YAML, wrong shape. str() is one line."""
-
-
-@dataclass
-class ProjectFile:
-    name: str
-    stack_config_dir: Path
-    defaults: dict[str, Any]   # full key -> value
 
 
 @dataclass
@@ -62,35 +52,6 @@ class StackConfig:
         return {k: v if isinstance(v, str) else json.dumps(v) for k, v in self.values.items()}
 
 
-def load_project(project_dir: Path = PROJECT_DIR) -> ProjectFile:
-    path = project_dir / "Pulumi.yaml"
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise StackFileError(f"{path}: project file not found") from None
-    except yaml.YAMLError as error:
-        raise StackFileError(f"{path}: invalid YAML: {_yaml_problem(error)}") from None
-    name = doc.get("name")
-    defaults: dict[str, Any] = {}
-    for key, entry in (doc.get("config") or {}).items():
-        full = key if ":" in key else f"{name}:{key}"
-        if isinstance(entry, dict) and ("default" in entry or "value" in entry):
-            defaults[full] = entry.get("value", entry.get("default"))
-        elif not isinstance(entry, dict):
-            defaults[full] = entry
-    return ProjectFile(name=name, stack_config_dir=project_dir / doc.get("stackConfigDir", "."), defaults=defaults)
-
-
-def stack_names(project: ProjectFile) -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project.stack_config_dir.glob("Pulumi.*.yaml"))
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
-
-
 def load_stack(stack: str, project: ProjectFile, *, template: Optional[str] = None) -> StackConfig:
     """Config of `stack`, read from `Pulumi.<template or stack>.yaml` plus the project defaults.
 
@@ -104,7 +65,7 @@ def load_stack(stack: str, project: ProjectFile, *, template: Optional[str] = No
     try:
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
-        raise StackFileError(f"{path}: invalid YAML: {_yaml_problem(error)}") from None
+        raise StackFileError(f"{path}: invalid YAML: {yaml_problem(error)}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), (dict, type(None))):
         raise StackFileError(f"{path}: expected a map with a `config:` map at the top")
     values = dict(project.defaults)
@@ -433,7 +394,7 @@ def execute(
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project_name, stack=config.stack, preview=preview, monitor=monitor)
     set_all_config(config.engine_config(), sorted(config.secret_keys))
-    from . import program as program_module
+    from stack_program import program as program_module
 
     if program is None:
         program = program_module.run

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import parse_config
-from components.schema import ConfigError
+from stack_program.config import parse_config
+from stack_program.schema import ConfigError
 
 GOOD = {
     "secrets": {
@@ -195,7 +195,7 @@ def test_stack_recovery_window_is_the_default_of_each_secret():
 
 
 def test_per_value_secure_check_when_the_stack_file_says_which_values_are_secure():
-    from components.config import stack_file_leaves_of
+    from stack_program.config import stack_file_leaves_of
     stack_file = {"app-secrets:secrets": {"smtp": {"type": "secret", "initialValue": {
         "SMTP_PASSWORD": {"secure": "v1:x"}, "SMTP_USER": "plain"}}}, "aws:region": "us-east-1"}
     leaves = stack_file_leaves_of(stack_file)
@@ -208,7 +208,7 @@ def test_per_value_secure_check_when_the_stack_file_says_which_values_are_secure
 
 
 def test_a_whole_key_set_as_one_secret_counts_as_secure():
-    from components.config import stack_file_leaves_of
+    from stack_program.config import stack_file_leaves_of
     leaves = stack_file_leaves_of({"app-secrets:secrets": {"secure": "v1:whole"}})
     raw = {"secrets": {"smtp": {"type": "secret", "initialValue": {"SMTP_PASSWORD": "x", "SMTP_USER": "y"}}}}
     assert parse(raw, stack_file_leaves=leaves).secrets[0].initial_value == {"SMTP_PASSWORD": "x", "SMTP_USER": "y"}

@@ -10,7 +10,7 @@ import yaml
 from parliament import analyze_policy_string
 
 from components.offline import AwsMocks, PROJECT_DIR, run_program
-from components.program import InvalidConfig
+from stack_program.program import InvalidConfig
 from tests.helpers import leaks, plain, policy_documents
 
 STACK_FILES = sorted((PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))

@@ -16,7 +16,7 @@ import pulumi
 
 from . import config as cfg
 from app_secrets import naming, policies
-from . import consumers
+from components import consumers
 from app_secrets.context import AwsContext
 from app_secrets.kms import CustomerManagedKey, CustomerManagedKeyArgs
 from app_secrets.read_policy import ExistingSecret, ReadSecretPolicy, ReadSecretPolicyArgs, SecretRef
@@ -24,7 +24,7 @@ from .schema import ConfigError
 from app_secrets.secret import (KmsKeyRef, RandomSecret, RandomSecretArgs, Secret, SecretArgs, UserManagedSecret,
                      UserManagedSecretArgs)
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from .project import PROJECT_DIR
 
 
 def build_dir() -> Path:
@@ -53,7 +53,7 @@ def stack_file_leaves(stack: str) -> Optional[dict[str, bool]]:
     nothing); None when the file cannot be found, e.g. config that came from elsewhere."""
     import yaml
 
-    from .offline import StackFileError, load_project
+    from .project import StackFileError, load_project
 
     path = stack_file_override
     if path is None:
