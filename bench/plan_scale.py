@@ -24,7 +24,7 @@ import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 import pulumi_random as random  # noqa: E402
 
-from components.offline import StackConfig, execute  # noqa: E402
+from tooling.offline import StackConfig, execute  # noqa: E402
 
 KINDS = ("random", "user-managed", "secret")
 

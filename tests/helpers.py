@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from components.offline import SECRET_SIG, OfflineRun
+from tooling.offline import SECRET_SIG, OfflineRun
 
 SIG_KEY, SIG_SECRET = next(iter(SECRET_SIG.items()))
 

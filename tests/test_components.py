@@ -9,7 +9,7 @@ import pytest
 
 from app_secrets.secret_settings import RandomSettings, ReplicaRegion
 from app_secrets.kms import CustomerManagedKey, CustomerManagedKeyArgs
-from components.offline import run_inline
+from tooling.offline import run_inline
 from app_secrets.read_policy import ReadSecretPolicy, ReadSecretPolicyArgs
 from app_secrets.secret import (INITIAL_VERSION_STAGE, RandomSecret, RandomSecretArgs, Secret, SecretArgs,
                                UserManagedSecret, UserManagedSecretArgs)

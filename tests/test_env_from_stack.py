@@ -6,8 +6,8 @@ import json
 
 import boto3
 
-from components.__main__ import main
-from components.plan import plan_stack
+from tooling.cli import main
+from tooling.plan import plan_stack
 
 
 def test_env_for_the_dev_stack_reads_every_planned_variable(moto_endpoint, capsys):

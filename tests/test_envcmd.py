@@ -21,8 +21,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from components import envcmd
-from components.envcmd import main
+from tooling import envcmd
+from tooling.envcmd import main
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = "s3cr3t"
@@ -182,8 +182,8 @@ def test_env_from_plan_on_stdin(capsys, moto_endpoint, db, monkeypatch):
 
 @pytest.fixture
 def fake_plan(monkeypatch):
-    module = types.ModuleType("components.plan")
-    monkeypatch.setitem(sys.modules, "components.plan", module)
+    module = types.ModuleType("tooling.plan")
+    monkeypatch.setitem(sys.modules, "tooling.plan", module)
     return module
 
 
@@ -222,10 +222,10 @@ def test_stack_errors(capsys, fake_plan, monkeypatch):
     assert code == 1
     assert_error(err, "RuntimeError", "fell over")
 
-    monkeypatch.setitem(sys.modules, "components.plan", None)  # import fails
+    monkeypatch.setitem(sys.modules, "tooling.plan", None)  # import fails
     code, _, err = run(capsys, "env", "--stack", "dev")
     assert code == 1
-    assert_error(err, "--stack needs components.plan", "could not be imported", "--plan-json")
+    assert_error(err, "--stack needs tooling.plan", "could not be imported", "--plan-json")
 
 
 @pytest.mark.parametrize("content,fragment", [
@@ -268,7 +268,7 @@ def test_exec_passes_values_and_the_exit_code(capfd, moto_endpoint, db):
 
 
 def test_exec_in_a_real_subprocess(moto_endpoint, db):
-    base = [sys.executable, "-m", "components.envcmd", "exec", "--endpoint-url", moto_endpoint,
+    base = [sys.executable, "-m", "tooling.envcmd", "exec", "--endpoint-url", moto_endpoint,
             "--secret", "app/db=DB_USER", "--", sys.executable, "-c", PROBE]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     ok = subprocess.run(base + [DB["DB_USER"]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -276,7 +276,7 @@ def test_exec_in_a_real_subprocess(moto_endpoint, db):
     wrong = subprocess.run(base + ["nope"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 3
     assert MARK not in ok.stdout + ok.stderr + wrong.stdout + wrong.stderr
-    missing = subprocess.run([sys.executable, "-m", "components.envcmd", "env", "--endpoint-url", moto_endpoint,
+    missing = subprocess.run([sys.executable, "-m", "tooling.envcmd", "env", "--endpoint-url", moto_endpoint,
                               "--secret", "nope"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1
     assert_error(missing.stderr, "secret 'nope' not found in region us-east-1")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.__main__ import main
-from components.offline import PROJECT_DIR, load_project, load_stack
+from tooling.cli import main
+from tooling.offline import PROJECT_DIR, load_project, load_stack
 
 STACKS = ["dev", "staging", "production", "pr"]
 
@@ -272,8 +272,8 @@ def test_two_plans_of_the_same_stack_are_identical_and_parents_come_first(capsys
 
 
 def test_tree_order_is_depth_first_with_siblings_by_type_then_name():
-    from components.offline import Registration
-    from components.plan import in_tree_order
+    from tooling.offline import Registration
+    from tooling.plan import in_tree_order
 
     def reg(urn, type_, parent=""):
         return Registration(urn=urn, type=type_, name=urn, parent=parent, custom=True, inputs={}, raw_inputs={},

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from app_secrets import packaging
-from components.offline import _suffix, run_inline
+from tooling.offline import _suffix, run_inline
 from app_secrets.rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs, database_url
 from app_secrets.rotation_function import SecretRotationFunction
 from tests.helpers import leaks, plain
@@ -129,7 +129,7 @@ def test_database_security_group_lets_the_function_in(handler):
 
 
 def test_instance_without_a_database_name_uses_postgres(handler):
-    from components.offline import AwsMocks
+    from tooling.offline import AwsMocks
 
     class NoDbName(AwsMocks):
         def call(self, args):

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from parliament import analyze_policy_string
 
-from components.offline import AwsMocks, PROJECT_DIR, run_program
+from tooling.offline import AwsMocks, PROJECT_DIR, run_program
 from stack_program.program import InvalidConfig
 from tests.helpers import leaks, plain, policy_documents
 
@@ -130,7 +130,7 @@ def test_unknown_top_level_key_is_reported_by_the_program():
 def test_plaintext_password_is_rejected_by_the_program_without_a_stack_file():
     """Config that does not come from a stack file (nothing says which values were secure):
     the program falls back to what the engine tells, whether the top-level key is secret."""
-    from components.offline import execute, load_project, load_stack
+    from tooling.offline import execute, load_project, load_stack
     config = stack_file("dev")
     databases = json.loads(json.dumps(config["app-secrets:databases"]))
     databases["example-db"]["initialPassword"] = "plaintext-password"

@@ -17,7 +17,7 @@ Sources (combine freely; every variable must come from exactly one place):
                              `environmentVariables` (empty list: every key, as above). A
                              top-level "region" string in it, if present, is used unless
                              --region is given.
-  --stack NAME               the same document, computed now by `components.plan.plan_stack`.
+  --stack NAME               the same document, computed now by `tooling.plan.plan_stack`.
 
 Versions: --stage LABEL (default AWSCURRENT, e.g. AWSPREVIOUS) or --version-id ID. The stage is
 always sent explicitly (the emulator and AWS then agree on what "current" means).
@@ -182,9 +182,9 @@ def load_plan_file(path: str) -> Any:
 
 def plan_from_stack(stack: str) -> Any:
     try:
-        from components.plan import plan_stack
+        from .plan import plan_stack
     except Exception as error:  # noqa: BLE001 - ImportError or whatever the module raises on import
-        raise CommandError(f"--stack needs components.plan, which could not be imported "
+        raise CommandError(f"--stack needs tooling.plan, which could not be imported "
                            f"({type(error).__name__}: {error}); use --plan-json or --secret instead")
     try:
         return plan_stack(stack)

@@ -365,7 +365,7 @@ def run_program(
     preview: bool = False,
     mocks: Optional[AwsMocks] = None,
 ) -> OfflineRun:
-    """Run the program (default: the project's `components.program.run`) for one stack.
+    """Run the program (default: the project's `stack_program.program.run`) for one stack.
 
     Raises StackFileError for an unreadable stack and whatever the program raises (a
     `pulumi.RunError` for invalid config)."""
