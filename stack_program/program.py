@@ -102,14 +102,12 @@ def rotation_archives():
     from app_secrets import packaging
 
     try:
-        handler = packaging.build_directory_archive(packaging.HANDLER_DIR, build_dir() / "rotation-postgres-admin.zip")
-        layer = packaging.build_layer_archive(packaging.LAYER_REQUIREMENTS, build_dir() / "layers")
+        return packaging.rotation_archives(build_dir())
     except (OSError, RuntimeError, ValueError) as error:
         # One clear line instead of a traceback; nothing has been registered yet.
         raise pulumi.RunError(
             f"databases: could not build the rotation function's archives in {build_dir()}: {error} "
             "(the layer is downloaded with pip from PyPI, see rotation/requirements.txt)") from None
-    return handler, {"deps": layer}
 
 
 def build(settings: cfg.StackSettings) -> dict[str, Any]:

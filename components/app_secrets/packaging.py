@@ -9,6 +9,9 @@ base64 of the raw SHA-256 digest.
     build_directory_archive(src_dir, dest_zip) -> ArchiveInfo
     build_layer_archive(requirements_file, dest_dir, python_version="3.13", architecture="x86_64")
         -> ArchiveInfo   (pip install into python/, cached by requirements + python + architecture)
+    rotation_archives(dest_dir=None) -> (handler, {"deps": layer})
+        the PostgreSQL rotation function's archives, from the handler shipped with this package,
+        into dest_dir or the user's cache (default_build_dir()), never the consumer's source tree
 """
 
 from __future__ import annotations
@@ -29,9 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Union
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-HANDLER_DIR = ROOT / "rotation" / "postgres_admin"
-LAYER_REQUIREMENTS = ROOT / "rotation" / "requirements.txt"
+def _rotation_sources() -> Path:
+    """The rotation handler's folder: shipped inside the installed package (app_secrets/_rotation),
+    or the repository's rotation/ folder in a checkout (editable install)."""
+    shipped = Path(__file__).resolve().parent / "_rotation"
+    return shipped if shipped.is_dir() else Path(__file__).resolve().parent.parent.parent / "rotation"
+
+
+ROTATION_SOURCES = _rotation_sources()
+HANDLER_DIR = ROTATION_SOURCES / "postgres_admin"
+LAYER_REQUIREMENTS = ROTATION_SOURCES / "requirements.txt"
+HANDLER_ARCHIVE_NAME = "rotation-postgres-admin.zip"
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 COMPRESSION = zipfile.ZIP_DEFLATED
@@ -212,3 +223,22 @@ def build_layer_archive(requirements_file: PathLike, dest_dir: PathLike, python_
             with contextlib.suppress(OSError):
                 stale.unlink()  # built from older requirements
     return archive_info(dest)
+
+
+def default_build_dir() -> Path:
+    """Where archives go when the caller names no folder: $APP_SECRETS_BUILD_DIR, else the user's
+    cache ($XDG_CACHE_HOME/app-secrets or ~/.cache/app-secrets), so that a program using the
+    library gets no build output in its own source tree."""
+    explicit = os.environ.get("APP_SECRETS_BUILD_DIR")
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "app-secrets"
+
+
+def rotation_archives(dest_dir: Optional[PathLike] = None) -> tuple[ArchiveInfo, dict[str, ArchiveInfo]]:
+    """Build (or reuse) the PostgreSQL rotation function's handler zip and dependency layer."""
+    dest = Path(dest_dir) if dest_dir is not None else default_build_dir()
+    handler = build_directory_archive(HANDLER_DIR, dest / HANDLER_ARCHIVE_NAME)
+    layer = build_layer_archive(LAYER_REQUIREMENTS, dest / "layers")
+    return handler, {"deps": layer}

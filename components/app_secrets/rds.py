@@ -16,7 +16,7 @@
 | ssl_mode | str | require | — (thoughtbot: require, fixed) |
 | password_length, exclude_characters | | 32, AWS default | — |
 | rotation_enabled, rotation_days, schedule_expression, rotate_immediately | | true, 30, —, true | — |
-| handler, layers | ArchiveInfo | built from rotation/ | — |
+| handler, layers | ArchiveInfo | built from the handler shipped in this package, into `packaging.default_build_dir()` (the user's cache) | — |
 
 | output | thoughtbot output |
 |---|---|
@@ -29,6 +29,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 from urllib.parse import quote
@@ -53,7 +54,7 @@ class RdsPostgresAdminLoginArgs:
     identifier: str
     username: str
     initial_password: pulumi.Input[str]
-    handler: ArchiveLike
+    handler: Optional[ArchiveLike] = None   # None: build the shipped handler (and its layer) into the cache
     layers: Mapping[str, ArchiveLike] = field(default_factory=dict)
     database_name: Optional[str] = None
     alternate_username: Optional[str] = None
@@ -87,6 +88,11 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: RdsPostgresAdminLoginArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
+        if args.handler is None and args.rotation_enabled:
+            # Built before anything is registered, so a failed build leaves nothing half-created.
+            from .packaging import rotation_archives
+            handler, layers = rotation_archives()
+            args = dataclasses.replace(args, handler=handler, layers={**layers, **args.layers})
         super().__init__(self.TYPE, resource_name, None, opts)
         context = args.context or AwsContext.lookup(self)
         self.function_security_group_id = None
