@@ -12,7 +12,7 @@ STACK      ?= dev
 export UV_PYTHON ?= $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup sync-tools plan validate test bench lock clean
+.PHONY: setup sync-tools plan validate test bench lock schema clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -38,6 +38,10 @@ test: setup
 bench: setup
 	$(PY) bench/plan_scale.py
 	$(PY) bench/rotation.py
+
+# After editing the config schema (stack_program/config.py): regenerate the stack files' JSON Schema.
+schema: sync-tools
+	$(PY) -m tooling.stack_schema > stacks/stack-config.schema.json
 
 # After editing dependencies in pyproject.toml: re-lock and re-export requirements.txt.
 lock: $(UV)
