@@ -46,7 +46,8 @@ schema: sync-tools
 # After editing dependencies in pyproject.toml: re-lock and re-export requirements.txt.
 lock: $(UV)
 	$(UV) lock
-	$(UV) export --frozen --quiet --no-emit-project --no-default-groups --format requirements-txt -o requirements.txt
+	$(UV) export --frozen --quiet --no-emit-project --no-default-groups --group program --format requirements-txt -o requirements.txt
+	cd provider && ../$(UV) lock
 
 clean:
 	rm -rf .venv .tools build .pytest_cache

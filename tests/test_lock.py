@@ -8,11 +8,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 UV = Path(sys.executable).parent / "uv"   # pinned in the test dependency group
-EXPORT = ["export", "--frozen", "--no-emit-project", "--no-default-groups", "--format", "requirements-txt"]
+EXPORT = ["export", "--frozen", "--no-emit-project", "--no-default-groups", "--group", "program",
+          "--format", "requirements-txt"]
 
 
-def _uv(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(UV), *args], cwd=ROOT, capture_output=True, text=True,
+def _uv(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([str(UV), *args], cwd=cwd, capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "UV_PYTHON_DOWNLOADS": "never", "UV_OFFLINE": "1",
                                "UV_PYTHON": sys.executable, "HOME": str(Path.home())})
 
@@ -27,12 +28,17 @@ def test_uv_lock_matches_pyproject():
     assert result.returncode == 0, result.stderr
 
 
+def test_component_package_lock_matches_its_pyproject_and_the_library():
+    result = _uv("lock", "--check", cwd=ROOT / "provider")
+    assert result.returncode == 0, result.stderr
+
+
 def test_requirements_txt_is_the_lock_exported_with_hashes():
     result = _uv(*EXPORT)
     assert result.returncode == 0, result.stderr
     committed = _requirements((ROOT / "requirements.txt").read_text())
     assert committed == _requirements(result.stdout), "requirements.txt is stale: run `make lock`"
     pins = [line for line in committed if line and not line.startswith((" ", "#"))]
-    assert any(line.startswith("pulumi-aws==") for line in pins)
+    assert any(line.startswith("pulumi-aws==") for line in pins) and any(line.startswith("pyyaml==") for line in pins)
     assert all("==" in line for line in pins)
     assert sum("--hash=sha256:" in line for line in committed) >= len(pins)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pulumi
 import pytest
+from google.protobuf import struct_pb2
+from pulumi.runtime import rpc
 from pulumi.provider.experimental.component import ComponentProvider
 
 from app_secrets import package
@@ -93,20 +95,49 @@ CONSTRUCT_CASES = {
 }
 
 
-@pytest.mark.parametrize("component", sorted(CONSTRUCT_CASES))
-def test_each_component_constructs_through_the_provider(component):
-    inputs, library_type, child_type = CONSTRUCT_CASES[component]
+def as_the_engine_sends(inputs: dict) -> dict:
+    """Inputs as a component provider receives them: a protobuf Struct, deserialized by the SDK
+    (every number becomes a float on the way)."""
+    struct = struct_pb2.Struct()
+    struct.update(inputs)
+    return rpc.deserialize_properties(struct)
+
+
+def construct(component: str, inputs: dict) -> tuple:
     results = {}
 
     def program():
-        results["construct"] = provider().construct("it", f"app-secrets:index:{component}", inputs,
-                                                    pulumi.ResourceOptions())
+        results["construct"] = provider().construct("it", f"app-secrets:index:{component}",
+                                                    as_the_engine_sends(inputs), pulumi.ResourceOptions())
 
-    run = run_inline(program)
+    return run_inline(program), results["construct"]
+
+
+@pytest.mark.parametrize("component", sorted(CONSTRUCT_CASES))
+def test_each_component_constructs_through_the_provider(component):
+    inputs, library_type, child_type = CONSTRUCT_CASES[component]
+    run, result = construct(component, inputs)
     outer = run.find(f"app-secrets:index:{component}", "it")
     inner = run.find(library_type, "it")
     assert inner.parent == outer.urn
     assert any(r.type == child_type for r in run.registrations)
     # The provider hands the engine every output the schema declares.
     declared = schema()["resources"][f"app-secrets:index:{component}"]["properties"]
-    assert set(results["construct"].state) == set(declared)
+    assert set(result.state) == set(declared)
+
+
+def test_numbers_from_the_engine_reach_the_resources_as_whole_numbers(tmp_path, monkeypatch):
+    # The mock monitor sends numbers as floats too, so the proof is where a number becomes text.
+    monkeypatch.setenv("APP_SECRETS_BUILD_DIR", str(tmp_path))   # archives of the shipped handler
+    run, _ = construct("RdsPostgresAdminLogin", {
+        "identifier": "app-db", "username": "postgres", "initialPassword": "initial-pass-123",
+        "passwordLength": 40, "rotationDays": 7, "storage": {"recoveryWindowInDays": 7}})
+    function = run.by_type("aws:lambda/function:Function")[0]
+    assert function.inputs["environment"]["variables"]["PASSWORD_LENGTH"] == "40"
+    rotation = run.by_type("aws:secretsmanager/secretRotation:SecretRotation")[0]
+    assert rotation.inputs["rotationRules"]["automaticallyAfterDays"] == 7
+    assert run.find("aws:secretsmanager/secret:Secret", "it").inputs["recoveryWindowInDays"] == 7
+    run, _ = construct("RandomSecret", {"name": "n", "environmentVariables": ["A"],
+                                        "randomSettings": {"A": {"length": 64, "special": True}}})
+    password = run.by_type("random:index/randomPassword:RandomPassword")[0]
+    assert password.inputs["length"] == 64 and password.inputs["special"] is True

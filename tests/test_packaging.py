@@ -144,3 +144,16 @@ def test_an_archive_written_inside_the_source_is_not_archived_into_itself(handle
     second = packaging.build_directory_archive(handler_copy, handler_copy / "handler.zip")
     assert first.sha256_base64 == second.sha256_base64
     assert zipfile.ZipFile(second.path).namelist() == HANDLER_FILES
+
+
+def test_shared_cache_names_the_handler_by_content_and_keeps_other_layers(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_SECRETS_BUILD_DIR", str(tmp_path))
+    other = tmp_path / "layers" / "layer-py3.13-x86_64-0123456789abcdef0123.zip"   # another version's
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"not ours")
+    handler, layers = packaging.rotation_archives()
+    digest = base64.b64decode(handler.sha256_base64).hex()[:20]
+    assert Path(handler.path) == tmp_path / f"rotation-postgres-admin-{digest}.zip"
+    assert other.read_bytes() == b"not ours" and Path(layers["deps"].path).parent == other.parent
+    again, _ = packaging.rotation_archives()
+    assert again == handler and sorted(p.name for p in tmp_path.iterdir()) == ["layers", Path(handler.path).name]

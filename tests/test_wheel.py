@@ -34,10 +34,16 @@ def test_wheel_serves_a_consumer_with_its_own_components_package(tmp_path):
     assert {n.split("/")[0] for n in names} == {"app_secrets", wheel.name.split("-py3")[0] + ".dist-info"}
     assert "app_secrets/_rotation/postgres_admin/lambda_function.py" in names
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
+    metadata = zipfile.ZipFile(wheel).read(f"{wheel.name.split('-py3')[0]}.dist-info/METADATA").decode()
+    assert "Requires-Dist: pulumi-aws<8,>=7.51.1" in metadata and "pyyaml" not in metadata.lower()
 
     venv = tmp_path / "venv"
     run([UV, "venv", "--quiet", "--python", sys.executable, venv], env=env)
-    run([UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python", wheel], env=env)
+    # The wheel asks for ranges; install the versions this repository locked (as a consumer's own lock would).
+    constraints = tmp_path / "constraints.txt"
+    run([UV, "export", "--frozen", "--quiet", "--no-emit-project", "--no-hashes", "--no-default-groups",
+         "--format", "requirements-txt", "-o", constraints], cwd=ROOT, env=env)
+    run([UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-c", constraints, wheel], env=env)
 
     consumer = tmp_path / "consumer"
     shutil.copytree(CONSUMER, consumer)
@@ -60,10 +66,10 @@ def test_wheel_serves_a_consumer_with_its_own_components_package(tmp_path):
     assert {"aws:lambda/function:Function", "aws:lambda/layerVersion:LayerVersion",
             "random:index/randomPassword:RandomPassword"} <= types
     # Archives went to the user's cache; the consumer's folder got nothing new.
-    assert (cache / "app-secrets" / "rotation-postgres-admin.zip").is_file()
+    (handler_zip,) = (cache / "app-secrets").glob("rotation-postgres-admin-*.zip")   # named by content
     assert list((cache / "app-secrets" / "layers").glob("layer-py3.13-x86_64-*.zip"))
     assert sorted(p.name for p in consumer.iterdir()) == sorted(p.name for p in CONSUMER.iterdir())
     # The handler shipped in the wheel zips to the same bytes as this checkout's rotation/ folder.
     from app_secrets import packaging
     here = packaging.build_directory_archive(packaging.HANDLER_DIR, tmp_path / "here.zip")
-    assert packaging.archive_info(cache / "app-secrets" / "rotation-postgres-admin.zip").sha256_base64 == here.sha256_base64
+    assert packaging.archive_info(handler_zip).sha256_base64 == here.sha256_base64

@@ -20,7 +20,6 @@ from stack_program import config as cfg
 from stack_program.schema import Bool, Int, List, Map, Obj, OneOf, Spec, Str
 
 SCHEMA_FILE = "stack-config.schema.json"
-SCHEMA_ID = "https://github.com/app-secrets/app-secrets/stacks/stack-config.schema.json"
 # A `pulumi config set --secret` value as it sits in a stack file.
 SECURE = {"type": "object", "properties": {"secure": {"type": "string", "minLength": 1}},
           "required": ["secure"], "additionalProperties": False,
@@ -104,7 +103,6 @@ def stack_file_schema() -> dict[str, Any]:
     config["aws:region"] = {"type": "string", "description": "the stack's AWS region, e.g. us-east-1"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
         "title": f"{cfg.PROJECT} stack file (stacks/Pulumi.<stack>.yaml)",
         "type": "object",
         "properties": {

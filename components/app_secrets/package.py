@@ -15,7 +15,7 @@ the analyzer needs plain, documented, schema-shaped types.
 | RdsPostgresAdminLogin | app_secrets.rds (archives built from the shipped handler) | |
 
 Shared settings are nested types (`access`, `storage`) so that the three secret components describe
-them once. The analyzer reads each property's description from the docstring under it, in the
+them once. Numbers arrive from the engine as floats and are turned into ints here. The analyzer reads each property's description from the docstring under it, in the
 class's own source, so the outputs of the three secret components are declared in each class.
 
 No `from __future__ import annotations` here: the analyzer reads the annotations as objects.
@@ -136,6 +136,16 @@ class UserManagedSecretArgs(TypedDict, total=False):
     """Recovery window, key deletion window and replicas."""
 
 
+def _int(value, default=None):
+    """Numbers reach a component provider as floats (protobuf Struct); the library wants ints."""
+    return default if value is None else int(value)
+
+
+def _replicas(storage: dict) -> tuple:
+    return tuple(_ReplicaRegion(region=r["region"], kms_key_id=r.get("kms_key_id"))
+                 for r in storage.get("replica_regions") or ())
+
+
 def _secret_args(cls: type, args: dict, **extra) -> "_secret.SecretArgs":
     access = args.get("access") or {}
     storage = args.get("storage") or {}
@@ -148,10 +158,9 @@ def _secret_args(cls: type, args: dict, **extra) -> "_secret.SecretArgs":
         trust_tags=dict(access.get("trust_tags") or {}),
         secret_policies=tuple(access.get("secret_policies") or ()),
         resource_tags=dict(args.get("tags") or {}),
-        recovery_window_in_days=storage.get("recovery_window_in_days", 30),
-        kms_deletion_window_in_days=storage.get("kms_deletion_window_in_days", 30),
-        replica_regions=tuple(_ReplicaRegion(region=r["region"], kms_key_id=r.get("kms_key_id"))
-                              for r in storage.get("replica_regions") or ()),
+        recovery_window_in_days=_int(storage.get("recovery_window_in_days"), 30),
+        kms_deletion_window_in_days=_int(storage.get("kms_deletion_window_in_days"), 30),
+        replica_regions=_replicas(storage),
         **extra,
     )
 
@@ -207,7 +216,8 @@ class RandomSecret(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RandomSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("app-secrets:index:RandomSecret", name, {}, opts)
-        settings = {variable: _RandomSettings(**dict(values))
+        settings = {variable: _RandomSettings(**{k: v if isinstance(v, (bool, str)) else _int(v)
+                                                  for k, v in dict(values).items()})
                     for variable, values in (args.get("random_settings") or {}).items()}
         inner = _secret.RandomSecret(name, _secret_args(
             _secret.RandomSecretArgs, args, environment_variables=tuple(args["environment_variables"]),
@@ -311,7 +321,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
         super().__init__("app-secrets:index:CustomerManagedKey", name, {}, opts)
         inner = _kms.CustomerManagedKey(name, _kms.CustomerManagedKeyArgs(
             name=args["name"], admin_principals=args.get("admin_principals") or None,
-            deletion_window_in_days=args.get("deletion_window_in_days", 30), tags=dict(args.get("tags") or {})),
+            deletion_window_in_days=_int(args.get("deletion_window_in_days"), 30), tags=dict(args.get("tags") or {})),
             _child(self))
         self.arn = inner.arn
         self.key_id = inner.key_id
@@ -319,6 +329,15 @@ class CustomerManagedKey(pulumi.ComponentResource):
         self.decrypt_policy_json = inner.decrypt_policy_json
         self.register_outputs({"arn": self.arn, "keyId": self.key_id, "aliasName": self.alias_name,
                                "decryptPolicyJson": self.decrypt_policy_json})
+
+
+class LoginAccessArgs(TypedDict, total=False):
+    admin_principals: list[pulumi.Input[str]]
+    """IAM principal ARNs that administer the login secret and its key but never read it. Default: the account root."""
+    read_principals: list[pulumi.Input[str]]
+    """IAM principal ARNs that may read the login. Default: the account root (IAM policies decide)."""
+    trust_tags: dict[str, str]
+    """Principal tags a reader must carry (`aws:PrincipalTag/<key>` equals the value)."""
 
 
 class RdsPostgresAdminLoginArgs(TypedDict, total=False):
@@ -354,7 +373,9 @@ class RdsPostgresAdminLoginArgs(TypedDict, total=False):
     """Rotate once at deploy, replacing the initial password. Default true."""
     password_length: int
     """Length of generated passwords. Default 32."""
-    access: SecretAccessArgs
+    exclude_characters: str
+    """Characters generated passwords never contain. Default: Secrets Manager's."""
+    access: LoginAccessArgs
     """Who may administer and read the login secret."""
     storage: SecretStorageArgs
     """Recovery window, key deletion window and replicas of the login secret."""
@@ -386,18 +407,19 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
         storage = args.get("storage") or {}
         optional = {key: args[key] for key in (
             "database_name", "strategy", "alternate_username", "secret_name", "vpc_id", "database_security_group_id",
-            "rotation_enabled", "rotation_days", "schedule_expression", "rotate_immediately", "password_length",
+            "rotation_enabled", "schedule_expression", "rotate_immediately", "exclude_characters",
         ) if args.get(key) is not None}
+        optional.update({key: _int(args[key]) for key in ("rotation_days", "password_length")
+                         if args.get(key) is not None})
         inner = _rds.RdsPostgresAdminLogin(name, _rds.RdsPostgresAdminLoginArgs(
             identifier=args["identifier"], username=args["username"],
             initial_password=pulumi.Output.secret(args["initial_password"]),
             subnet_ids=tuple(args.get("subnet_ids") or ()), security_group_ids=tuple(args.get("security_group_ids") or ()),
             admin_principals=access.get("admin_principals") or None, read_principals=access.get("read_principals") or None,
             trust_tags=dict(access.get("trust_tags") or {}), tags=dict(args.get("tags") or {}),
-            recovery_window_in_days=storage.get("recovery_window_in_days", 30),
-            kms_deletion_window_in_days=storage.get("kms_deletion_window_in_days", 30),
-            replica_regions=tuple(_ReplicaRegion(region=r["region"], kms_key_id=r.get("kms_key_id"))
-                                  for r in storage.get("replica_regions") or ()),
+            recovery_window_in_days=_int(storage.get("recovery_window_in_days"), 30),
+            kms_deletion_window_in_days=_int(storage.get("kms_deletion_window_in_days"), 30),
+            replica_regions=_replicas(storage),
             **optional), _child(self))
         self.secret_arn = inner.secret_arn
         self.secret_name = inner.secret_name

@@ -188,11 +188,11 @@ def _normalise_site_packages(target: Path) -> None:
 
 
 def build_layer_archive(requirements_file: PathLike, dest_dir: PathLike, python_version: str = "3.13",
-                        architecture: str = "x86_64", *, use_cache: bool = True) -> ArchiveInfo:
+                        architecture: str = "x86_64", *, use_cache: bool = True, prune: bool = True) -> ArchiveInfo:
     """pip-install requirements_file for Lambda (manylinux wheels for python_version/architecture)
     under python/ and zip it reproducibly into dest_dir. The archive is named after a key of
     (requirements content, python version, architecture) and reused when present, unless
-    use_cache is False."""
+    use_cache is False. prune deletes layers of older requirements in dest_dir (not in a shared cache)."""
     if not re.fullmatch(r"3\.\d{1,2}", python_version):
         raise ValueError(f"python_version must look like 3.13 (got {python_version!r})")
     platforms = _platform_tags(architecture)
@@ -218,7 +218,7 @@ def build_layer_archive(requirements_file: PathLike, dest_dir: PathLike, python_
         _normalise_site_packages(target)
         # Third-party files are kept as installed: only bytecode is left out of a layer.
         _write_zip(_walk(target, _bytecode_only), dest, prefix="python/")
-    for stale in dest.parent.glob(f"layer-py{python_version}-{ARCHITECTURES[architecture]}-*.zip"):
+    for stale in dest.parent.glob(f"layer-py{python_version}-{ARCHITECTURES[architecture]}-*.zip") if prune else ():
         if stale != dest:
             with contextlib.suppress(OSError):
                 stale.unlink()  # built from older requirements
@@ -237,8 +237,20 @@ def default_build_dir() -> Path:
 
 
 def rotation_archives(dest_dir: Optional[PathLike] = None) -> tuple[ArchiveInfo, dict[str, ArchiveInfo]]:
-    """Build (or reuse) the PostgreSQL rotation function's handler zip and dependency layer."""
-    dest = Path(dest_dir) if dest_dir is not None else default_build_dir()
-    handler = build_directory_archive(HANDLER_DIR, dest / HANDLER_ARCHIVE_NAME)
-    layer = build_layer_archive(LAYER_REQUIREMENTS, dest / "layers")
-    return handler, {"deps": layer}
+    """Build (or reuse) the PostgreSQL rotation function's handler zip and dependency layer.
+
+    With no dest_dir the archives go to the user's cache, which every program and library version
+    on the machine shares: there the handler zip is named by its content (so another version can
+    never swap the file between hashing and upload) and no other layer is pruned."""
+    if dest_dir is not None:
+        handler = build_directory_archive(HANDLER_DIR, Path(dest_dir) / HANDLER_ARCHIVE_NAME)
+        return handler, {"deps": build_layer_archive(LAYER_REQUIREMENTS, Path(dest_dir) / "layers")}
+    cache = default_build_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".handler-", dir=cache) as tmp:
+        built = build_directory_archive(HANDLER_DIR, Path(tmp) / HANDLER_ARCHIVE_NAME)
+        digest = base64.b64decode(built.sha256_base64).hex()[:20]
+        final = cache / f"{Path(HANDLER_ARCHIVE_NAME).stem}-{digest}.zip"
+        os.replace(built.path, final)   # same name, same bytes: replacing is harmless
+    layer = build_layer_archive(LAYER_REQUIREMENTS, cache / "layers", prune=False)
+    return archive_info(final), {"deps": layer}
