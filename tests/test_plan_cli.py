@@ -38,11 +38,15 @@ def expected_counts(stack: str) -> dict[str, int]:
     owned = [s for s in secrets.values() if not s.get("existingSecretName")]
     rotating = [d for d in databases.values() if d.get("rotation", {}).get("enabled", not review)]
     n_secrets = len(owned) + len(databases)
+    # Each replica without a kmsKeyId gets its own key in its region.
+    replica_keys = sum(1 for entry in [*owned, *databases.values()] for r in entry.get("replicaRegions", [])
+                       if not r.get("kmsKeyId"))
     return {
         "aws:secretsmanager/secret:Secret": n_secrets,
         "aws:secretsmanager/secretVersion:SecretVersion": n_secrets,
         "aws:secretsmanager/secretPolicy:SecretPolicy": n_secrets,
-        "aws:kms/key:Key": 1 if shared_key else n_secrets,
+        "aws:kms/key:Key": (1 if shared_key else n_secrets) + replica_keys,
+        "aws:cloudwatch/logGroup:LogGroup": len(rotating),
         "random:index/randomPassword:RandomPassword": sum(
             len(s["environmentVariables"]) for s in owned if s["type"] == "random"),
         "aws:lambda/function:Function": len(rotating),
