@@ -1,0 +1,193 @@
+"""The CrossGuard pack (policy_pack/), without the Pulumi CLI: each policy's `validate` is called
+with `ResourceValidationArgs` / `StackValidationArgs`, as pulumi-policy's own tests do, on crafted
+resources and on the offline plan's registrations of every example stack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from pulumi_policy import (PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, ResourceValidationArgs,
+                           ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy)
+
+from policy_pack.guardrails import POLICIES, rotation_interval_days, secret_name_of_arn
+from tooling.offline import PROJECT_DIR, execute, load_project, load_stack, run_program
+
+# The organisation's pack config (lives in Pulumi Cloud, outside any pull request).
+PACK_CONFIG = {"allowedLongLivedSecrets": ["example-prismic"], "allowedReviewRoleNames": ["example-review-app"],
+               "maxRotationDays": 30}
+STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
+POLICY = {p.name: p for p in POLICIES}
+
+
+def options(parent=None) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
+                                 custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[],
+                                 parent=parent)
+
+
+def resource_args(type_, props, name="r", urn=None, config=None) -> ResourceValidationArgs:
+    return ResourceValidationArgs(type_, props, urn or f"urn:pulumi:s::p::{type_}::{name}", name, options(), None,
+                                  config if config is not None else PACK_CONFIG)
+
+
+def violations_of(policy, args) -> list[str]:
+    found = []
+    policy.validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def check(resources: list[PolicyResource], config=PACK_CONFIG) -> list[tuple[str, str, str]]:
+    """Every policy on every resource, then the stack policies: (policy, resource name, message)."""
+    found = []
+    for policy in POLICIES:
+        if isinstance(policy, ResourceValidationPolicy):
+            for r in resources:
+                args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, None, config)
+                found += [(policy.name, r.name, m) for m in violations_of(policy, args)]
+        elif isinstance(policy, StackValidationPolicy):
+            found += [(policy.name, "stack", m) for m in violations_of(policy, StackValidationArgs(resources, config))]
+    return found
+
+
+def policy_resources(run) -> list[PolicyResource]:
+    """The offline plan's registrations as CrossGuard sees resources (inputs as props)."""
+    return [PolicyResource(r.type, r.inputs, r.urn, r.name, options(r.parent or None), None, None, [], {})
+            for r in run.registrations]
+
+
+# --- each policy on its own -------------------------------------------------------------------
+
+
+def test_secrets_need_customer_managed_keys_for_themselves_and_replicas():
+    policy = POLICY["secret-customer-managed-key"]
+    good = {"kmsKeyId": "arn:aws:kms:us-east-1:1:key/k", "replicas": [{"region": "us-west-2", "kmsKeyId": "arn:k2"}]}
+    assert violations_of(policy, resource_args("aws:secretsmanager/secret:Secret", good)) == []
+    assert len(violations_of(policy, resource_args("aws:secretsmanager/secret:Secret", {}))) == 1
+    bad_replica = {**good, "replicas": [{"region": "us-west-2"}]}
+    assert violations_of(policy, resource_args("aws:secretsmanager/secret:Secret", bad_replica)) == [
+        "the replica in us-west-2 uses the AWS-managed key; give it a customer-managed key in its region (kmsKeyId)"]
+    assert violations_of(policy, resource_args("aws:kms/key:Key", {})) == []
+
+
+def test_no_public_principal_in_secret_or_key_policies():
+    policy = POLICY["no-public-or-wildcard-principal"]
+    public = json.dumps({"Statement": [
+        {"Sid": "Everyone", "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::1:role/a", "*"]},
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+        {"Sid": "DenyUntagged", "Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}]})
+    assert violations_of(policy, resource_args("aws:secretsmanager/secretPolicy:SecretPolicy", {"policy": public})) \
+        == ["statement Everyone allows Principal '*': name the principals"]
+    assert len(violations_of(policy, resource_args("aws:kms/key:Key", {"policy": public}))) == 1
+    # A Deny to everyone is how trust tags are enforced: fine. An unknown policy (preview) is skipped.
+    deny_only = json.dumps({"Statement": [json.loads(public)["Statement"][1]]})
+    assert violations_of(policy, resource_args("aws:kms/key:Key", {"policy": deny_only})) == []
+    assert violations_of(policy, resource_args("aws:kms/key:Key", {})) == []
+
+
+def test_keys_rotate_and_keep_the_lockout_check():
+    rotation, lockout = POLICY["kms-key-rotation"], POLICY["kms-no-lockout-bypass"]
+    assert violations_of(rotation, resource_args("aws:kms/key:Key", {"enableKeyRotation": True})) == []
+    assert violations_of(rotation, resource_args("aws:kms/key:Key", {})) == ["key rotation is off: set enableKeyRotation: true"]
+    # Asymmetric keys cannot rotate automatically: not this rule's business.
+    assert violations_of(rotation, resource_args("aws:kms/key:Key", {"customerMasterKeySpec": "RSA_2048"})) == []
+    assert len(violations_of(lockout, resource_args("aws:kms/key:Key", {"bypassPolicyLockoutSafetyCheck": True}))) == 1
+    assert violations_of(lockout, resource_args("aws:kms/key:Key", {"bypassPolicyLockoutSafetyCheck": False})) == []
+
+
+def test_review_stack_secrets_delete_at_once():
+    policy = POLICY["review-stack-deletes-at-once"]
+    tags = {"app-secrets:ephemeral": "true"}
+    assert violations_of(policy, resource_args("aws:secretsmanager/secret:Secret",
+                                               {"tags": tags, "recoveryWindowInDays": 0})) == []
+    assert violations_of(policy, resource_args("aws:secretsmanager/secret:Secret",
+                                               {"tags": tags, "recoveryWindowInDays": 7})) == [
+        "review-stack secrets must be deleted at once (recoveryWindowInDays: 0), not 7"]
+    assert violations_of(policy, resource_args("aws:secretsmanager/secret:Secret", {"recoveryWindowInDays": 30})) == []
+
+
+@pytest.mark.parametrize("rules, days", [({"automaticallyAfterDays": 45}, 45), ({"scheduleExpression": "rate(30 days)"}, 30),
+                                         ({"scheduleExpression": "rate(12 hours)"}, 0.5),
+                                         ({"scheduleExpression": "cron(0 4 1 * ? *)"}, None)])
+def test_rotation_interval(rules, days):
+    assert rotation_interval_days(rules) == days
+
+
+def test_database_logins_rotate_often_enough_by_pack_config():
+    policy = POLICY["database-login-rotation"]
+    rotation = "aws:secretsmanager/secretRotation:SecretRotation"
+    assert violations_of(policy, resource_args(rotation, {"rotationRules": {"automaticallyAfterDays": 30}})) == []
+    assert violations_of(policy, resource_args(rotation, {"rotationRules": {"scheduleExpression": "rate(90 days)"}})) \
+        == ["the secret rotates every 90 days; the organisation requires at least every 30 days"]
+    relaxed = {**PACK_CONFIG, "maxRotationDays": 90}
+    assert violations_of(policy, resource_args(rotation, {"rotationRules": {"scheduleExpression": "rate(90 days)"}},
+                                               config=relaxed)) == []
+
+
+def test_secret_name_of_arn():
+    assert secret_name_of_arn("arn:aws:secretsmanager:us-east-1:1:secret:rds-postgres-x-AbC123") == "rds-postgres-x"
+    assert secret_name_of_arn("arn:aws:secretsmanager:us-east-1:1:secret:*") == "*"
+    assert secret_name_of_arn("arn:aws:kms:us-east-1:1:key/k") is None
+
+
+# --- the example stacks, and a pull request that tries to widen access ------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_example_stack_passes_the_pack(stack):
+    run = run_program(stack, template="pr" if stack.startswith("pr") else None)
+    assert check(policy_resources(run)) == []
+
+
+def test_a_review_stack_of_the_template_passes():
+    assert check(policy_resources(run_program("pr-7", template="pr"))) == []
+
+
+def pr_config() -> dict:
+    return yaml.safe_load((PROJECT_DIR / "stacks" / "Pulumi.pr.yaml").read_text())["config"]
+
+
+def test_a_malicious_review_config_fails_naming_the_rule():
+    """A pull request edits the review stack's config: point a placeholder at production's database
+    login, and attach the read policy to production's app role."""
+    config = pr_config()
+    secrets = dict(config["app-secrets:secrets"])
+    secrets["steal"] = {"type": "user-managed", "environmentVariables": ["DATABASE_URL"],
+                        "existingSecretName": "rds-postgres-example-production"}
+    read_policies = {"example-app": {"secrets": ["example-rails", "example-prismic", "steal"],
+                                     "roleNames": ["example-production-app"]}}
+    run = run_program("pr-7", template="pr",
+                      config_override={"secrets": secrets, "readPolicies": read_policies})
+    found = check(policy_resources(run))
+    assert {policy for policy, _, _ in found} == {"review-stack-allowed-references"}
+    messages = sorted(message for _, _, message in found)
+    assert messages == [
+        "a review stack may not attach policies to role 'example-production-app' (not in allowedReviewRoleNames, "
+        "not created by this stack)",
+        "statement ReadSecrets reads long-lived secret 'rds-postgres-example-production', which is not in "
+        "allowedLongLivedSecrets"]
+    # The same config with the pack's lists allowing it passes: the lists, not the PR, decide.
+    lenient = {**PACK_CONFIG, "allowedLongLivedSecrets": ["example-prismic", "rds-postgres-example-production"],
+               "allowedReviewRoleNames": ["example-production-app"]}
+    assert check(policy_resources(run), lenient) == []
+
+
+def test_a_long_lived_stack_without_database_rotation_fails():
+    stack = load_stack("staging", load_project())
+    stack.values["app-secrets:databases"]["example-db"]["rotation"] = {"enabled": False}
+    found = check(policy_resources(execute("app-secrets", stack)))
+    assert found == [("database-login-rotation-configured", "stack",
+                      "database login secret 'rds-postgres-example-staging' has no rotation")]
+
+
+def test_the_pack_folder_is_complete_and_pinned_like_the_lock():
+    folder = PROJECT_DIR / "policy_pack"
+    manifest = yaml.safe_load((folder / "PulumiPolicy.yaml").read_text())
+    assert manifest["runtime"]["name"] == "python"
+    assert "PolicyPack(" in (folder / "__main__.py").read_text()
+    lock = (PROJECT_DIR / "uv.lock").read_text()
+    for line in (folder / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            assert f'name = "{name}"\nversion = "{version}"' in lock, line
