@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from tooling.access import Principal, access_summary, can, secret_accesses
+from tooling.access import Principal, access_summary, can, replica_accesses, secret_accesses
 from tooling.offline import AwsMocks, DEPLOYER_ROLE, FAKE_ACCOUNT_ID, PROJECT_DIR, run_program
 
 ADMIN_STAR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -160,3 +160,40 @@ def test_the_plan_flag_matches_the_matrix(matrix):
         # Trust tags on top of the account's readers: IAM may allow, the Deny still decides.
         if summary["readRequiresTags"]:
             assert table[("reader missing its tag", secret, "read")] is False
+
+
+def test_readers_fail_over_to_replicas_and_nobody_else_gains_them():
+    """Production replicates to us-west-2: each replica has its own key, and the reader's
+    policyJson (via readPolicies) covers the replica ARN and key, through Secrets Manager there."""
+    config = stack_config("production")
+    account = stack_account(config)
+    run = run_program("production", mocks=AwsMocks(region="us-east-1", account_id=account))
+    replicas = replica_accesses(run)
+    assert sorted(replicas) == [("example-db", "us-west-2"), ("example-rails", "us-west-2")]
+    who = principals(run, config, account)
+    for (secret, region), access in replicas.items():
+        assert access.arn.startswith("arn:aws:secretsmanager:us-west-2:") and access.key_arn.startswith(
+            "arn:aws:kms:us-west-2:"), secret
+        assert can(who["named reader"], "read", access).allowed, secret
+        assert can(who["deployer"], "read", access).allowed, secret
+        for scenario in ("account admin (*)", "named admin", "review-stack role"):
+            assert not can(who[scenario], "read", access).allowed, (scenario, secret)
+
+
+def test_policy_json_alone_reads_every_replica_when_readers_default_to_the_account():
+    """Where the key delegates reads to IAM, a consumer holding only a secret's policyJson must
+    reach the replicas too (else it fails over into AccessDenied)."""
+    config = stack_config("production")
+    account = stack_account(config)
+    run = run_program("production", mocks=AwsMocks(region="us-east-1", account_id=account),
+                      config_override={"readPrincipals": []})
+    replicas = replica_accesses(run)
+    assert replicas
+    for (secret, region), access in replicas.items():
+        consumer = Principal(f"arn:aws:iam::{account}:role/consumer",
+                             [json.loads(run.outputs["secrets"][secret]["policyJson"])])
+        assert can(consumer, "read", access).allowed, secret
+        assert can(consumer, "read", secret_accesses(run)[secret]).allowed, secret
+        # Not a policy of another secret: it names this secret's ARNs and keys only.
+        other = next(k for k in run.outputs["secrets"] if k != secret)
+        assert not can(consumer, "read", secret_accesses(run)[other]).allowed, (secret, other)

@@ -170,10 +170,16 @@ def test_replicas_and_recovery_window():
     assert secret.inputs["replicas"] == [{"region": "eu-west-1", "kmsKeyId": given},
                                          {"region": "us-west-2", "kmsKeyId": replica_key}]
     assert ("aws:kms/getKey:getKey", {"keyId": "alias/x", "region": "eu-west-1"}) in run.mocks.calls
-    # The replica key has the primary's shape, for Secrets Manager in the replica's region.
-    replica_policy = json.loads(own_key.inputs["policy"])
-    assert {s["Condition"]["StringEquals"]["kms:ViaService"] for s in replica_policy["Statement"] if "Condition" in s} \
-        == {"secretsmanager.us-west-2.amazonaws.com"}
+    # The replica key has the primary's shape: readers decrypt through Secrets Manager in the
+    # replica's region; the deployer (who replicates) also encrypts, through either region.
+    replica_policy = {st["Sid"]: st for st in json.loads(own_key.inputs["policy"])["Statement"]}
+    assert replica_policy["AllowRead"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
+    assert replica_policy["AllowDeployerUse"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"]
+    assert replica_policy["AllowDeployerUse"]["Condition"] == {"StringEquals": {"kms:ViaService": [
+        "secretsmanager.us-east-1.amazonaws.com", "secretsmanager.us-west-2.amazonaws.com"]}}
+    primary_policy = {st["Sid"]: st for st in json.loads(run.find("aws:kms/key:Key", "smtp").inputs["policy"])["Statement"]}
+    assert "kms:Encrypt" not in primary_policy["AllowDeployerUse"]["Action"]
     assert secret.inputs["recoveryWindowInDays"] == 0
     # Readers fail over to the replicas: policyJson covers every replica ARN and key, in its region.
     read = json.loads(run.outputs["policy"])["Statement"]

@@ -293,3 +293,24 @@ def secret_accesses(run) -> dict[str, SecretAccess]:
         found[key] = SecretAccess(arn=arn, policy=policies_by_secret.get(arn), key_arn=key_arn,
                                   key_policy=keys.get(key_arn), region=region)
     return found
+
+
+def replica_accesses(run) -> dict[tuple[str, str], SecretAccess]:
+    """Each replica of each secret, by (config key, region): Secrets Manager copies the resource
+    policy to the replica, which is encrypted with its own key in its region."""
+    primaries = secret_accesses(run)
+    keys = {a.key_arn: a.key_policy for a in primaries.values()}
+    region, account = run.mocks.region, run.mocks.account
+    for reg in run.by_type("aws:kms/key:Key"):
+        import json
+        keys[f"arn:aws:kms:{reg.inputs.get('region') or region}:{account}:key/{reg.id}"] = json.loads(reg.inputs["policy"])
+    found = {}
+    for reg in run.by_type("aws:secretsmanager/secret:Secret"):
+        primary = primaries.get(reg.name)
+        for replica in reg.inputs.get("replicas") or []:
+            arn = primary.arn.split(":")
+            arn[3] = replica["region"]
+            found[(reg.name, replica["region"])] = SecretAccess(
+                arn=":".join(arn), policy=primary.policy, key_arn=replica.get("kmsKeyId"),
+                key_policy=keys.get(replica.get("kmsKeyId")), region=replica["region"])
+    return found

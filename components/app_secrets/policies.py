@@ -122,6 +122,7 @@ def key_policy(
     rotation_role_arn: str | None = None,
     region: str,
     dns_suffix: str = "amazonaws.com",
+    primary_region: str | None = None,
 ) -> Document:
     """Policy of a secret's own KMS key. In a key policy, "Resource": "*" means this key.
 
@@ -129,21 +130,30 @@ def key_policy(
     decrypt; writers, the rotation role and the deployer (who writes the initial value and reads it
     back on refresh) also generate data keys. The account root keeps administration (lockout check,
     break-glass) but no crypto: naming the root would let any IAM policy decrypt. Readers that
-    default to the account (root in `read_principals`) are the one exception, and say so."""
+    default to the account (root in `read_principals`) are the one exception, and say so.
+
+    A replica's key (`primary_region` set): whoever writes the primary also encrypts the replica
+    (ReplicateSecretToRegions needs kms:GenerateDataKey and kms:Encrypt on the replica's key), through
+    Secrets Manager in either region; readers decrypt through Secrets Manager in the replica's region."""
     via = secretsmanager_via_service(region, dns_suffix)
+    use_actions = KMS_USE_ACTIONS
+    use_via = via
+    if primary_region:
+        use_actions = [*KMS_USE_ACTIONS, "kms:Encrypt"]
+        use_via = secretsmanager_via_service([region, primary_region], dns_suffix)
     statements = _allow("AllowAccountAdministration", [account_root_arn], NotAction=KMS_ROOT_NOT_ACTIONS,
                         Resource="*")
     statements += _allow("AllowDeployerAdministration", deployer_principals, NotAction=KMS_ROOT_NOT_ACTIONS,
                          Resource="*")
     statements += key_admin_statements(admin_principals)
-    statements += _allow("AllowDeployerUse", deployer_principals, Action=KMS_USE_ACTIONS, Resource="*",
-                         Condition=via)
+    statements += _allow("AllowDeployerUse", deployer_principals, Action=use_actions, Resource="*",
+                         Condition=use_via)
     if rotation_role_arn:
-        statements += _allow("AllowRotation", [rotation_role_arn], Action=KMS_USE_ACTIONS, Resource="*",
-                             Condition=via)
+        statements += _allow("AllowRotation", [rotation_role_arn], Action=use_actions, Resource="*",
+                             Condition=use_via)
     statements += _allow("AllowRead", read_principals, Action=["kms:Decrypt"], Resource="*", Condition=via)
-    statements += _allow("AllowReadWrite", readwrite_principals, Action=KMS_USE_ACTIONS, Resource="*",
-                         Condition=via)
+    statements += _allow("AllowReadWrite", readwrite_principals, Action=use_actions, Resource="*",
+                         Condition=use_via)
     return document(statements)
 
 

@@ -163,13 +163,13 @@ class Secret(pulumi.ComponentResource):
             )
         rotation_arn = role.arn if role else pulumi.Output.from_input(None)
 
-        def key_policy_for(region: pulumi.Input[str]) -> pulumi.Output[str]:
+        def key_policy_for(region: pulumi.Input[str], replica: bool = False) -> pulumi.Output[str]:
             return pulumi.Output.all(admins, readers, writers, rotation_arn, region, context.dns_suffix,
-                                     context.root_arn, deployers).apply(
+                                     context.root_arn, deployers, context.region).apply(
                 lambda a: policies.to_json(policies.key_policy(
                     admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
                     rotation_role_arn=a[3], region=a[4], dns_suffix=a[5], account_root_arn=a[6],
-                    deployer_principals=a[7])))
+                    deployer_principals=a[7], primary_region=a[8] if replica else None)))
 
         if args.kms_key is None:
             key, alias = key_with_alias(
@@ -194,7 +194,7 @@ class Secret(pulumi.ComponentResource):
                 replica_key, _ = key_with_alias(
                     f"{resource_name}-{replica.region}",
                     name=args.name,
-                    policy=key_policy_for(replica.region),
+                    policy=key_policy_for(replica.region, replica=True),
                     deletion_window_in_days=args.kms_deletion_window_in_days,
                     tags=tags,
                     parent=self,
