@@ -235,3 +235,15 @@ def test_public_principal_in_a_list_is_caught():
     problems = problems_of(with_secret(type="random", environmentVariables=["A"], secretPolicies=[policy]))
     assert problems == ["secrets.x.secretPolicies[0]: Statement[0] allows everyone (Principal *); "
                         "public secret policies are blocked"]
+
+
+def test_deployer_principals_and_log_retention():
+    settings = parse({**GOOD, "deployerPrincipals": ["arn:aws:iam::123456789012:role/ci"], "logRetentionInDays": 90})
+    assert settings.deployer_principals == ("arn:aws:iam::123456789012:role/ci",)
+    assert settings.log_retention_in_days == 90
+    defaults = parse(GOOD)
+    assert (defaults.deployer_principals, defaults.log_retention_in_days) == ((), 30)
+    problems = problems_of({**GOOD, "deployerPrincipals": ["ci"], "logRetentionInDays": 10})
+    assert problems[0].startswith("deployerPrincipals[0]: 'ci' is not an IAM principal ARN")
+    assert problems[1].startswith("logRetentionInDays: expected a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30")
+    assert problems[1].endswith(", got 10")
