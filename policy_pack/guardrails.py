@@ -8,7 +8,7 @@ PolicyPack itself is built only in `__main__.py`, since building it starts a gRP
 | `kms-key-rotation` | resource | a symmetric key with rotation off |
 | `kms-no-lockout-bypass` | resource | `bypassPolicyLockoutSafetyCheck: true` |
 | `review-stack-deletes-at-once` | resource | a review-stack secret (tag `app-secrets:ephemeral=true`) with a recovery window |
-| `review-stack-allowed-references` | stack | a review stack that reads a long-lived secret, or attaches a policy to a role, not in the pack's lists |
+| `review-stack-allowed-references` | stack | a review stack that reads a long-lived secret, or attaches a policy to a role, not in the pack's lists, or opens another stack's security group |
 | `database-login-rotation` | resource + stack | a database login of a long-lived stack that does not rotate, or rotates less often than every `maxRotationDays` |
 
 Pack config (set in Pulumi Cloud or in a `--policy-pack-config` file, outside any pull request):
@@ -17,6 +17,7 @@ Pack config (set in Pulumi Cloud or in a `--policy-pack-config` file, outside an
 |---|---|---|---|
 | `allowedLongLivedSecrets` | list of secret names | `[]` | long-lived secrets a review stack may read (e.g. staging's `example-prismic`) |
 | `allowedReviewRoleNames` | list of role names | `[]` | roles a review stack may attach policies to (besides roles it creates) |
+| `reviewStackNamePattern` | regex | `^pr-` | stacks that are review stacks whatever their config says (a pull request can set `reviewStack: false`, not rename its stack) |
 | `maxRotationDays` | integer | `30` | database logins rotate at least this often |
 
 Values a preview does not know yet (a policy built from ARNs of secrets it creates) are checked
@@ -43,7 +44,10 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 DATABASE_LOGIN = "app-secrets:databases:RdsPostgresAdminLogin"
 AWS_MANAGED_SECRETS_KEY = "alias/aws/secretsmanager"
-DEFAULTS = {"allowedLongLivedSecrets": [], "allowedReviewRoleNames": [], "maxRotationDays": 30}
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+DEFAULTS = {"allowedLongLivedSecrets": [], "allowedReviewRoleNames": [], "maxRotationDays": 30,
+            "reviewStackNamePattern": "^pr-"}
 
 
 def _config(args) -> dict[str, Any]:
@@ -169,27 +173,50 @@ def secret_name_of_arn(arn: str) -> Optional[str]:
     return name[:-7] if re.search(r"-[A-Za-z0-9]{6}$", name) else name
 
 
+def _reads_values(action_pattern: str) -> bool:
+    """Whether an action (wildcards allowed) covers secretsmanager:GetSecretValue."""
+    regex = "^" + ".*".join(re.escape(part) for part in action_pattern.split("*")) + "$"
+    return re.match(regex, "secretsmanager:GetSecretValue", re.IGNORECASE) is not None
+
+
 def _statements_on_secrets(document: Mapping) -> Iterable[tuple[str, str]]:
     for statement in _as_list(document.get("Statement")):
         if statement.get("Effect") != "Allow":
             continue
-        actions = [str(a).lower() for a in _as_list(statement.get("Action"))]
-        if "NotAction" in statement or any(a in ("*", "secretsmanager:*") or a.startswith("secretsmanager:get")
-                                           for a in actions):
+        actions = [str(a) for a in _as_list(statement.get("Action"))]
+        if "NotAction" in statement or any(_reads_values(a) for a in actions):
             for resource in _as_list(statement.get("Resource")):
                 yield str(statement.get("Sid") or "-"), str(resource)
 
 
+def stack_of_urn(urn: str) -> str:
+    """`urn:pulumi:<stack>::<project>::<type>::<name>` -> stack."""
+    return urn.split("::")[0].split(":")[-1] if urn.startswith("urn:pulumi:") else ""
+
+
+def is_review_stack(resources, config: Mapping) -> bool:
+    """By the pack's stack-name pattern (outside the pull request's reach) or the ephemeral tag."""
+    pattern = re.compile(config["reviewStackNamePattern"])
+    return any(_is_ephemeral(r.props) or pattern.search(stack_of_urn(r.urn)) for r in resources)
+
+
 def _review_references(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = args.resources
-    if not any(_is_ephemeral(r.props) for r in resources):
-        return
     config = _config(args)
+    if not is_review_stack(resources, config):
+        return
     allowed_secrets = set(config["allowedLongLivedSecrets"])
-    own_secrets = {r.props.get("name") for r in resources if r.resource_type == SECRET}
+    # Its own secrets carry the stack's name (a name the pull request does not choose): a secret it
+    # declares under a long-lived secret's name is not "its own".
+    own_secrets = {r.props.get("name") for r in resources if r.resource_type == SECRET
+                   and str(r.props.get("name")).endswith(f"-{stack_of_urn(r.urn)}")}
     allowed_roles = set(config["allowedReviewRoleNames"]) | {
         r.props.get("name") for r in resources if r.resource_type == IAM_ROLE}
     for r in resources:
+        if r.resource_type == INGRESS_RULE and isinstance(r.props.get("securityGroupId"), str):
+            # A group id the stack knows at preview is not one it creates (those are computed).
+            report(f"a review stack may not open security group '{r.props['securityGroupId']}' of another stack "
+                   "(databaseSecurityGroupId)", r.urn)
         if r.resource_type in (ROLE_POLICY_ATTACHMENT, ROLE_POLICY):
             role = r.props.get("role")
             if isinstance(role, str) and role not in allowed_roles:
@@ -215,7 +242,7 @@ def _logins_rotate(args: StackValidationArgs, report: ReportViolation) -> None:
     """Every database login of a long-lived stack has a rotation (matched by the login component's
     name, which its Secret and SecretRotation share)."""
     resources = args.resources
-    if any(_is_ephemeral(r.props) for r in resources):
+    if is_review_stack(resources, _config(args)):
         return
     rotated = {r.name for r in resources if r.resource_type == SECRET_ROTATION and _in_database_login(r)}
     for r in resources:
@@ -252,7 +279,8 @@ POLICIES = [
                     "policies only to its own roles and the allowed ones.",
         validate=_review_references, enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PolicyConfigSchema(properties={
-            "allowedLongLivedSecrets": LIST_OF_NAMES, "allowedReviewRoleNames": LIST_OF_NAMES})),
+            "allowedLongLivedSecrets": LIST_OF_NAMES, "allowedReviewRoleNames": LIST_OF_NAMES,
+            "reviewStackNamePattern": {"type": "string", "default": "^pr-"}})),
     ResourceValidationPolicy(
         name="database-login-rotation",
         description="Database logins rotate at least every maxRotationDays days.",

@@ -191,3 +191,30 @@ def test_the_pack_folder_is_complete_and_pinned_like_the_lock():
         if line and not line.startswith("#"):
             name, version = line.split("==")
             assert f'name = "{name}"\nversion = "{version}"' in lock, line
+
+
+def test_a_review_stack_that_claims_not_to_be_one_is_still_judged_as_one():
+    """The pull request also sets reviewStack: false (no ephemeral tags) and opens production's
+    database security group: the stack's name, which the PR cannot change, still decides."""
+    config = pr_config()
+    secrets = {"steal": {"type": "user-managed", "environmentVariables": ["DATABASE_URL"],
+                         "existingSecretName": "rds-postgres-example-production"}}
+    database = {"identifier": "example-production", "username": "example_admin",
+                "initialPassword": "secure-placeholder-not-a-secret", "vpcId": "vpc-0a1b2c3d4e5f60718",
+                "subnetIds": ["subnet-0a1b2c3d4e5f60718"], "databaseSecurityGroupId": "sg-0d1e2f3a4b5c6d7e8"}
+    stack = load_stack("pr-7", load_project(), template="pr")
+    stack.values.update({"app-secrets:reviewStack": False, "app-secrets:sharedKmsKey": False,
+                         "app-secrets:secrets": {**config["app-secrets:secrets"], **secrets},
+                         "app-secrets:readPolicies": {"example-app": {"secrets": ["steal"]}}})
+    stack.values["app-secrets:databases"] = {"prod": database}
+    stack.secret_keys.add("app-secrets:databases")
+    run = execute("app-secrets", stack)
+    assert not any(r.inputs.get("tags", {}).get("app-secrets:ephemeral") for r in run.registrations)
+    found = {(policy, message) for policy, _, message in check(policy_resources(run))}
+    assert ("review-stack-allowed-references", "statement Readrdspostgresexampleproduction reads long-lived "
+            "secret 'rds-postgres-example-production', which is not in allowedLongLivedSecrets") in found
+    assert ("review-stack-allowed-references", "a review stack may not open security group 'sg-0d1e2f3a4b5c6d7e8' "
+            "of another stack (databaseSecurityGroupId)") in found
+    # A long-lived stack's name does not match: the same resources there are not review rules' business.
+    assert not any(p == "review-stack-allowed-references"
+                   for p, _, _ in check(policy_resources(run), {**PACK_CONFIG, "reviewStackNamePattern": "^review-"}))

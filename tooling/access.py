@@ -60,7 +60,7 @@ def _as_list(value: Any) -> list:
 
 def _wildcard(pattern: str, value: str, case_sensitive: bool = True) -> bool:
     # IAM wildcards: * any run of characters, ? one character; nothing else is special.
-    regex = "^" + ".*".join("." .join(re.escape(p) for p in part.split("?")) for part in pattern.split("*")) + "$"
+    regex = "^" + ".*".join(".".join(re.escape(p) for p in part.split("?")) for part in pattern.split("*")) + "$"
     return re.match(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
 
 
