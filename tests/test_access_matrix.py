@@ -18,8 +18,8 @@ REVIEW_READ_ALL = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*"},
     {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*"}]}
 
-SCENARIOS = ["named reader", "reader missing its tag", "account admin (*)", "named admin", "rotation role",
-             "deployer", "review-stack role"]
+SCENARIOS = ["named reader", "reader missing its tag", "account admin (*)", "named admin", "read-write principal",
+             "rotation role", "deployer", "review-stack role"]
 
 # Expected reads, one row per scenario, one column per secret (in stack-file order: secrets, then
 # databases). Y allowed, n denied, - scenario absent from that stack.
@@ -30,6 +30,7 @@ EXPECTED_READS = {
         "reader missing its tag": "Y Y Y Y",
         "account admin (*)":      "Y Y Y Y",
         "named admin":            "- - - -",
+        "read-write principal":   "- - - -",
         "rotation role":          "n n n Y",
         "deployer":               "Y Y Y Y",
         "review-stack role":      "Y Y Y Y"}},
@@ -39,6 +40,7 @@ EXPECTED_READS = {
         "reader missing its tag": "Y n Y",
         "account admin (*)":      "Y n Y",
         "named admin":            "- - -",
+        "read-write principal":   "- - -",
         "rotation role":          "n n Y",
         "deployer":               "Y Y Y",
         "review-stack role":      "Y n Y"}},
@@ -48,6 +50,7 @@ EXPECTED_READS = {
         "reader missing its tag": "Y Y Y Y",
         "account admin (*)":      "n n n n",
         "named admin":            "n n n n",
+        "read-write principal":   "n Y n n",
         "rotation role":          "n n n Y",
         "deployer":               "Y Y Y Y",
         "review-stack role":      "n n n n"}},
@@ -57,6 +60,7 @@ EXPECTED_READS = {
         "reader missing its tag": "Y",
         "account admin (*)":      "Y",
         "named admin":            "-",
+        "read-write principal":   "-",
         "rotation role":          "-",
         "deployer":               "Y",
         "review-stack role":      "Y"}},
@@ -95,6 +99,8 @@ def principals(run, config: dict, account: str) -> dict[str, Principal | None]:
     else:   # a read policy attached to no role: give its document to a reader role
         reader_role, reader_policies = "example-reader", list(policy_docs.values())
     admins = config.get("app-secrets:adminPrincipals") or []
+    writers = [arn for entry in config.get("app-secrets:secrets", {}).values()
+               for arn in entry.get("readwritePrincipals") or []]
     rotation_roles = sorted(r.inputs["name"] for r in run.by_type("aws:iam/role:Role"))
     deployers = config.get("app-secrets:deployerPrincipals") or [role(DEPLOYER_ROLE)]
     return {
@@ -102,6 +108,8 @@ def principals(run, config: dict, account: str) -> dict[str, Principal | None]:
         "reader missing its tag": Principal(role(reader_role), reader_policies),
         "account admin (*)": Principal(role("AdministratorAccess-sso"), [ADMIN_STAR]),
         "named admin": Principal(admins[0]) if admins else None,
+        # Named in the policies only, no IAM policy of its own: what the grant alone gives.
+        "read-write principal": Principal(writers[0]) if writers else None,
         "rotation role": Principal(role(rotation_roles[0]), inline.get(rotation_roles[0], []))
         if rotation_roles else None,
         "deployer": Principal(deployers[0], [ADMIN_STAR]),
@@ -147,6 +155,11 @@ def test_only_writers_write_and_only_the_deployer_or_iam_admins_change_policies(
         # read); the IAM route stays open to account administrators (break-glass, audited).
         assert table[("named admin", secret, "change-policy")] in (False, None)
         assert table[("account admin (*)", secret, "change-policy")] is True
+    # Hand-filling placeholders: the read-write principal writes exactly where it is named.
+    for secret in columns:
+        assert table[("read-write principal", secret, "write")] == table[("read-write principal", secret, "read")]
+    if stack == "production":
+        assert table[("read-write principal", "example-prismic", "write")] is True
     rotating = [s for s in columns if table[("rotation role", s, "read")]]
     assert all(table[("rotation role", s, "write")] for s in rotating)
 
