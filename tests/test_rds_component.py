@@ -170,3 +170,29 @@ def test_rotation_off_creates_no_function_and_no_role(handler):
     assert run.by_type("aws:iam/role:Role") == []
     assert run.outputs["function_arn"] is None
     assert run.by_type("aws:secretsmanager/secret:Secret")
+
+
+def test_the_rotation_role_holds_exactly_the_secrets_manager_calls_the_handler_makes(handler):
+    """No unused permission: the Secrets Manager actions granted to the rotation role are the client
+    methods the handler's source uses, and nothing else of any AWS service but the key (used by
+    Secrets Manager on its behalf) and its own log group."""
+    import ast
+    import re
+
+    source = (packaging.HANDLER_DIR / "lambda_function.py").read_text()
+    def is_client(node) -> bool:   # `client` or `self.client`
+        return (isinstance(node, ast.Name) and node.id == "client") or (
+            isinstance(node, ast.Attribute) and node.attr == "client")
+    used = {node.attr for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Attribute) and is_client(node.value)}
+    used_actions = {"secretsmanager:" + "".join(part.title() for part in name.split("_")) for name in used}
+    assert used_actions == {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                            "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+                            "secretsmanager:GetRandomPassword"}
+    run = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01"]), sensitive={PASSWORD})
+    granted = {action for r in run.by_type("aws:iam/rolePolicy:RolePolicy")
+               for st in json.loads(r.inputs["policy"])["Statement"] for action in st["Action"]}
+    assert {a for a in granted if a.startswith("secretsmanager:")} == used_actions
+    others = {a for a in granted if not a.startswith("secretsmanager:")}
+    assert {a.split(":")[0] for a in others} == {"kms", "logs", "ec2"}
+    assert not any(re.search(r"\*", a) for a in granted)
