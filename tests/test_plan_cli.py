@@ -311,3 +311,10 @@ def test_plan_shows_who_can_read_write_and_administer(capsys):
     assert "  example-rails:  ! readable by any principal IAM allows" in text
     assert "  example-prismic:\n    read: any principal IAM allows, arn:aws:iam::<account>:role/plan-deployer " \
            "(with tags team=example; exempt: arn:aws:iam::<account>:role/plan-deployer)" in text
+
+
+def test_plan_shows_the_region_of_replica_keys_only(capsys):
+    doc = plan_json(capsys, "--stack", "production")
+    keys = {r["name"]: r["inputs"] for r in doc["resources"] if r["type"] == "aws:kms/key:Key"}
+    assert keys["example-rails-us-west-2"]["region"] == "us-west-2"
+    assert "region" not in keys["example-rails"]

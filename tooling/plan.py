@@ -111,7 +111,8 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
     renderer = _Renderer(run)
     resources = []
     for reg in in_tree_order(run.registrations):
-        inputs = {k: renderer.value(k, v) for k, v in sorted(reg.raw_inputs.items()) if k not in HIDDEN_INPUTS}
+        inputs = {k: renderer.value(k, v) for k, v in sorted(reg.raw_inputs.items())
+                  if k not in HIDDEN_INPUTS or (k == "region" and v != run.mocks.region)}  # e.g. a replica's key
         if reg.ignore_changes:
             inputs["ignoreChanges"] = list(reg.ignore_changes)
         resources.append({
