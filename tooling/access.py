@@ -2,9 +2,10 @@
 
 No well-kept library evaluates identity, resource and KMS key policies together (PyPI, checked
 for this: policyuniverse parses and expands, cloudsplaining and policy-sentry analyse identity
-policies, py-iam-expand expands wildcards; moto's `moto.iam.access_control` treats a non-matching
-Allow condition or principal as a Deny, which AWS does not). So this is the small part we need,
-written from AWS's documentation:
+policies, py-iam-expand expands wildcards, aws-iam-tester calls IAM's policy simulator API (an
+account is needed); moto's `moto.iam.access_control` treats a non-matching Allow condition or
+principal as a Deny, which AWS does not, and knows no KMS key policies). So this is the small part
+we need, written from AWS's documentation:
 
 - IAM User Guide, "Policy evaluation logic" (reference_policies_evaluation-logic.html) and
   "Policy evaluation for requests within a single account": an explicit Deny in any policy wins;
@@ -26,6 +27,7 @@ boundaries, session policies, grants.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Sequence
@@ -275,23 +277,24 @@ def access_summary(secret: SecretAccess) -> dict[str, Any]:
     }
 
 
+def _key_policies(run) -> dict[str, Mapping]:
+    """Each KMS key of an offline run by ARN (the mock's ARN scheme, in the key's own region)."""
+    region, account = run.mocks.region, run.mocks.account
+    return {f"arn:aws:kms:{reg.inputs.get('region') or region}:{account}:key/{reg.id}": json.loads(reg.inputs["policy"])
+            for reg in run.by_type("aws:kms/key:Key")}
+
+
 def secret_accesses(run) -> dict[str, SecretAccess]:
     """The policies of each secret of an offline run (tooling.offline.OfflineRun), by config key.
     Existing secrets (not created here) have no policy or key policy we know."""
-    import json
-
-    region, account = run.mocks.region, run.mocks.account
-    keys: dict[str, Mapping] = {}
-    for reg in run.by_type("aws:kms/key:Key"):
-        arn = f"arn:aws:kms:{reg.inputs.get('region') or region}:{account}:key/{reg.id}"
-        keys[arn] = json.loads(reg.inputs["policy"])
+    keys = _key_policies(run)
     policies_by_secret = {reg.inputs["secretArn"]: json.loads(reg.inputs["policy"])
                           for reg in run.by_type("aws:secretsmanager/secretPolicy:SecretPolicy")}
     found = {}
     for key, described in (run.outputs.get("secrets") or {}).items():
         arn, key_arn = described["arn"], described.get("kmsKeyArn")
         found[key] = SecretAccess(arn=arn, policy=policies_by_secret.get(arn), key_arn=key_arn,
-                                  key_policy=keys.get(key_arn), region=region)
+                                  key_policy=keys.get(key_arn), region=run.mocks.region)
     return found
 
 
@@ -299,14 +302,10 @@ def replica_accesses(run) -> dict[tuple[str, str], SecretAccess]:
     """Each replica of each secret, by (config key, region): Secrets Manager copies the resource
     policy to the replica, which is encrypted with its own key in its region."""
     primaries = secret_accesses(run)
-    keys = {a.key_arn: a.key_policy for a in primaries.values()}
-    region, account = run.mocks.region, run.mocks.account
-    for reg in run.by_type("aws:kms/key:Key"):
-        import json
-        keys[f"arn:aws:kms:{reg.inputs.get('region') or region}:{account}:key/{reg.id}"] = json.loads(reg.inputs["policy"])
+    keys = _key_policies(run)
     found = {}
     for reg in run.by_type("aws:secretsmanager/secret:Secret"):
-        primary = primaries.get(reg.name)
+        primary = primaries[reg.name]
         for replica in reg.inputs.get("replicas") or []:
             arn = primary.arn.split(":")
             arn[3] = replica["region"]
