@@ -8,7 +8,7 @@ PolicyPack itself is built only in `__main__.py`, since building it starts a gRP
 | `kms-key-rotation` | resource | a symmetric key with rotation off |
 | `kms-no-lockout-bypass` | resource | `bypassPolicyLockoutSafetyCheck: true` |
 | `review-stack-deletes-at-once` | resource | a review-stack secret (tag `app-secrets:ephemeral=true`) with a recovery window |
-| `review-stack-allowed-references` | stack | a review stack that reads a long-lived secret, or attaches a policy to a role, not in the pack's lists, or opens another stack's security group |
+| `review-stack-allowed-references` | resource (before it is created) | a review stack that reads a long-lived secret, or attaches a policy to a role, not in the pack's lists, or opens another stack's security group |
 | `database-login-rotation` | resource + stack | a database login of a long-lived stack that does not rotate, or rotates less often than every `maxRotationDays` |
 
 Pack config (set in Pulumi Cloud or in a `--policy-pack-config` file, outside any pull request):
@@ -17,7 +17,7 @@ Pack config (set in Pulumi Cloud or in a `--policy-pack-config` file, outside an
 |---|---|---|---|
 | `allowedLongLivedSecrets` | list of secret names | `[]` | long-lived secrets a review stack may read (e.g. staging's `example-prismic`) |
 | `allowedReviewRoleNames` | list of role names | `[]` | roles a review stack may attach policies to (besides roles it creates) |
-| `reviewStackNamePattern` | regex | `^pr-` | stacks that are review stacks whatever their config says (a pull request can set `reviewStack: false`, not rename its stack) |
+| `reviewStackNamePattern` | regex | `^pr(-\|$)` | stacks that are review stacks whatever their config says (a pull request can set `reviewStack: false`, not rename its stack) |
 | `maxRotationDays` | integer | `30` | database logins rotate at least this often |
 
 Values a preview does not know yet (a policy built from ARNs of secrets it creates) are checked
@@ -47,7 +47,7 @@ AWS_MANAGED_SECRETS_KEY = "alias/aws/secretsmanager"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 DEFAULTS = {"allowedLongLivedSecrets": [], "allowedReviewRoleNames": [], "maxRotationDays": 30,
-            "reviewStackNamePattern": "^pr-"}
+            "reviewStackNamePattern": "^pr(-|$)"}
 
 
 def _config(args) -> dict[str, Any]:
@@ -194,43 +194,37 @@ def stack_of_urn(urn: str) -> str:
     return urn.split("::")[0].split(":")[-1] if urn.startswith("urn:pulumi:") else ""
 
 
-def is_review_stack(resources, config: Mapping) -> bool:
+def is_review_stack(urn: str, props: Mapping, config: Mapping) -> bool:
     """By the pack's stack-name pattern (outside the pull request's reach) or the ephemeral tag."""
-    pattern = re.compile(config["reviewStackNamePattern"])
-    return any(_is_ephemeral(r.props) or pattern.search(stack_of_urn(r.urn)) for r in resources)
+    return bool(re.search(config["reviewStackNamePattern"], stack_of_urn(urn))) or _is_ephemeral(props)
 
 
-def _review_references(args: StackValidationArgs, report: ReportViolation) -> None:
-    resources = args.resources
+def _review_references(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Judged per resource, before it is created: a stack policy would run after the update."""
     config = _config(args)
-    if not is_review_stack(resources, config):
+    if not is_review_stack(args.urn, args.props, config):
         return
-    allowed_secrets = set(config["allowedLongLivedSecrets"])
-    # Its own secrets carry the stack's name (a name the pull request does not choose): a secret it
-    # declares under a long-lived secret's name is not "its own".
-    own_secrets = {r.props.get("name") for r in resources if r.resource_type == SECRET
-                   and str(r.props.get("name")).endswith(f"-{stack_of_urn(r.urn)}")}
-    allowed_roles = set(config["allowedReviewRoleNames"]) | {
-        r.props.get("name") for r in resources if r.resource_type == IAM_ROLE}
-    for r in resources:
-        if r.resource_type == INGRESS_RULE and isinstance(r.props.get("securityGroupId"), str):
-            # A group id the stack knows at preview is not one it creates (those are computed).
-            report(f"a review stack may not open security group '{r.props['securityGroupId']}' of another stack "
-                   "(databaseSecurityGroupId)", r.urn)
-        if r.resource_type in (ROLE_POLICY_ATTACHMENT, ROLE_POLICY):
-            role = r.props.get("role")
-            if isinstance(role, str) and role not in allowed_roles:
-                report(f"a review stack may not attach policies to role '{role}' (not in allowedReviewRoleNames, "
-                       "not created by this stack)", r.urn)
-        if r.resource_type in (IAM_POLICY, ROLE_POLICY):
-            document = _document(r.props.get("policy"))
-            for sid, resource in _statements_on_secrets(document or {}):
-                name = secret_name_of_arn(resource)
-                if name is None:
-                    report(f"statement {sid} reads secrets on '{resource}': a review stack names each secret", r.urn)
-                elif name not in own_secrets and name not in allowed_secrets:
-                    report(f"statement {sid} reads long-lived secret '{name}', which is not in "
-                           "allowedLongLivedSecrets", r.urn)
+    # What the review stack creates carries its stack's name (a name the pull request does not
+    # choose): `<name>-<stack>`, rotation roles `<name>-<stack>-rotation`.
+    stack = stack_of_urn(args.urn)
+    props = args.props
+    if args.resource_type == INGRESS_RULE and isinstance(props.get("securityGroupId"), str):
+        # A group id known before the update is not one the stack creates (those are computed).
+        report(f"a review stack may not open security group '{props['securityGroupId']}' of another stack "
+               "(databaseSecurityGroupId)", None)
+    if args.resource_type in (ROLE_POLICY_ATTACHMENT, ROLE_POLICY):
+        role = props.get("role")
+        if isinstance(role, str) and role not in config["allowedReviewRoleNames"] and f"-{stack}" not in role:
+            report(f"a review stack may not attach policies to role '{role}' (not in allowedReviewRoleNames, "
+                   "not created by this stack)", None)
+    if args.resource_type in (IAM_POLICY, ROLE_POLICY):
+        for sid, resource in _statements_on_secrets(_document(props.get("policy")) or {}):
+            name = secret_name_of_arn(resource)
+            if name is None:
+                report(f"statement {sid} reads secrets on '{resource}': a review stack names each secret", None)
+            elif not name.endswith(f"-{stack}") and name not in config["allowedLongLivedSecrets"]:
+                report(f"statement {sid} reads long-lived secret '{name}', which is not in "
+                       "allowedLongLivedSecrets", None)
 
 
 def _in_database_login(resource) -> bool:
@@ -242,7 +236,8 @@ def _logins_rotate(args: StackValidationArgs, report: ReportViolation) -> None:
     """Every database login of a long-lived stack has a rotation (matched by the login component's
     name, which its Secret and SecretRotation share)."""
     resources = args.resources
-    if is_review_stack(resources, _config(args)):
+    config = _config(args)
+    if any(is_review_stack(r.urn, r.props, config) for r in resources):
         return
     rotated = {r.name for r in resources if r.resource_type == SECRET_ROTATION and _in_database_login(r)}
     for r in resources:
@@ -273,14 +268,14 @@ POLICIES = [
         name="review-stack-deletes-at-once",
         description="Secrets of review stacks (tag app-secrets:ephemeral=true) are deleted without a recovery window.",
         validate=_review_deletes_at_once, enforcement_level=EnforcementLevel.MANDATORY),
-    StackValidationPolicy(
+    ResourceValidationPolicy(
         name="review-stack-allowed-references",
         description="A review stack reads only its own secrets and the allowed long-lived ones, and attaches "
                     "policies only to its own roles and the allowed ones.",
         validate=_review_references, enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PolicyConfigSchema(properties={
             "allowedLongLivedSecrets": LIST_OF_NAMES, "allowedReviewRoleNames": LIST_OF_NAMES,
-            "reviewStackNamePattern": {"type": "string", "default": "^pr-"}})),
+            "reviewStackNamePattern": {"type": "string", "default": "^pr(-|$)"}})),
     ResourceValidationPolicy(
         name="database-login-rotation",
         description="Database logins rotate at least every maxRotationDays days.",
