@@ -220,7 +220,7 @@ def _review_references(args: ResourceValidationArgs, report: ReportViolation) ->
     if args.resource_type in (IAM_POLICY, ROLE_POLICY):
         for sid, resource in _statements_on_secrets(_document(props.get("policy")) or {}):
             name = secret_name_of_arn(resource)
-            if name is None:
+            if name is None or "*" in name or "?" in name:
                 report(f"statement {sid} reads secrets on '{resource}': a review stack names each secret", None)
             elif not name.endswith(f"-{stack}") and name not in config["allowedLongLivedSecrets"]:
                 report(f"statement {sid} reads long-lived secret '{name}', which is not in "

@@ -218,3 +218,25 @@ def test_a_review_stack_that_claims_not_to_be_one_is_still_judged_as_one():
     # A long-lived stack's name does not match: the same resources there are not review rules' business.
     assert not any(p == "review-stack-allowed-references"
                    for p, _, _ in check(policy_resources(run), {**PACK_CONFIG, "reviewStackNamePattern": "^review-"}))
+
+
+def test_review_references_are_judged_on_each_resource_before_it_exists():
+    policy = POLICY["review-stack-allowed-references"]
+    attach = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    urn = f"urn:pulumi:pr-9::app-secrets::{attach}::x"
+    assert violations_of(policy, resource_args(attach, {"role": "example-production-app"}, urn=urn)) == [
+        "a review stack may not attach policies to role 'example-production-app' (not in allowedReviewRoleNames, "
+        "not created by this stack)"]
+    for role in ("example-review-app", "rds-postgres-x-pr-9-rotation"):   # allowed, or its own
+        assert violations_of(policy, resource_args(attach, {"role": role}, urn=urn)) == []
+    # The same attachment in a long-lived stack is not this rule's business.
+    assert violations_of(policy, resource_args(attach, {"role": "example-production-app"},
+                                               urn=f"urn:pulumi:production::app-secrets::{attach}::x")) == []
+    # A read policy still unknown at preview is judged at `pulumi up`, when it is known.
+    iam_policy = "aws:iam/policy:Policy"
+    assert violations_of(policy, resource_args(iam_policy, {}, urn=f"urn:pulumi:pr-9::app-secrets::{iam_policy}::p")) == []
+    wildcard = json.dumps({"Statement": [{"Sid": "All", "Effect": "Allow", "Action": "secretsmanager:Get*",
+                                          "Resource": "arn:aws:secretsmanager:us-east-1:1:secret:*"}]})
+    assert violations_of(policy, resource_args(iam_policy, {"policy": wildcard},
+                                               urn=f"urn:pulumi:pr-9::app-secrets::{iam_policy}::p")) == [
+        "statement All reads secrets on 'arn:aws:secretsmanager:us-east-1:1:secret:*': a review stack names each secret"]
