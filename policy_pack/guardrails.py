@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Mapping, Optional
+from collections.abc import Mapping, Sequence
+from typing import Any, Iterable, Optional
 
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
                            ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy)
@@ -55,9 +56,10 @@ def _config(args) -> dict[str, Any]:
 
 
 def _as_list(value: Any) -> list:
+    # The engine hands props over wrapped (pulumi_policy's proxies): a list is a Sequence, not a list.
     if value is None:
         return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
 
 
 def _document(value: Any) -> Optional[Mapping]:

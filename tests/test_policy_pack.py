@@ -10,6 +10,7 @@ import pytest
 import yaml
 from pulumi_policy import (PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, ResourceValidationArgs,
                            ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy)
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from policy_pack.guardrails import POLICIES, rotation_interval_days, secret_name_of_arn
 from tooling.offline import PROJECT_DIR, execute, load_project, load_stack, run_program
@@ -28,7 +29,8 @@ def options(parent=None) -> PolicyResourceOptions:
 
 
 def resource_args(type_, props, name="r", urn=None, config=None) -> ResourceValidationArgs:
-    return ResourceValidationArgs(type_, props, urn or f"urn:pulumi:s::p::{type_}::{name}", name, options(), None,
+    # Props wrapped as the engine hands them over (lists and maps become proxies).
+    return ResourceValidationArgs(type_, unknown_checking_proxy(props), urn or f"urn:pulumi:s::p::{type_}::{name}", name, options(), None,
                                   config if config is not None else PACK_CONFIG)
 
 
@@ -53,8 +55,8 @@ def check(resources: list[PolicyResource], config=PACK_CONFIG) -> list[tuple[str
 
 def policy_resources(run) -> list[PolicyResource]:
     """The offline plan's registrations as CrossGuard sees resources (inputs as props)."""
-    return [PolicyResource(r.type, r.inputs, r.urn, r.name, options(r.parent or None), None, None, [], {})
-            for r in run.registrations]
+    return [PolicyResource(r.type, unknown_checking_proxy(r.inputs), r.urn, r.name, options(r.parent or None), None,
+                           None, [], {}) for r in run.registrations]
 
 
 # --- each policy on its own -------------------------------------------------------------------
@@ -240,3 +242,51 @@ def test_review_references_are_judged_on_each_resource_before_it_exists():
     assert violations_of(policy, resource_args(iam_policy, {"policy": wildcard},
                                                urn=f"urn:pulumi:pr-9::app-secrets::{iam_policy}::p")) == [
         "statement All reads secrets on 'arn:aws:secretsmanager:us-east-1:1:secret:*': a review stack names each secret"]
+
+
+def test_a_value_unknown_at_preview_is_left_to_the_framework():
+    """pulumi-policy turns UnknownValueError into "can't run policy during preview"; the policy is
+    then judged at `pulumi up`, when the value is known."""
+    policy = POLICY["review-stack-allowed-references"]
+    iam_policy = "aws:iam/policy:Policy"
+    with pytest.raises(UnknownValueError):
+        violations_of(policy, resource_args(iam_policy, {"policy": UNKNOWN_STRING_VALUE},
+                                            urn=f"urn:pulumi:pr-9::app-secrets::{iam_policy}::p"))
+
+
+def test_the_pack_entry_point_serves_the_policies_over_grpc_as_the_engine_calls_it():
+    """`__main__.py` is what Pulumi runs: it prints its port and answers the analyzer protocol.
+    Ask it, as `pulumi preview --policy-pack` would, about a review stack's attachment."""
+    import subprocess
+    import sys
+
+    import grpc
+    from google.protobuf import empty_pb2, struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+    folder = PROJECT_DIR / "policy_pack"
+    server = subprocess.Popen([sys.executable, "__main__.py"], cwd=folder, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+            assert info.name == "app-secrets-guardrails"
+            assert {p.name for p in info.policies} == set(POLICY)
+            props = struct_pb2.Struct()
+            props.update({"role": "example-production-app", "policyArn": "arn:aws:iam::1:policy/p"})
+            attach = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+            response = stub.Analyze(analyzer_pb2.AnalyzeRequest(
+                type=attach, properties=props, urn=f"urn:pulumi:pr-9::app-secrets::{attach}::x", name="x",
+                options=analyzer_pb2.AnalyzerResourceOptions()))
+            # The engine shows the policy's description, then the violation.
+            assert [(d.policyName, d.message.splitlines()[-1]) for d in response.diagnostics] == [(
+                "review-stack-allowed-references",
+                "a review stack may not attach policies to role 'example-production-app' "
+                "(not in allowedReviewRoleNames, not created by this stack)")]
+            assert response.diagnostics[0].enforcementLevel == analyzer_pb2.MANDATORY
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
