@@ -172,6 +172,10 @@ READ_POLICY = Obj(
 SECRET_KEY = Str(pattern=re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$"),
                  expected="a lower-case name of letters, digits and hyphens (used in Pulumi names)")
 
+# What CloudWatch Logs accepts (0, never expire, is not offered: logs of a password rotation age out).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
+
 TOP_LEVEL: dict[str, Any] = {
     "reviewStack": Bool(),
     "sharedKmsKey": Bool(),
@@ -183,6 +187,9 @@ TOP_LEVEL: dict[str, Any] = {
     "secrets": Map(value=SECRET, key=SECRET_KEY),
     "databases": Map(value=DATABASE, key=SECRET_KEY),
     "readPolicies": Map(value=READ_POLICY, key=SECRET_KEY),
+    "deployerPrincipals": PRINCIPALS,
+    "logRetentionInDays": Int(allowed=lambda d: d in LOG_RETENTION_DAYS,
+                              expected="a CloudWatch Logs retention: " + ", ".join(map(str, LOG_RETENTION_DAYS))),
 }
 
 # Where a value must come from `pulumi config set --secret`.
@@ -199,6 +206,8 @@ TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "secrets": {},
     "databases": {},
     "readPolicies": {},
+    "deployerPrincipals": [],
+    "logRetentionInDays": 30,
 }
 
 
@@ -279,6 +288,8 @@ class StackSettings:
     secrets: tuple[SecretSpec, ...]
     databases: tuple[DatabaseSpec, ...]
     read_policies: tuple[ReadPolicySpec, ...]
+    deployer_principals: tuple[str, ...] = ()   # () = the role behind the running credentials
+    log_retention_in_days: int = 30
 
     def physical_name(self, base: str) -> str:
         return naming.review_name(base, self.stack) if self.review_stack else base
@@ -373,6 +384,8 @@ def parse_config(
         secrets=settings_secrets,
         databases=settings_dbs,
         read_policies=policies,
+        deployer_principals=tuple(values["deployerPrincipals"]),
+        log_retention_in_days=values["logRetentionInDays"],
     )
 
 

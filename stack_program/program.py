@@ -119,15 +119,18 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
     context = AwsContext.lookup()
     tags = stack_tags(settings)
     shared_key: Optional[KmsKeyRef] = None
+    deployers = list(settings.deployer_principals) or None
     if settings.shared_kms_key:
         key = CustomerManagedKey(
             "shared-key",
             CustomerManagedKeyArgs(
                 name=settings.physical_name("app-secrets"),
-                policy=pulumi.Output.all(context.root_arn, context.region, context.dns_suffix).apply(
+                policy=pulumi.Output.all(context.root_arn, context.region, context.dns_suffix,
+                                         deployers or context.deployer_list).apply(
                     lambda a: policies.to_json(policies.shared_key_policy(
-                        admin_principals=list(settings.admin_principals) or [a[0]],
-                        account_root_arn=a[0], region=a[1], dns_suffix=a[2]))),
+                        admin_principals=list(settings.admin_principals),
+                        account_root_arn=a[0], region=a[1], dns_suffix=a[2], deployer_principals=a[3],
+                        **shared_key_users(settings, a[0])))),
                 deletion_window_in_days=7 if settings.review_stack else settings.kms_deletion_window_in_days,
                 tags=tags,
                 context=context,
@@ -151,6 +154,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             secret_policies=list(spec.secret_policies),
             replica_regions=list(spec.replica_regions),
             create_rotation_role=spec.create_rotation_role,
+            deployer_principals=deployers,
             recovery_window_in_days=spec.recovery_window_in_days,
             kms_key=shared_key,
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
@@ -193,6 +197,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             database_security_group_id=db.database_security_group_id,
             admin_principals=_principals(db.admin_principals, settings.admin_principals),
             read_principals=_principals(db.read_principals, settings.read_principals),
+            deployer_principals=deployers,
+            log_retention_in_days=settings.log_retention_in_days,
             replica_regions=list(db.replica_regions),
             tags={**tags, **db.tags},
             trust_tags=db.trust_tags,
@@ -204,7 +210,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
 
     read_policies = {}
     for policy in settings.read_policies:
-        refs = [SecretRef(name=_secret_name(built[k]), arn=_secret_arn(built[k]), kms_key_arn=built[k].kms_key_arn)
+        refs = [SecretRef(name=_secret_name(built[k]), arn=_secret_arn(built[k]), kms_key_arn=built[k].kms_key_arn,
+                          replicas=_replicas(built[k]))
                 for k in policy.secrets]
         read_policies[policy.key] = ReadSecretPolicy(policy.key, ReadSecretPolicyArgs(
             policy_name=policy.policy_name, secrets=refs, role_names=list(policy.role_names),
@@ -220,6 +227,27 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
 
 def _secret_arn(component) -> pulumi.Output[str]:
     return getattr(component, "secret_arn", None) or component.arn
+
+
+def _replicas(component):
+    inner = getattr(component, "secret", component)   # a database login wraps its Secret
+    return getattr(inner, "replicas", [])
+
+
+def shared_key_users(settings: cfg.StackSettings, root_arn: str) -> dict[str, list[str]]:
+    """Who uses a stack's shared key: every secret's readers (the account when a secret names none)
+    and writers. A shared key exists before any rotation role (KMS refuses principals that do not
+    exist yet): review stacks rotate only when asked, and then the account writes through IAM."""
+    readers: set[str] = set()
+    writers: set[str] = set()
+    for spec in [*settings.secrets, *settings.databases]:
+        if getattr(spec, "existing_secret_name", None):
+            continue
+        readers.update(spec.read_principals or settings.read_principals or (root_arn,))
+        writers.update(getattr(spec, "readwrite_principals", ()))
+    if any(db.rotation.enabled for db in settings.databases):
+        writers.add(root_arn)
+    return {"read_principals": sorted(readers), "readwrite_principals": sorted(writers)}
 
 
 def _secret_name(component) -> pulumi.Output[str]:

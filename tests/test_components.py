@@ -16,6 +16,7 @@ from app_secrets.secret import (INITIAL_VERSION_STAGE, RandomSecret, RandomSecre
 from tests.helpers import leaks, plain
 
 ROOT_ARN = "arn:aws:iam::000000000000:root"
+DEPLOYER_ARN = "arn:aws:iam::000000000000:role/plan-deployer"   # behind the mock credentials
 SENSITIVE = "hunter2-sensitive-value"
 
 
@@ -94,22 +95,38 @@ def test_principals_trust_tags_and_extra_policies():
     ), sensitive={SENSITIVE})
     policy = json.loads(run.find("aws:secretsmanager/secretPolicy:SecretPolicy", "smtp").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(by_sid) == {"AllowAdmin", "AllowReadWrite", "AllowRead", "DenyOutsideOrg"}
+    assert set(by_sid) == {"AllowAdmin", "AllowReadWrite", "AllowRead", "DenyReadWithoutTagteam", "DenyOutsideOrg"}
     assert by_sid["AllowRead"]["Condition"] == {"StringEquals": {"aws:PrincipalTag/team": "payments"}}
-    assert by_sid["AllowAdmin"]["NotAction"] == ["secretsmanager:GetSecretValue"]
+    # The tag is enforced by a Deny (IAM cannot bypass it), except for the deployer (refresh).
+    assert by_sid["DenyReadWithoutTagteam"] == {
+        "Sid": "DenyReadWithoutTagteam", "Effect": "Deny", "Principal": "*",
+        "Action": ["secretsmanager:GetSecretValue"], "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "payments"},
+                      "ArnNotEquals": {"aws:PrincipalArn": DEPLOYER_ARN}}}
+    # Named admins: an explicit list, with no reading, writing, stage moves or policy changes.
+    admin_actions = by_sid["AllowAdmin"]["Action"]
+    for forbidden in ("GetSecretValue", "PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage",
+                      "PutResourcePolicy", "DeleteResourcePolicy", "RotateSecret", "ReplicateSecretToRegions"):
+        assert f"secretsmanager:{forbidden}" not in admin_actions
+    assert "NotAction" not in by_sid["AllowAdmin"]
     key_policy = json.loads(run.find("aws:kms/key:Key", "smtp").inputs["policy"])
     key_sids = {s["Sid"]: s for s in key_policy["Statement"]}
-    assert key_sids["AllowRead"]["Condition"] == {
-        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
-    # The account root stays an administrator (KMS's lock-out check, and break-glass)...
-    assert key_sids["AllowAdmin"]["Principal"]["AWS"] == ["arn:aws:iam::000000000000:role/admin", ROOT_ARN]
-    assert "kms:Decrypt" in key_sids["AllowAdmin"]["NotAction"]
-    # ...and the account may use the key through Secrets Manager only (the deployer writes the
-    # initial value; people fill in values by hand), as far as IAM and the secret policy allow.
-    assert key_sids["AllowAccountUseViaSecretsManager"] == {
-        "Sid": "AllowAccountUseViaSecretsManager", "Effect": "Allow", "Principal": {"AWS": ROOT_ARN},
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
-        "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}
+    via = {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+    assert key_sids["AllowRead"] == {"Sid": "AllowRead", "Effect": "Allow",
+                                     "Principal": {"AWS": "arn:aws:iam::000000000000:role/app"},
+                                     "Action": ["kms:Decrypt"], "Resource": "*", "Condition": via}
+    # The account root stays an administrator (KMS's lock-out check, and break-glass), with no crypto
+    # and no grants: naming the root for Decrypt would hand the decision to any IAM policy.
+    assert key_sids["AllowAccountAdministration"]["Principal"]["AWS"] == ROOT_ARN
+    assert {"kms:Decrypt", "kms:GenerateDataKey*", "kms:CreateGrant"} <= set(
+        key_sids["AllowAccountAdministration"]["NotAction"])
+    decrypters = {p for s in key_policy["Statement"] if s["Effect"] == "Allow" and "kms:Decrypt" in s.get("Action", [])
+                  for p in ([s["Principal"]["AWS"]] if isinstance(s["Principal"]["AWS"], str) else s["Principal"]["AWS"])}
+    assert decrypters == {"arn:aws:iam::000000000000:role/app", "arn:aws:iam::000000000000:role/ops", DEPLOYER_ARN}
+    assert all(s["Condition"] == via for s in key_policy["Statement"] if "kms:Decrypt" in s.get("Action", []))
+    assert key_sids["AllowAdmin"]["Principal"]["AWS"] == "arn:aws:iam::000000000000:role/admin"
+    assert "kms:PutKeyPolicy" not in key_sids["AllowAdmin"]["Action"]
+    assert "kms:CreateGrant" not in key_sids["AllowAdmin"]["Action"]
     assert by_sid["AllowReadWrite"]["Action"] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
                                                   "secretsmanager:PutSecretValue"]
 
@@ -135,11 +152,45 @@ def test_rotation_role_and_policy_are_scoped_to_this_secret_and_key():
 
 
 def test_replicas_and_recovery_window():
-    run = run_inline(secret_program(replica_regions=[ReplicaRegion("eu-west-1", "alias/x")],
-                                    recovery_window_in_days=0), sensitive={SENSITIVE})
+    def program():
+        secret = Secret("smtp", SecretArgs(name="app/smtp", initial_value={"K": "v"}, recovery_window_in_days=0,
+                                           replica_regions=[ReplicaRegion("eu-west-1", "alias/x"),
+                                                            ReplicaRegion("us-west-2")]))
+        pulumi.export("policy", secret.policy_json)
+    run = run_inline(program)
     secret = run.find("aws:secretsmanager/secret:Secret", "smtp")
-    assert secret.inputs["replicas"] == [{"region": "eu-west-1", "kmsKeyId": "alias/x"}]
+    own_key = run.find("aws:kms/key:Key", "smtp-us-west-2")
+    assert own_key.inputs["region"] == "us-west-2"
+    assert run.find("aws:kms/alias:Alias", "smtp-us-west-2").inputs["region"] == "us-west-2"
+    # alias/x is looked up in its own region: policies need the key's ARN.
+    given = run.find("aws:secretsmanager/secret:Secret", "smtp").inputs["replicas"][0]["kmsKeyId"]
+    assert given.startswith("arn:aws:kms:eu-west-1:000000000000:key/")
+    replica_key = next(v for v, label in run.mocks.computed.items() if label == "arn of key smtp-us-west-2")
+    assert replica_key.startswith("arn:aws:kms:us-west-2:")
+    assert secret.inputs["replicas"] == [{"region": "eu-west-1", "kmsKeyId": given},
+                                         {"region": "us-west-2", "kmsKeyId": replica_key}]
+    assert ("aws:kms/getKey:getKey", {"keyId": "alias/x", "region": "eu-west-1"}) in run.mocks.calls
+    # The replica key has the primary's shape: readers decrypt through Secrets Manager in the
+    # replica's region; the deployer (who replicates) also encrypts, through either region.
+    replica_policy = {st["Sid"]: st for st in json.loads(own_key.inputs["policy"])["Statement"]}
+    assert replica_policy["AllowRead"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
+    assert replica_policy["AllowDeployerUse"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"]
+    assert replica_policy["AllowDeployerUse"]["Condition"] == {"StringEquals": {"kms:ViaService": [
+        "secretsmanager.us-east-1.amazonaws.com", "secretsmanager.us-west-2.amazonaws.com"]}}
+    primary_policy = {st["Sid"]: st for st in json.loads(run.find("aws:kms/key:Key", "smtp").inputs["policy"])["Statement"]}
+    assert "kms:Encrypt" not in primary_policy["AllowDeployerUse"]["Action"]
     assert secret.inputs["recoveryWindowInDays"] == 0
+    # Readers fail over to the replicas: policyJson covers every replica ARN and key, in its region.
+    read = json.loads(run.outputs["policy"])["Statement"]
+    primary = next(v for v, label in run.mocks.computed.items() if label == "arn of secret app/smtp")
+    assert set(read[0]["Resource"]) == {primary, primary.replace("us-east-1", "eu-west-1"),
+                                        primary.replace("us-east-1", "us-west-2")}
+    assert replica_key in read[1]["Resource"]
+    assert given in read[1]["Resource"] and len(read[1]["Resource"]) == 3
+    assert read[1]["Condition"]["StringEquals"]["kms:ViaService"] == [
+        "secretsmanager.eu-west-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com",
+        "secretsmanager.us-west-2.amazonaws.com"]
 
 
 def test_random_secret_generates_one_secret_value_per_variable():
@@ -201,8 +252,8 @@ def test_customer_managed_key_component():
     key = run.find("aws:kms/key:Key", "shared")
     assert key.inputs["enableKeyRotation"] is True
     statements = json.loads(key.inputs["policy"])["Statement"]
-    assert [s["Sid"] for s in statements] == ["AllowAdmin", "AllowApp"]
-    assert statements[0]["Principal"]["AWS"] == ROOT_ARN
+    assert [s["Sid"] for s in statements] == ["AllowAccountAdministration", "AllowApp"]
+    assert statements[0]["Principal"]["AWS"] == ROOT_ARN and "kms:Decrypt" in statements[0]["NotAction"]
     assert run.find("aws:kms/alias:Alias", "shared").inputs["name"] == "alias/team-key"
     decrypt = json.loads(run.outputs["decrypt"])
     assert decrypt["Statement"][0]["Action"] == ["kms:Decrypt"]

@@ -235,3 +235,30 @@ def test_public_principal_in_a_list_is_caught():
     problems = problems_of(with_secret(type="random", environmentVariables=["A"], secretPolicies=[policy]))
     assert problems == ["secrets.x.secretPolicies[0]: Statement[0] allows everyone (Principal *); "
                         "public secret policies are blocked"]
+
+
+def test_deployer_principals_and_log_retention():
+    settings = parse({**GOOD, "deployerPrincipals": ["arn:aws:iam::123456789012:role/ci"], "logRetentionInDays": 90})
+    assert settings.deployer_principals == ("arn:aws:iam::123456789012:role/ci",)
+    assert settings.log_retention_in_days == 90
+    defaults = parse(GOOD)
+    assert (defaults.deployer_principals, defaults.log_retention_in_days) == ((), 30)
+    problems = problems_of({**GOOD, "deployerPrincipals": ["ci"], "logRetentionInDays": 10})
+    assert problems[0].startswith("deployerPrincipals[0]: 'ci' is not an IAM principal ARN")
+    assert problems[1].startswith("logRetentionInDays: expected a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30")
+    assert problems[1].endswith(", got 10")
+
+
+def test_shared_key_users_are_every_secrets_readers_and_writers():
+    from stack_program.program import shared_key_users
+
+    root = "arn:aws:iam::123456789012:root"
+    app, ops = "arn:aws:iam::123456789012:role/app", "arn:aws:iam::123456789012:role/ops"
+    settings = parse({"sharedKmsKey": True, "secrets": {
+        "a": {"type": "random", "environmentVariables": ["A"], "readPrincipals": [app]},
+        "b": {"type": "user-managed", "environmentVariables": ["B"], "readwritePrincipals": [ops]},
+        "c": {"type": "user-managed", "environmentVariables": ["C"], "existingSecretName": "elsewhere"}}})
+    # b names no reader: the account reads it (any principal IAM allows); c is not on this key.
+    assert shared_key_users(settings, root) == {"read_principals": sorted([app, root]), "readwrite_principals": [ops]}
+    named = parse({"readPrincipals": [app], "secrets": {"a": {"type": "random", "environmentVariables": ["A"]}}})
+    assert shared_key_users(named, root) == {"read_principals": [app], "readwrite_principals": []}

@@ -38,11 +38,15 @@ def expected_counts(stack: str) -> dict[str, int]:
     owned = [s for s in secrets.values() if not s.get("existingSecretName")]
     rotating = [d for d in databases.values() if d.get("rotation", {}).get("enabled", not review)]
     n_secrets = len(owned) + len(databases)
+    # Each replica without a kmsKeyId gets its own key in its region.
+    replica_keys = sum(1 for entry in [*owned, *databases.values()] for r in entry.get("replicaRegions", [])
+                       if not r.get("kmsKeyId"))
     return {
         "aws:secretsmanager/secret:Secret": n_secrets,
         "aws:secretsmanager/secretVersion:SecretVersion": n_secrets,
         "aws:secretsmanager/secretPolicy:SecretPolicy": n_secrets,
-        "aws:kms/key:Key": 1 if shared_key else n_secrets,
+        "aws:kms/key:Key": (1 if shared_key else n_secrets) + replica_keys,
+        "aws:cloudwatch/logGroup:LogGroup": len(rotating),
         "random:index/randomPassword:RandomPassword": sum(
             len(s["environmentVariables"]) for s in owned if s["type"] == "random"),
         "aws:lambda/function:Function": len(rotating),
@@ -108,7 +112,7 @@ def test_review_stacks_are_disjoint_and_leave_nothing_behind(capsys):
         assert "app-secrets:secrets:UserManagedSecret" not in doc["summary"]["byType"]
         shared = next(s for s in doc["secrets"] if s["name"] == "example-prismic")
         assert shared == {"name": "example-prismic", "secretName": "example-prismic", "kind": "existing",
-                          "environmentVariables": ["PRISMIC_ACCESS_TOKEN"], "external": True}
+                          "environmentVariables": ["PRISMIC_ACCESS_TOKEN"], "external": True, "access": None}
         assert doc["summary"]["byType"]["aws:kms/key:Key"] == 1
         policy = next(r for r in doc["resources"] if r["type"] == "aws:iam/policy:Policy")
         assert any("<arn of existing secret example-prismic>" in line for line in policy["inputs"]["policy"])
@@ -284,3 +288,33 @@ def test_tree_order_is_depth_first_with_siblings_by_type_then_name():
                 reg("a-secret", "aws:secretsmanager/secret:Secret", "a"), reg("a-key", "aws:kms/key:Key", "a"),
                 reg("a", "pkg:m:Secret"), reg("stray", "aws:iam/policy:Policy", "urn:not-planned")]
     assert [r.urn for r in in_tree_order(shuffled)] == ["stray", "a", "a-key", "a-secret", "b", "b-key"]
+
+
+def test_plan_shows_who_can_read_write_and_administer(capsys):
+    staging = plan_json(capsys, "--stack", "staging")
+    access = {s["name"]: s["access"] for s in staging["secrets"]}
+    # No readers named: any principal IAM allows reads, and the plan says so.
+    assert access["example-rails"]["readableByAnyIamPrincipal"] is True
+    assert "any principal IAM allows" in access["example-rails"]["read"]
+    # trustTags: still the account's readers, but only with the tag (deployer exempt).
+    assert access["example-prismic"]["readableByAnyIamPrincipal"] is False
+    assert access["example-prismic"]["readRequiresTags"] == {"team": "example"}
+    assert access["example-prismic"]["tagExempt"] == ["arn:aws:iam::<account>:role/plan-deployer"]
+    assert "(computed: arn of role rds-postgres-example-staging-rotation)" in access["example-db"]["write"]
+    production = plan_json(capsys, "--stack", "production")
+    for secret in production["secrets"]:
+        assert secret["access"]["readableByAnyIamPrincipal"] is False
+        assert "arn:aws:iam::123456789012:role/example-production-app" in secret["access"]["read"]
+        assert secret["access"]["administer"][0] == "arn:aws:iam::123456789012:role/platform-admin"
+    assert main(["plan", "--stack", "staging"]) == 0
+    text = capsys.readouterr().out
+    assert "  example-rails:  ! readable by any principal IAM allows" in text
+    assert "  example-prismic:\n    read: any principal IAM allows, arn:aws:iam::<account>:role/plan-deployer " \
+           "(with tags team=example; exempt: arn:aws:iam::<account>:role/plan-deployer)" in text
+
+
+def test_plan_shows_the_region_of_replica_keys_only(capsys):
+    doc = plan_json(capsys, "--stack", "production")
+    keys = {r["name"]: r["inputs"] for r in doc["resources"] if r["type"] == "aws:kms/key:Key"}
+    assert keys["example-rails-us-west-2"]["region"] == "us-west-2"
+    assert "region" not in keys["example-rails"]

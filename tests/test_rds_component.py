@@ -83,21 +83,31 @@ def test_rotation_function_schedule_permission_and_role(handler):
     # The first rotation (at once, by default) waits for the value, the policies and the role's rights.
     for type_, name in (("aws:secretsmanager/secretVersion:SecretVersion", "orders"),
                         ("aws:secretsmanager/secretPolicy:SecretPolicy", "orders"),
-                        ("aws:iam/rolePolicy:RolePolicy", "orders-rotation"),
-                        ("aws:iam/rolePolicy:RolePolicy", "orders-describe-db")):
+                        ("aws:iam/rolePolicy:RolePolicy", "orders-rotation")):
         assert run.find(type_, name).urn in rotation.dependencies, name
     assert rotation.inputs["rotateImmediately"] is True
-    attachment = run.find("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "orders-execution")
-    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    # Least privilege: no managed policy, no rds:DescribeDBInstances (the handler never calls it);
+    # logs only to the function's own log group, which has a retention.
+    assert run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    log_group = run.find("aws:cloudwatch/logGroup:LogGroup", "orders")
+    assert log_group.inputs["name"] == "/app-secrets/rotation/rds-postgres-orders-db"
+    assert log_group.inputs["retentionInDays"] == 30
+    assert function.inputs["loggingConfig"] == {"logFormat": "Text", "logGroup": log_group.inputs["name"]}
+    attachment = run.find("aws:iam/rolePolicy:RolePolicy", "orders-execution")
     assert attachment.inputs["role"] == run.outputs["rotation_role_name"] == "rds-postgres-orders-db-rotation"
-    describe = json.loads(run.find("aws:iam/rolePolicy:RolePolicy", "orders-describe-db").inputs["policy"])
-    assert describe["Statement"][0]["Action"] == ["rds:DescribeDBInstances"]
-    assert describe["Statement"][0]["Resource"] == "arn:aws:rds:us-east-1:000000000000:db:orders-db"
+    execution = json.loads(attachment.inputs["policy"])
+    log_arn = "arn:aws:logs:us-east-1:000000000000:log-group:/app-secrets/rotation/rds-postgres-orders-db"
+    assert execution["Statement"] == [{"Sid": "WriteOwnLogs", "Effect": "Allow",
+                                       "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                       "Resource": f"{log_arn}:*"}]
+    every_action = [a for r in run.by_type("aws:iam/rolePolicy:RolePolicy")
+                    for st in json.loads(r.inputs["policy"])["Statement"] for a in st["Action"]]
+    assert not any(a.startswith("rds:") for a in every_action)
     layer = run.find("aws:lambda/layerVersion:LayerVersion", "orders-deps")
     assert layer.inputs["compatibleRuntimes"] == ["python3.13"]
     assert function.inputs["layers"] == [f"arn:aws:lambda:us-east-1:000000000000:layer:{layer.inputs['layerName']}:1"]
     component = run.find(SecretRotationFunction.TYPE, "orders")
-    assert all(r.parent == component.urn for r in (function, permission, rotation, layer, attachment))
+    assert all(r.parent == component.urn for r in (function, permission, rotation, layer, attachment, log_group))
     assert leaks(run) == []
 
 
@@ -106,12 +116,21 @@ def test_vpc_function_gets_a_security_group_and_the_vpc_policy(handler):
                                    security_group_ids=["sg-0db"], schedule_expression="rate(10 days)"),
                      sensitive={PASSWORD})
     group = run.find("aws:ec2/securityGroup:SecurityGroup", "orders-rotation")
-    assert group.inputs["vpcId"] == "vpc-0abc" and group.inputs["egress"][0]["protocol"] == "-1"
+    assert group.inputs["vpcId"] == "vpc-0abc"
+    # Egress: the database port and HTTPS (Secrets Manager), nothing else.
+    assert [(e["protocol"], e["fromPort"], e["toPort"]) for e in group.inputs["egress"]] == [
+        ("tcp", 5432, 5432), ("tcp", 443, 443)]
     function = run.find("aws:lambda/function:Function", "orders")
     assert function.inputs["vpcConfig"]["subnetIds"] == ["subnet-01", "subnet-02"]
     assert function.inputs["vpcConfig"]["securityGroupIds"] == ["sg-0db", group.id]
-    attachment = run.find("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "orders-execution")
-    assert attachment.inputs["policyArn"].endswith("service-role/AWSLambdaVPCAccessExecutionRole")
+    execution = json.loads(run.find("aws:iam/rolePolicy:RolePolicy", "orders-execution").inputs["policy"])
+    by_sid = {st["Sid"]: st for st in execution["Statement"]}
+    assert by_sid["ManageNetworkInterfaces"]["Resource"] == [
+        "arn:aws:ec2:us-east-1:000000000000:network-interface/*", "arn:aws:ec2:us-east-1:000000000000:security-group/*",
+        "arn:aws:ec2:us-east-1:000000000000:subnet/*"]
+    assert by_sid["DescribeNetwork"]["Action"] == ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+    assert not any(a.startswith("logs:") and st["Resource"] == "*" for st in execution["Statement"]
+                   for a in st["Action"])
     rotation = run.find("aws:secretsmanager/secretRotation:SecretRotation", "orders")
     assert rotation.inputs["rotationRules"] == {"scheduleExpression": "rate(10 days)"}
     assert run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == []
@@ -124,6 +143,10 @@ def test_database_security_group_lets_the_function_in(handler):
     rule = run.find("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "orders-rotation-to-db")
     assert (rule.inputs["securityGroupId"], rule.inputs["referencedSecurityGroupId"]) == ("sg-0database", group.id)
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
+    # ...and the function's group lets it out only to the database's group on that port, and HTTPS.
+    assert group.inputs["egress"][0] == {"description": "The database", "protocol": "tcp", "fromPort": 5432,
+                                         "toPort": 5432, "securityGroups": ["sg-0database"]}
+    assert group.inputs["egress"][1]["fromPort"] == group.inputs["egress"][1]["toPort"] == 443
     # The first rotation waits until the database lets the function in.
     assert rule.urn in run.find("aws:secretsmanager/secretRotation:SecretRotation", "orders").dependencies
 
@@ -147,3 +170,29 @@ def test_rotation_off_creates_no_function_and_no_role(handler):
     assert run.by_type("aws:iam/role:Role") == []
     assert run.outputs["function_arn"] is None
     assert run.by_type("aws:secretsmanager/secret:Secret")
+
+
+def test_the_rotation_role_holds_exactly_the_secrets_manager_calls_the_handler_makes(handler):
+    """No unused permission: the Secrets Manager actions granted to the rotation role are the client
+    methods the handler's source uses, and nothing else of any AWS service but the key (used by
+    Secrets Manager on its behalf) and its own log group."""
+    import ast
+    import re
+
+    source = (packaging.HANDLER_DIR / "lambda_function.py").read_text()
+    def is_client(node) -> bool:   # `client` or `self.client`
+        return (isinstance(node, ast.Name) and node.id == "client") or (
+            isinstance(node, ast.Attribute) and node.attr == "client")
+    used = {node.attr for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Attribute) and is_client(node.value)}
+    used_actions = {"secretsmanager:" + "".join(part.title() for part in name.split("_")) for name in used}
+    assert used_actions == {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                            "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+                            "secretsmanager:GetRandomPassword"}
+    run = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01"]), sensitive={PASSWORD})
+    granted = {action for r in run.by_type("aws:iam/rolePolicy:RolePolicy")
+               for st in json.loads(r.inputs["policy"])["Statement"] for action in st["Action"]}
+    assert {a for a in granted if a.startswith("secretsmanager:")} == used_actions
+    others = {a for a in granted if not a.startswith("secretsmanager:")}
+    assert {a.split(":")[0] for a in others} == {"kms", "logs", "ec2"}
+    assert not any(re.search(r"\*", a) for a in granted)

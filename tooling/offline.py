@@ -36,6 +36,7 @@ from stack_program.project import PROJECT_DIR, ProjectFile, StackFileError, load
 
 FAKE_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
+DEPLOYER_ROLE = "plan-deployer"   # the role the mock credentials belong to
 SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
 
 
@@ -124,7 +125,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         t, name = args.typ, args.name
         self.created.append((t, name))
-        region, account = self.region, self.account
+        region, account = inputs.get("region") or self.region, self.account
         h = _suffix(t, name)
         physical = inputs.get("name") or name
         outputs: dict[str, Any] = {}
@@ -166,6 +167,10 @@ class AwsMocks(pulumi.runtime.Mocks):
         elif t == "aws:ec2/securityGroup:SecurityGroup":
             rid = self._invent(f"sg-{h[:17]}", f"id of security group {physical}")
             outputs["arn"] = f"arn:aws:ec2:{region}:{account}:security-group/{rid}"
+        elif t == "aws:cloudwatch/logGroup:LogGroup":
+            outputs["arn"] = self._invent(f"arn:aws:logs:{region}:{account}:log-group:{physical}",
+                                          f"arn of log group {physical}")
+            rid = physical
         elif t == "random:index/randomPassword:RandomPassword":
             value = f"random-{h[:32]}"
             self.generated_secrets.add(value)
@@ -181,8 +186,18 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.calls.append((token, a))
         region, account = self.region, self.account
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": account, "arn": f"arn:aws:iam::{account}:user/plan", "id": account,
-                    "userId": "AIDAPLAN"}
+            # Deployments run as a role: the caller is an assumed-role session of it.
+            return {"accountId": account, "arn": f"arn:aws:sts::{account}:assumed-role/{DEPLOYER_ROLE}/plan",
+                    "id": account, "userId": "AROAPLAN:plan"}
+        if token == "aws:iam/getSessionContext:getSessionContext":
+            arn = a.get("arn") or ""
+            parts = arn.split(":")
+            if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+                role = parts[5].split("/")[1]
+                issuer = f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+                return {"arn": arn, "issuerArn": issuer, "issuerId": "AROAPLAN", "issuerName": role,
+                        "sessionName": parts[5].split("/")[-1], "id": arn}
+            return {"arn": arn, "issuerArn": arn, "issuerId": "", "issuerName": "", "sessionName": "", "id": arn}
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}
         if token == "aws:index/getRegion:getRegion":
@@ -204,9 +219,14 @@ class AwsMocks(pulumi.runtime.Mocks):
             self.computed.setdefault(key, f"key arn of existing secret {name}")
             return {"arn": arn, "name": name, "id": arn, "kmsKeyId": key, "description": "", "tags": {}}
         if token == "aws:kms/getKey:getKey":
-            key_id = a.get("keyId")
-            return {"arn": key_id if str(key_id).startswith("arn:") else
-                    f"arn:aws:kms:{region}:{account}:key/{key_id}", "id": key_id}
+            key_id = str(a.get("keyId"))
+            region = a.get("region") or region
+            if key_id.startswith("alias/"):   # an alias resolves to its key's ARN
+                h = _suffix("alias", region, key_id)
+                arn = f"arn:aws:kms:{region}:{account}:key/{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            else:
+                arn = key_id if key_id.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key_id}"
+            return {"arn": arn, "id": key_id}
         raise NotImplementedError(f"no mock for data source {token}")
 
 

@@ -15,7 +15,10 @@ Document shape (`python -m components plan --stack dev --json`):
       ],
       "secrets": [
         {"name": config key, "secretName": physical name, "kind": str,
-         "environmentVariables": [str], "external": bool}
+         "environmentVariables": [str], "external": bool,
+         "access": {"read": [principal], "write": [...], "administer": [...],      # null if external
+                    "readRequiresTags": {tag: value}, "tagExempt": [principal],
+                    "readableByAnyIamPrincipal": bool}}
       ],
       "summary": {"total": int, "byType": {type: int}}
     }
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from app_secrets import policies
+from .access import access_summary, secret_accesses
 from .offline import PROJECT_DIR, OfflineRun, Registration, SECRET_SIG, run_program
 
 SECRET = "[secret]"
@@ -107,7 +111,8 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
     renderer = _Renderer(run)
     resources = []
     for reg in in_tree_order(run.registrations):
-        inputs = {k: renderer.value(k, v) for k, v in sorted(reg.raw_inputs.items()) if k not in HIDDEN_INPUTS}
+        inputs = {k: renderer.value(k, v) for k, v in sorted(reg.raw_inputs.items())
+                  if k not in HIDDEN_INPUTS or (k == "region" and v != run.mocks.region)}  # e.g. a replica's key
         if reg.ignore_changes:
             inputs["ignoreChanges"] = list(reg.ignore_changes)
         resources.append({
@@ -124,13 +129,16 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
     for reg in in_tree_order(run.registrations):
         if reg.type in KIND_BY_TYPE:
             kinds.setdefault(reg.name, KIND_BY_TYPE[reg.type])  # outermost component first
+    accesses = secret_accesses(run)
     for key, described in (run.outputs.get("secrets") or {}).items():
+        access = None if described.get("external") else access_summary(accesses[key])
         secrets.append({
             "name": key,
             "secretName": described.get("name"),
             "kind": "existing" if described.get("external") else kinds.get(key, "secret"),
             "environmentVariables": list(described.get("environmentVariables") or []),
             "external": bool(described.get("external")),
+            "access": access and {k: renderer.value(k, v) for k, v in access.items()},
         })
     by_type = Counter(r.type for r in run.registrations)
     try:
@@ -202,6 +210,7 @@ def render_text(doc: dict[str, Any]) -> str:
         walk(root, 0)
     lines.append("")
     lines += _env_lines(doc)
+    lines += access_lines(doc)
     lines.append("")
     lines.append(summary_line(doc))
     return "\n".join(lines)
@@ -213,6 +222,24 @@ def _env_lines(doc: dict[str, Any]) -> list[str]:
         where = " (existing secret, read only)" if secret["external"] else ""
         lines.append(f"  {secret['name']} -> {secret['secretName']}{where}: "
                      + (", ".join(secret["environmentVariables"]) or "(none)"))
+    return lines
+
+
+def access_lines(doc: dict[str, Any]) -> list[str]:
+    """Who can read, write and administer each secret, as the key and secret policies say."""
+    lines = ["Access (key and secret policies):"]
+    for secret in doc["secrets"]:
+        access = secret.get("access")
+        if not access:
+            lines.append(f"  {secret['name']}: decided by the existing secret's own policies")
+            continue
+        tags = ", ".join(f"{k}={v}" for k, v in access["readRequiresTags"].items())
+        read = ", ".join(access["read"]) + (f" (with tags {tags}; exempt: {', '.join(access['tagExempt'])})"
+                                            if tags else "")
+        flag = "  ! readable by any principal IAM allows" if access["readableByAnyIamPrincipal"] else ""
+        lines.append(f"  {secret['name']}:{flag}")
+        lines += [f"    read: {read}", f"    write: {', '.join(access['write'])}",
+                  f"    administer: {', '.join(access['administer'])}"]
     return lines
 
 
@@ -249,4 +276,5 @@ def render_rich(doc: dict[str, Any], console) -> None:
         table.add_row(secret["name"], secret["secretName"] + (" (existing)" if secret["external"] else ""),
                       ", ".join(secret["environmentVariables"]))
     console.print(table)
+    console.print("\n".join(access_lines(doc)), highlight=False, markup=False)
     console.print(summary_line(doc))

@@ -40,7 +40,8 @@ class CustomerManagedKeyArgs:
 
 
 def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], deletion_window_in_days: int,
-                   tags: Optional[Mapping[str, str]], parent: pulumi.Resource) -> tuple[aws.kms.Key, aws.kms.Alias]:
+                   tags: Optional[Mapping[str, str]], parent: pulumi.Resource,
+                   region: Optional[str] = None) -> tuple[aws.kms.Key, aws.kms.Alias]:
     """A symmetric key with yearly rotation, described by `name` and aliased `alias/<name>`.
     Secret creates these directly (not through CustomerManagedKey) to keep one component per secret."""
     key = aws.kms.Key(
@@ -50,12 +51,14 @@ def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], 
         deletion_window_in_days=deletion_window_in_days,
         policy=policy,
         tags=dict(tags) if tags else None,
+        region=region,  # None: the provider's region
         opts=pulumi.ResourceOptions(parent=parent),
     )
     alias = aws.kms.Alias(
         resource_name,
         name=naming.kms_alias_name(name),
         target_key_id=key.key_id,
+        region=region,
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return key, alias
@@ -78,11 +81,13 @@ class CustomerManagedKey(pulumi.ComponentResource):
             policy = args.policy
         else:
             # The account root always stays an administrator: KMS refuses a policy that would lock
-            # the caller out, and it is the break-glass route.
-            admins = [*(args.admin_principals or []), context.root_arn]
+            # the caller out, and it is the break-glass route. No crypto for it: only the
+            # principals of `policy_statements` use the key.
             extra = list(args.policy_statements)
-            policy = pulumi.Output.all(*admins).apply(
-                lambda a: policies.to_json(policies.document(policies.key_admin_statements(list(a)) + extra)))
+            policy = pulumi.Output.all(context.root_arn, context.region, *(args.admin_principals or [])).apply(
+                lambda a: policies.to_json(policies.document(
+                    policies.key_policy(admin_principals=list(a[2:]), account_root_arn=a[0],
+                                        region=a[1])["Statement"] + extra)))
         key, alias = key_with_alias(resource_name, name=args.name, policy=policy,
                                     deletion_window_in_days=args.deletion_window_in_days, tags=args.tags, parent=self)
         self.arn = key.arn

@@ -19,6 +19,29 @@ KMS_CRYPTO_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms
 SECRET_READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
 SECRET_WRITE_ACTIONS = ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
 ROTATION_SECRET_ACTIONS = SECRET_READ_ACTIONS + SECRET_WRITE_ACTIONS
+# What a writer needs from the key: Secrets Manager decrypts to read and generates a data key to write.
+KMS_USE_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# Key administration for everyone but the deployer: no crypto, no kms:PutKeyPolicy (the deployer
+# owns policies), no kms:CreateGrant (a grant can hand out Decrypt), no turning rotation off.
+KMS_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:DescribeKey", "kms:DisableKey", "kms:EnableKey", "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListGrants", "kms:ListKeyPolicies",
+    "kms:ListResourceTags", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
+    "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+]
+# The account root and the deployer: everything but crypto and grants. Root keeps kms:PutKeyPolicy:
+# KMS's lockout check wants it, and it is the break-glass route (an IAM admin may rewrite the policy;
+# CloudTrail records it). Crypto is granted only through Secrets Manager, statement by statement.
+KMS_ROOT_NOT_ACTIONS = [*KMS_CRYPTO_ACTIONS, "kms:CreateGrant"]
+# Named secret admins: manage, tag, delete and restore; never read or write a value
+# (UpdateSecret can write one), move stages, rotate with another function, replicate to a key of
+# their choosing, or change the resource policy.
+SECRET_ADMIN_ACTIONS = [
+    "secretsmanager:CancelRotateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecretVersionIds",
+    "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:RestoreSecret", "secretsmanager:TagResource",
+    "secretsmanager:UntagResource", "secretsmanager:ValidateResourcePolicy",
+]
 
 Document = dict[str, Any]
 
@@ -36,9 +59,11 @@ def account_root(partition: str, account_id: str) -> str:
     return f"arn:{partition}:iam::{account_id}:root"
 
 
-def secretsmanager_via_service(region: str, dns_suffix: str = "amazonaws.com") -> dict:
-    """Condition limiting KMS use to requests that Secrets Manager makes in this region."""
-    return {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.{dns_suffix}"}}
+def secretsmanager_via_service(region: str | Sequence[str], dns_suffix: str = "amazonaws.com") -> dict:
+    """Condition limiting KMS use to requests that Secrets Manager makes in this region (or these)."""
+    regions = [region] if isinstance(region, str) else sorted(set(region))
+    services = [f"secretsmanager.{r}.{dns_suffix}" for r in regions]
+    return {"StringEquals": {"kms:ViaService": services[0] if len(services) == 1 else services}}
 
 
 def _principal(arns: Sequence[str]) -> dict:
@@ -83,62 +108,79 @@ def merge_documents(base: Document, extra_documents: Sequence[str | Mapping]) ->
 
 
 def key_admin_statements(admin_principals: Sequence[str]) -> list[dict]:
-    """Key administrators may do everything with the key but use it on data."""
-    return _allow("AllowAdmin", admin_principals, NotAction=KMS_CRYPTO_ACTIONS, Resource="*")
+    """Key administrators may manage the key; never use it on data, grant it, or change its policy."""
+    return _allow("AllowAdmin", admin_principals, Action=KMS_ADMIN_ACTIONS, Resource="*")
 
 
 def key_policy(
     *,
     admin_principals: Sequence[str],
     account_root_arn: str,
+    deployer_principals: Sequence[str] = (),
     read_principals: Sequence[str] = (),
     readwrite_principals: Sequence[str] = (),
     rotation_role_arn: str | None = None,
     region: str,
     dns_suffix: str = "amazonaws.com",
+    primary_region: str | None = None,
 ) -> Document:
     """Policy of a secret's own KMS key. In a key policy, "Resource": "*" means this key.
 
-    The account root always stays an administrator (KMS refuses a key policy that would lock the
-    caller out, and it is the break-glass route) and may use the key through Secrets Manager only,
-    so the deployer can write the initial value and people can fill in values by hand, as far as
-    their IAM policies and the secret's resource policy allow. Named readers and writers are
-    listed too, for principals of other accounts."""
+    Only the principals named here may use the key, and only through Secrets Manager: readers
+    decrypt; writers, the rotation role and the deployer (who writes the initial value and reads it
+    back on refresh) also generate data keys. The account root keeps administration (lockout check,
+    break-glass) but no crypto: naming the root would let any IAM policy decrypt. Readers that
+    default to the account (root in `read_principals`) are the one exception, and say so.
+
+    A replica's key (`primary_region` set): whoever writes the primary also encrypts the replica
+    (ReplicateSecretToRegions needs kms:GenerateDataKey and kms:Encrypt on the replica's key), through
+    Secrets Manager in either region; readers decrypt through Secrets Manager in the replica's region."""
     via = secretsmanager_via_service(region, dns_suffix)
-    statements = key_admin_statements([*admin_principals, account_root_arn])
-    statements += _allow(
-        "AllowAccountUseViaSecretsManager",
-        [account_root_arn],
-        Action=["kms:Decrypt", "kms:GenerateDataKey"],
-        Resource="*",
-        Condition=via,
-    )
+    use_actions = KMS_USE_ACTIONS
+    use_via = via
+    if primary_region:
+        use_actions = [*KMS_USE_ACTIONS, "kms:Encrypt"]
+        use_via = secretsmanager_via_service([region, primary_region], dns_suffix)
+    statements = _allow("AllowAccountAdministration", [account_root_arn], NotAction=KMS_ROOT_NOT_ACTIONS,
+                        Resource="*")
+    statements += _allow("AllowDeployerAdministration", deployer_principals, NotAction=KMS_ROOT_NOT_ACTIONS,
+                         Resource="*")
+    statements += key_admin_statements(admin_principals)
+    statements += _allow("AllowDeployerUse", deployer_principals, Action=use_actions, Resource="*",
+                         Condition=use_via)
     if rotation_role_arn:
-        statements += _allow(
-            "AllowRotation",
-            [rotation_role_arn],
-            Action=["kms:Decrypt", "kms:GenerateDataKey"],
-            Resource="*",
-            Condition=via,
-        )
+        statements += _allow("AllowRotation", [rotation_role_arn], Action=use_actions, Resource="*",
+                             Condition=use_via)
     statements += _allow("AllowRead", read_principals, Action=["kms:Decrypt"], Resource="*", Condition=via)
-    statements += _allow(
-        "AllowReadWrite",
-        readwrite_principals,
-        Action=["kms:Decrypt", "kms:GenerateDataKey"],
-        Resource="*",
-        Condition=via,
-    )
+    statements += _allow("AllowReadWrite", readwrite_principals, Action=use_actions, Resource="*",
+                         Condition=use_via)
     return document(statements)
 
 
 def shared_key_policy(*, admin_principals: Sequence[str], account_root_arn: str, region: str,
-                      dns_suffix: str = "amazonaws.com") -> Document:
+                      deployer_principals: Sequence[str] = (), read_principals: Sequence[str] = (),
+                      readwrite_principals: Sequence[str] = (), dns_suffix: str = "amazonaws.com") -> Document:
     """Policy of the one key a review stack shares between its secrets: a secret key's policy
-    with no named readers, writers or rotation role, so use through Secrets Manager is decided by
-    each principal's IAM policy and each secret's resource policy."""
+    whose readers and writers are those of every secret of the stack."""
     return key_policy(admin_principals=admin_principals, account_root_arn=account_root_arn,
-                      region=region, dns_suffix=dns_suffix)
+                      deployer_principals=deployer_principals, read_principals=read_principals,
+                      readwrite_principals=readwrite_principals, region=region, dns_suffix=dns_suffix)
+
+
+def trust_tag_denials(trust_tags: Mapping[str, str], exempt_principals: Sequence[str]) -> list[dict]:
+    """Deny reading to any principal missing a trust tag, except the exempt ones (the deployer, so
+    `pulumi refresh` keeps working, and the rotation role). One statement per tag: a Deny fires
+    when any tag is wrong, and conditions within one statement would need all of them wrong.
+    A Deny binds whatever IAM allows; an Allow's condition only narrows that one Allow."""
+    statements = []
+    for key, value in sorted((trust_tags or {}).items()):
+        condition: dict[str, Any] = {"StringNotEquals": {f"aws:PrincipalTag/{key}": value}}
+        if exempt_principals:
+            exempt = sorted(set(exempt_principals))
+            condition["ArnNotEquals"] = {"aws:PrincipalArn": exempt[0] if len(exempt) == 1 else exempt}
+        statements.append({"Sid": f"DenyReadWithoutTag{sid_suffix(key)}", "Effect": "Deny", "Principal": "*",
+                           "Action": ["secretsmanager:GetSecretValue"], "Resource": "*", "Condition": condition})
+    return statements
 
 
 def secret_resource_policy(
@@ -148,13 +190,12 @@ def secret_resource_policy(
     readwrite_principals: Sequence[str] = (),
     rotation_role_arn: str | None = None,
     trust_tags: Mapping[str, str] | None = None,
+    deployer_principals: Sequence[str] = (),
     extra_documents: Sequence[str | Mapping] = (),
 ) -> Document:
     """Resource policy of a secret. In a resource policy, "Resource": "*" means this secret."""
     statements = []
-    statements += _allow(
-        "AllowAdmin", admin_principals, NotAction=["secretsmanager:GetSecretValue"], Resource="*"
-    )
+    statements += _allow("AllowAdmin", admin_principals, Action=SECRET_ADMIN_ACTIONS, Resource="*")
     if rotation_role_arn:
         statements += _allow("AllowRotation", [rotation_role_arn], Action=ROTATION_SECRET_ACTIONS, Resource="*")
     # Writers put new values; only rotation moves staging labels (AWSCURRENT back to an old value).
@@ -165,25 +206,36 @@ def secret_resource_policy(
     if read and condition:
         read[0]["Condition"] = condition
     statements += read
+    exempt = [*deployer_principals, *([rotation_role_arn] if rotation_role_arn else [])]
+    statements += trust_tag_denials(trust_tags or {}, exempt)
     return merge_documents(document(statements), extra_documents)
 
 
+def replica_arn(secret_arn: str, region: str) -> str:
+    """A replica's ARN is the primary's with the replica's region."""
+    parts = secret_arn.split(":")
+    return ":".join(parts[:3] + [region] + parts[4:]) if len(parts) > 4 else secret_arn
+
+
 def read_policy(
-    secrets: Sequence[tuple[str, str, str | None]], *, region: str, dns_suffix: str = "amazonaws.com"
+    secrets: Sequence[tuple[str, str, str | None]], *, region: str, dns_suffix: str = "amazonaws.com",
+    replicas: Sequence[tuple[str, str, str | None]] = (),
 ) -> Document:
     """Identity policy that reads secrets and decrypts them with their keys.
 
     `secrets` is a list of (name, secret arn, kms key arn). A key arn of None means the secret
     uses the AWS-managed key, whose own policy already lets the account decrypt through
-    Secrets Manager, so no KMS statement is needed for it."""
-    via = secretsmanager_via_service(region, dns_suffix)
+    Secrets Manager, so no KMS statement is needed for it. `replicas` is a list of (region,
+    replica arn, replica key arn): readers fail over to them, through Secrets Manager there."""
+    regions = [region, *(r for r, _, _ in replicas)]
+    via = secretsmanager_via_service(regions, dns_suffix)
     if len(secrets) == 1:
         name, _, _ = secrets[0]
         read_sid, decrypt_sid = f"Read{sid_suffix(name)}", f"Decrypt{sid_suffix(name)}"
     else:
         read_sid, decrypt_sid = "ReadSecrets", "DecryptSecrets"
-    arns = sorted({arn for _, arn, _ in secrets})
-    keys = sorted({key for _, _, key in secrets if key})
+    arns = sorted({arn for _, arn, _ in secrets} | {arn for _, arn, _ in replicas})
+    keys = sorted({key for _, _, key in secrets if key} | {key for _, _, key in replicas if key})
     statements = [{"Sid": read_sid, "Effect": "Allow", "Action": SECRET_READ_ACTIONS,
                    "Resource": arns[0] if len(arns) == 1 else arns}]
     if keys:
@@ -219,12 +271,14 @@ def lambda_trust_policy(extra_documents: Sequence[str | Mapping] = ()) -> Docume
     return merge_documents(base, extra_documents)
 
 
-def describe_db_instance_policy(db_instance_arn: str) -> Document:
+def log_policy(log_group_arn: str) -> Document:
+    """A rotation function may write to its own log group only (not AWS's managed policy on `*`).
+    Lambda creates the streams; the group exists already, so no logs:CreateLogGroup."""
     return document([{
-        "Sid": "DescribeDatabaseInstance",
+        "Sid": "WriteOwnLogs",
         "Effect": "Allow",
-        "Action": ["rds:DescribeDBInstances"],
-        "Resource": db_instance_arn,
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"{log_group_arn}:*",
     }])
 
 

@@ -16,6 +16,8 @@
 | ssl_mode | str | require | — (thoughtbot: require, fixed) |
 | password_length, exclude_characters | | 32, AWS default | — |
 | rotation_enabled, rotation_days, schedule_expression, rotate_immediately | | true, 30, —, true | — |
+| log_retention_in_days | int | 30 | — (the rotation function's log group) |
+| deployer_principals | list | the running credentials' role | — (may use the key) |
 | handler, layers | ArchiveInfo | built from the handler shipped in this package, into `packaging.default_build_dir()` (the user's cache) | — |
 
 | output | thoughtbot output |
@@ -37,7 +39,7 @@ from urllib.parse import quote
 import pulumi
 import pulumi_aws as aws
 
-from . import naming, policies
+from . import naming
 from .secret_settings import ReplicaRegion
 from .context import AwsContext
 from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
@@ -71,6 +73,8 @@ class RdsPostgresAdminLoginArgs:
     rotation_days: Optional[int] = 30
     schedule_expression: Optional[str] = None
     rotate_immediately: bool = True
+    log_retention_in_days: int = 30
+    deployer_principals: Optional[Sequence[pulumi.Input[str]]] = None
     database_security_group_id: Optional[str] = None
     admin_principals: Optional[Sequence[pulumi.Input[str]]] = None
     read_principals: Optional[Sequence[pulumi.Input[str]]] = None
@@ -81,6 +85,17 @@ class RdsPostgresAdminLoginArgs:
     kms_key: Optional[KmsKeyRef] = None
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
+
+
+def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str]) -> list:
+    """Where the rotation function may connect: the database (its security group when known, else
+    the database port anywhere) and HTTPS (the Secrets Manager API). Nothing else."""
+    database = aws.ec2.SecurityGroupEgressArgs(
+        protocol="tcp", from_port=port, to_port=port, description="The database",
+        **({"security_groups": [database_group_id]} if database_group_id else {"cidr_blocks": ["0.0.0.0/0"]}))
+    https = aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"],
+                                            ipv6_cidr_blocks=["::/0"], description="Secrets Manager API (HTTPS)")
+    return [database, https]
 
 
 class RdsPostgresAdminLogin(pulumi.ComponentResource):
@@ -123,6 +138,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 description=args.description or f"Admin login of RDS PostgreSQL instance {args.identifier}",
                 admin_principals=args.admin_principals,
                 read_principals=args.read_principals,
+                deployer_principals=args.deployer_principals,
                 resource_tags=args.tags,
                 trust_tags=args.trust_tags,
                 replica_regions=args.replica_regions,
@@ -138,14 +154,6 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
         function_arn = None
         if args.rotation_enabled:
             assert secret.rotation_role is not None
-            describe_policy = aws.iam.RolePolicy(
-                f"{resource_name}-describe-db",
-                name="describe-db-instance",
-                role=secret.rotation_role.id,
-                policy=instance.db_instance_arn.apply(
-                    lambda arn: policies.to_json(policies.describe_db_instance_policy(arn))),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
             group_ids = list(args.security_group_ids)
             ingress: list[pulumi.Resource] = []
             if args.vpc_id:
@@ -154,9 +162,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                     name=naming.iam_name(f"{secret_name}-rotation"),
                     description=f"Rotation function of secret {secret_name}",
                     vpc_id=args.vpc_id,
-                    egress=[aws.ec2.SecurityGroupEgressArgs(
-                        protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
-                        ipv6_cidr_blocks=["::/0"], description="Secrets Manager API and the database")],
+                    egress=rotation_egress(instance.port, args.database_security_group_id),
                     tags=dict(args.tags) or None,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
@@ -196,10 +202,11 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                     rotation_days=args.rotation_days,
                     schedule_expression=args.schedule_expression,
                     rotate_immediately=args.rotate_immediately,
-                    depends_on=[*secret.rotation_dependencies, describe_policy, *ingress],
+                    depends_on=[*secret.rotation_dependencies, *ingress],
                     subnet_ids=list(args.subnet_ids) if args.vpc_id else [],
                     security_group_ids=group_ids if args.vpc_id else [],
                     tags=args.tags,
+                    log_retention_in_days=args.log_retention_in_days,
                     context=context,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),

@@ -35,6 +35,7 @@ class SecretRef:
     name: pulumi.Input[str]
     arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[Optional[str]]
+    replicas: pulumi.Input[list] = ()   # (region, replica arn, replica key arn)
 
 
 def _key_arn(key_id: Optional[str]):
@@ -64,6 +65,7 @@ class ExistingSecret:
         self.environment_variables = list(environment_variables)
         self.rotation_role_arn = None
         self.rotation_role_name = None
+        self.replicas = []   # the secret's own replicas are not read through a preview
         self.policy_json = pulumi.Output.all(found.arn, key_id, context.region, context.dns_suffix).apply(
             lambda a: policies.to_json(policies.read_policy([(secret_name, a[0], a[1])], region=a[2], dns_suffix=a[3])))
 
@@ -95,8 +97,12 @@ class ReadSecretPolicy(pulumi.ComponentResource):
         if not refs:
             raise ValueError(f"ReadSecretPolicy {resource_name}: give at least one secret")
         triples = [pulumi.Output.all(r.name, r.arn, r.kms_key_arn).apply(tuple) for r in refs]
-        self.policy_json = pulumi.Output.all(pulumi.Output.all(*triples), context.region, context.dns_suffix).apply(
-            lambda a: policies.to_json(policies.read_policy(list(a[0]), region=a[1], dns_suffix=a[2])))
+        replicas = pulumi.Output.all(*[r.replicas for r in refs]).apply(
+            lambda lists: [tuple(replica) for found in lists for replica in (found or ())])
+        self.policy_json = pulumi.Output.all(pulumi.Output.all(*triples), context.region, context.dns_suffix,
+                                             replicas).apply(
+            lambda a: policies.to_json(policies.read_policy(list(a[0]), region=a[1], dns_suffix=a[2],
+                                                            replicas=a[3])))
         policy = aws.iam.Policy(
             resource_name,
             name=args.policy_name,

@@ -17,11 +17,17 @@
 | depends_on | list[Resource] | [] | — (the secret's value and policies, before the first rotation) |
 | subnet_ids, security_group_ids | list[Input[str]] | [] | subnet_ids, security_group_ids |
 | timeout | int | 60 | — |
+| log_retention_in_days | int | 30 | — (the function's own log group, `/app-secrets/rotation/<function>`) |
 
 | output | thoughtbot output |
 |---|---|
 | arn | arn |
 | function_name | — |
+| log_group_name | — |
+
+Least privilege: the role may write only to the function's own log group (not AWS's managed
+logging policy on `*`); in a VPC it gets the network-interface actions Lambda needs, which have no
+resource type.
 """
 
 from __future__ import annotations
@@ -32,12 +38,16 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from . import naming, policies
 from .context import AwsContext
 
 DEFAULT_RUNTIME = "python3.13"
-BASIC_EXECUTION_POLICY = "arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-VPC_EXECUTION_POLICY = "arn:{partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+# What Lambda does with the role to place a function in a VPC (AWSLambdaVPCAccessExecutionRole
+# without its logging on `*`): the describe calls have no resource type, the rest is scoped to
+# network interfaces, subnets and security groups of the function's account and region.
+VPC_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+VPC_NETWORK_ACTIONS = ["ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+                       "ec2:UnassignPrivateIpAddresses"]
 
 
 @dataclass
@@ -59,6 +69,7 @@ class SecretRotationFunctionArgs:
     subnet_ids: Sequence[pulumi.Input[str]] = ()
     security_group_ids: Sequence[pulumi.Input[str]] = ()
     timeout: int = 60
+    log_retention_in_days: int = 30
     tags: Mapping[str, str] = field(default_factory=dict)
     context: Optional[AwsContext] = None
 
@@ -68,8 +79,22 @@ class ArchiveLike:  # the shape of packaging.ArchiveInfo that this component rea
     sha256_base64: str
 
 
-def execution_policy_arn(partition: str, in_vpc: bool) -> str:
-    return (VPC_EXECUTION_POLICY if in_vpc else BASIC_EXECUTION_POLICY).format(partition=partition)
+def log_group_name(function_name: str) -> str:
+    # Not Lambda's default /aws/lambda/<name>: a function that ran before may have created that one.
+    return f"/app-secrets/rotation/{function_name}"
+
+
+def execution_policy(log_group_arn: str, in_vpc: bool) -> dict:
+    doc = policies.log_policy(log_group_arn)
+    if in_vpc:
+        _, partition, _, region, account = log_group_arn.split(":")[:5]
+        ec2 = f"arn:{partition}:ec2:{region}:{account}"
+        doc["Statement"] += [
+            {"Sid": "DescribeNetwork", "Effect": "Allow", "Action": VPC_DESCRIBE_ACTIONS, "Resource": "*"},
+            {"Sid": "ManageNetworkInterfaces", "Effect": "Allow", "Action": VPC_NETWORK_ACTIONS,
+             "Resource": [f"{ec2}:network-interface/*", f"{ec2}:security-group/*", f"{ec2}:subnet/*"]},
+        ]
+    return doc
 
 
 def secrets_manager_endpoint(region: str, dns_suffix: str) -> str:
@@ -90,10 +115,18 @@ class SecretRotationFunction(pulumi.ComponentResource):
         in_vpc = bool(args.subnet_ids)
         tags = dict(args.tags) or None
 
-        attachment = aws.iam.RolePolicyAttachment(
+        log_group = aws.cloudwatch.LogGroup(
+            resource_name,
+            name=log_group_name(args.function_name),
+            retention_in_days=args.log_retention_in_days,
+            tags=tags,
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicy(
             f"{resource_name}-execution",
+            name="rotation-function-execution",
             role=args.role_name,
-            policy_arn=context.partition.apply(lambda p: execution_policy_arn(p, in_vpc)),
+            policy=log_group.arn.apply(lambda arn: policies.to_json(execution_policy(arn, in_vpc))),
             opts=child,
         )
         layer_arns = []
@@ -127,6 +160,7 @@ class SecretRotationFunction(pulumi.ComponentResource):
             layers=layer_arns or None,
             timeout=args.timeout,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=list(args.subnet_ids), security_group_ids=list(args.security_group_ids),
             ) if in_vpc else None,
@@ -156,4 +190,6 @@ class SecretRotationFunction(pulumi.ComponentResource):
         )
         self.arn = function.arn
         self.function_name = function.name
-        self.register_outputs({"arn": self.arn, "functionName": self.function_name})
+        self.log_group_name = log_group.name
+        self.register_outputs({"arn": self.arn, "functionName": self.function_name,
+                               "logGroupName": self.log_group_name})

@@ -10,11 +10,12 @@ Secret inputs (SecretArgs):
 | description | str | name | description |
 | admin_principals | list[Input[str]] | account root | admin_principals |
 | read_principals | list[Input[str]] | account root | read_principals |
-| readwrite_principals | list[Input[str]] | [] | readwrite_principals |
+| readwrite_principals | list[Input[str]] | [] | readwrite_principals (also fill in values by hand) |
+| deployer_principals | list[Input[str]] | the role behind the running credentials | — (may use the key to write the initial value and refresh) |
 | resource_tags | dict | {} | resource_tags |
 | trust_tags | dict | {} | trust_tags |
 | secret_policies | list[Input[str]] | [] | secret_policies (merged; same Sid overrides) |
-| replica_regions | list[ReplicaRegion] | [] | replica_regions |
+| replica_regions | list[ReplicaRegion] | [] | replica_regions (each gets its own key there unless kms_key_id) |
 | create_rotation_role | bool | False | create_rotation_role (thoughtbot: true) |
 | create_rotation_policy | bool | True | create_rotation_policy |
 | rotation_role_name | str | `<name>-rotation` | rotation_role_name |
@@ -29,7 +30,8 @@ Secret outputs:
 |---|---|
 | arn, id, name | arn, id, name / secret_name |
 | kms_key_arn, kms_key_alias | kms_key_arn, kms_key_alias |
-| policy_json | policy_json (read this secret, decrypt with its key) |
+| policy_json | policy_json (read this secret and its replicas, decrypt with their keys) |
+| replicas | — (list of (region, replica arn, replica key arn)) |
 | environment_variables | environment_variables (upper-case JSON keys) |
 | rotation_role_arn, rotation_role_name | rotation_role_arn, rotation_role_name |
 
@@ -79,6 +81,7 @@ class SecretArgs:
     admin_principals: Optional[Sequence[pulumi.Input[str]]] = None
     read_principals: Optional[Sequence[pulumi.Input[str]]] = None
     readwrite_principals: Sequence[pulumi.Input[str]] = ()
+    deployer_principals: Optional[Sequence[pulumi.Input[str]]] = None
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     trust_tags: Mapping[str, str] = field(default_factory=dict)
     secret_policies: Sequence[pulumi.Input[str]] = ()
@@ -144,6 +147,7 @@ class Secret(pulumi.ComponentResource):
         admins = _all_list(list(args.admin_principals)) if args.admin_principals else context.root_list
         readers = _all_list(list(args.read_principals)) if args.read_principals else context.root_list
         writers = _all_list(list(args.readwrite_principals))
+        deployers = _all_list(list(args.deployer_principals)) if args.deployer_principals else context.deployer_list
 
         role = None
         if args.create_rotation_role:
@@ -159,15 +163,19 @@ class Secret(pulumi.ComponentResource):
             )
         rotation_arn = role.arn if role else pulumi.Output.from_input(None)
 
+        def key_policy_for(region: pulumi.Input[str], replica: bool = False) -> pulumi.Output[str]:
+            return pulumi.Output.all(admins, readers, writers, rotation_arn, region, context.dns_suffix,
+                                     context.root_arn, deployers, context.region).apply(
+                lambda a: policies.to_json(policies.key_policy(
+                    admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
+                    rotation_role_arn=a[3], region=a[4], dns_suffix=a[5], account_root_arn=a[6],
+                    deployer_principals=a[7], primary_region=a[8] if replica else None)))
+
         if args.kms_key is None:
             key, alias = key_with_alias(
                 resource_name,
                 name=args.name,
-                policy=pulumi.Output.all(admins, readers, writers, rotation_arn, context.region, context.dns_suffix,
-                                         context.root_arn)
-                .apply(lambda a: policies.to_json(policies.key_policy(
-                    admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
-                    rotation_role_arn=a[3], region=a[4], dns_suffix=a[5], account_root_arn=a[6]))),
+                policy=key_policy_for(context.region),
                 deletion_window_in_days=args.kms_deletion_window_in_days,
                 tags=tags,
                 parent=self,
@@ -176,6 +184,23 @@ class Secret(pulumi.ComponentResource):
         else:
             key_arn = pulumi.Output.from_input(args.kms_key.arn)
             key_alias = pulumi.Output.from_input(args.kms_key.alias_name)
+        # Each replica is encrypted in its own region: with its own key of the same policy, unless
+        # one is given (AWS's default would be the account-wide aws/secretsmanager key).
+        replica_keys: list[pulumi.Output[str]] = []
+        for replica in args.replica_regions:
+            if replica.kms_key_id:
+                replica_keys.append(replica_key_arn(replica.kms_key_id, replica.region, self))
+            else:
+                replica_key, _ = key_with_alias(
+                    f"{resource_name}-{replica.region}",
+                    name=args.name,
+                    policy=key_policy_for(replica.region, replica=True),
+                    deletion_window_in_days=args.kms_deletion_window_in_days,
+                    tags=tags,
+                    parent=self,
+                    region=replica.region,
+                )
+                replica_keys.append(replica_key.arn)
 
         secret = aws.secretsmanager.Secret(
             resource_name,
@@ -184,8 +209,8 @@ class Secret(pulumi.ComponentResource):
             kms_key_id=key_arn,
             recovery_window_in_days=args.recovery_window_in_days,
             replicas=[
-                aws.secretsmanager.SecretReplicaArgs(region=r.region, kms_key_id=r.kms_key_id)
-                for r in args.replica_regions
+                aws.secretsmanager.SecretReplicaArgs(region=r.region, kms_key_id=k)
+                for r, k in zip(args.replica_regions, replica_keys)
             ] or None,
             tags=tags,
             opts=child,
@@ -194,10 +219,12 @@ class Secret(pulumi.ComponentResource):
             resource_name,
             secret_arn=secret.arn,
             block_public_policy=True,
-            policy=pulumi.Output.all(admins, readers, writers, rotation_arn, _all_list(list(args.secret_policies)))
+            policy=pulumi.Output.all(admins, readers, writers, rotation_arn, _all_list(list(args.secret_policies)),
+                                     deployers)
             .apply(lambda a: policies.to_json(policies.secret_resource_policy(
                 admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
-                rotation_role_arn=a[3], trust_tags=args.trust_tags, extra_documents=a[4]))),
+                rotation_role_arn=a[3], trust_tags=args.trust_tags, extra_documents=a[4],
+                deployer_principals=a[5]))),
             opts=child,
         )
         keys = sorted(initial_value)
@@ -231,8 +258,13 @@ class Secret(pulumi.ComponentResource):
         self.name = secret.name
         self.kms_key_arn = key_arn
         self.kms_key_alias = key_alias
-        self.policy_json = pulumi.Output.all(secret.arn, key_arn, context.region, context.dns_suffix).apply(
-            lambda a: policies.to_json(policies.read_policy([(args.name, a[0], a[1])], region=a[2], dns_suffix=a[3])))
+        regions = [r.region for r in args.replica_regions]
+        self.replicas = pulumi.Output.all(secret.arn, *replica_keys).apply(
+            lambda a: [(region, policies.replica_arn(a[0], region), key) for region, key in zip(regions, a[1:])])
+        self.policy_json = pulumi.Output.all(secret.arn, key_arn, context.region, context.dns_suffix,
+                                             self.replicas).apply(
+            lambda a: policies.to_json(policies.read_policy([(args.name, a[0], a[1])], region=a[2], dns_suffix=a[3],
+                                                            replicas=a[4])))
         self.environment_variables = [k for k in keys if naming.ENV_VAR_PATTERN.match(k)]
         self.rotation_role = role
         self.rotation_role_arn = role.arn if role else None
@@ -263,6 +295,13 @@ class Secret(pulumi.ComponentResource):
             policy=self.policy_json,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def replica_key_arn(key_id: str, region: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The ARN of a given replica key (IAM policies need ARNs; config may give an id or alias)."""
+    if key_id.startswith("arn:") and ":key/" in key_id:
+        return pulumi.Output.from_input(key_id)
+    return aws.kms.get_key_output(key_id=key_id, region=region, opts=pulumi.InvokeOptions(parent=parent)).arn
 
 
 def random_password(resource_name: str, settings: RandomSettings, parent: pulumi.Resource) -> random.RandomPassword:
