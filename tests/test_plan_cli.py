@@ -183,7 +183,7 @@ def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
         f"error: {source}: secrets.web.environmentVariables[0]: 'api-key' is not an upper-case environment "
         "variable name matching ^[A-Z_][A-Z0-9_]*$",
         f"error: {source}: secrets.web.lenght: unknown key (expected one of: adminPrincipals, "
-        "description, environmentVariables, name, randomSettings, readPrincipals, readwritePrincipals, "
+        "aliases, description, environmentVariables, name, randomSettings, readPrincipals, readwritePrincipals, "
         "recoveryWindowInDays, replicaRegions, secretPolicies, tags, trustTags)",
     ]
 
@@ -198,7 +198,7 @@ def test_validate_reports_each_stack_and_fails_on_any_invalid(capsys, project):
     assert out.splitlines() == [
         "bad: invalid",
         f"  {project}/stacks/Pulumi.bad.yaml: secrets.web.type: 'nope' is not one of 'secret', 'random', 'user-managed'",
-        "good: ok (7 resources, 1 secrets)",
+        "good: ok (8 resources, 1 secrets)",
     ]
 
 

@@ -11,7 +11,8 @@ Document shape (`python -m components plan --stack dev --json`):
       "reviewStack": false,
       "resources": [
         {"urn": str, "type": str, "name": str, "parent": urn | null, "component": bool,
-         "physicalName": str | null, "inputs": {...}}          # tree order, see below
+         "physicalName": str | null, "inputs": {...},          # tree order, see below
+         "protect": bool, "aliases": [urn]}                    # aliases: own and inherited (tooling/urns.py)
       ],
       "secrets": [
         {"name": config key, "secretName": physical name, "kind": str,
@@ -39,7 +40,7 @@ SECRET = "[secret]"
 UNKNOWN_SIG = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the SDK's marker for unknown values
 POLICY_INPUTS = {"policy", "assumeRolePolicy"}
 # Inputs that say nothing to a reviewer.
-HIDDEN_INPUTS = {"__defaults", "region", "code"}
+HIDDEN_INPUTS = {"__defaults", "region", "code", "__provider"}
 KIND_BY_TYPE = {
     "app-secrets:secrets:Secret": "secret",
     "app-secrets:secrets:RandomSecret": "random",
@@ -104,7 +105,10 @@ def in_tree_order(registrations: list[Registration]) -> list[Registration]:
 
 
 def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    from .urns import alias_urns
+
     renderer = _Renderer(run)
+    aliases = alias_urns(run.registrations)
     resources = []
     for reg in in_tree_order(run.registrations):
         inputs = {k: renderer.value(k, v) for k, v in sorted(reg.raw_inputs.items()) if k not in HIDDEN_INPUTS}
@@ -118,6 +122,8 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
             "component": not reg.custom,
             "physicalName": renderer.text(reg.physical_name) if reg.physical_name else None,
             "inputs": inputs,
+            "protect": reg.protect,
+            "aliases": aliases.get(reg.urn, []),
         })
     secrets = []
     kinds: dict[str, str] = {}

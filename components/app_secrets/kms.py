@@ -8,6 +8,7 @@
 | policy | Input[str] | — | a whole key policy instead of the built one |
 | deletion_window_in_days | int | 30 | 7-30 |
 | tags | dict | {} | resource tags |
+| protect | bool | False | `protect` the key (deleting or replacing it needs a deliberate step) |
 
 | output | meaning |
 |---|---|
@@ -37,10 +38,12 @@ class CustomerManagedKeyArgs:
     deletion_window_in_days: int = 30
     tags: Mapping[str, str] = field(default_factory=dict)
     context: AwsContext | None = None
+    protect: bool = False
 
 
 def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], deletion_window_in_days: int,
-                   tags: Optional[Mapping[str, str]], parent: pulumi.Resource) -> tuple[aws.kms.Key, aws.kms.Alias]:
+                   tags: Optional[Mapping[str, str]], parent: pulumi.Resource,
+                   protect: bool = False) -> tuple[aws.kms.Key, aws.kms.Alias]:
     """A symmetric key with yearly rotation, described by `name` and aliased `alias/<name>`.
     Secret creates these directly (not through CustomerManagedKey) to keep one component per secret."""
     key = aws.kms.Key(
@@ -50,7 +53,7 @@ def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], 
         deletion_window_in_days=deletion_window_in_days,
         policy=policy,
         tags=dict(tags) if tags else None,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
     )
     alias = aws.kms.Alias(
         resource_name,
@@ -84,7 +87,8 @@ class CustomerManagedKey(pulumi.ComponentResource):
             policy = pulumi.Output.all(*admins).apply(
                 lambda a: policies.to_json(policies.document(policies.key_admin_statements(list(a)) + extra)))
         key, alias = key_with_alias(resource_name, name=args.name, policy=policy,
-                                    deletion_window_in_days=args.deletion_window_in_days, tags=args.tags, parent=self)
+                                    deletion_window_in_days=args.deletion_window_in_days, tags=args.tags, parent=self,
+                                    protect=args.protect)
         self.arn = key.arn
         self.key_id = key.key_id
         self.alias_name = alias.name

@@ -17,6 +17,7 @@
 | password_length, exclude_characters | | 32, AWS default | — |
 | rotation_enabled, rotation_days, schedule_expression, rotate_immediately | | true, 30, —, true | — |
 | handler, layers | ArchiveInfo | built from rotation/ | — |
+| protect | bool | False | — (`protect` on the login's secret, value and key) |
 
 | output | thoughtbot output |
 |---|---|
@@ -80,6 +81,7 @@ class RdsPostgresAdminLoginArgs:
     kms_key: Optional[KmsKeyRef] = None
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
+    protect: bool = False
 
 
 class RdsPostgresAdminLogin(pulumi.ComponentResource):
@@ -125,6 +127,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 kms_key=args.kms_key,
                 kms_deletion_window_in_days=args.kms_deletion_window_in_days,
                 context=context,
+                protect=args.protect,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -201,6 +204,8 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             function_arn = function.arn
 
         self.environment_variables = ["DATABASE_URL"]
+        self.present_environment_variables = secret.present_environment_variables.apply(
+            lambda present: [k for k in self.environment_variables if k in present])
         self.kms_key_arn = secret.kms_key_arn
         self.kms_key_alias = secret.kms_key_alias
         self.policy_json = secret.policy_json
