@@ -172,7 +172,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             if isinstance(values, dict) and rpc._special_sig_key in values:  # a secret, still wrapped
                 values = values.get("value") or {}
             keys = sorted(values)
-            outputs.update(keys=keys, present_keys=keys, added_keys=[], extra_keys=[])
+            outputs.update(present_keys=keys, added_keys=[], extra_keys=[])
             rid = f"{inputs.get('secret_id')}|keys"
         elif t == "random:index/randomPassword:RandomPassword":
             value = f"random-{h[:32]}"

@@ -18,7 +18,8 @@ Document shape (`python -m components plan --stack dev --json`):
         {"name": config key, "secretName": physical name, "kind": str,
          "environmentVariables": [str], "external": bool}
       ],
-      "summary": {"total": int, "byType": {type: int}}
+      "summary": {"total": int, "byType": {type: int}},
+      "warnings": [str]                                        # e.g. placeholder `secure:` values
     }
 
 Resources are listed depth-first (each parent before its children), siblings ordered by type and
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from app_secrets import policies
+from . import placeholders
 from .offline import PROJECT_DIR, OfflineRun, Registration, SECRET_SIG, run_program
 
 SECRET = "[secret]"
@@ -151,6 +153,7 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
         "resources": resources,
         "secrets": secrets,
         "summary": {"total": len(run.registrations), "byType": dict(sorted(by_type.items()))},
+        "warnings": [f"{source}: {w}" for w in placeholders.warnings_for(run.config.path)],
     }
 
 
@@ -210,6 +213,7 @@ def render_text(doc: dict[str, Any]) -> str:
     lines += _env_lines(doc)
     lines.append("")
     lines.append(summary_line(doc))
+    lines += [f"warning: {w}" for w in doc.get("warnings") or ()]
     return "\n".join(lines)
 
 
@@ -256,3 +260,5 @@ def render_rich(doc: dict[str, Any], console) -> None:
                       ", ".join(secret["environmentVariables"]))
     console.print(table)
     console.print(summary_line(doc))
+    for warning in doc.get("warnings") or ():
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)

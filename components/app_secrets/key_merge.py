@@ -11,12 +11,12 @@ config stay in the secret and are reported (`extra_keys`), never deleted.
 | input | type | meaning |
 |---|---|---|
 | secret_id | Input[str] | ARN of the secret |
+| key_names | list[str] | the config's keys (plain: what the plan and the diff compare) |
 | values | Input[dict[str, str]] (secret) | the config's value per key; used only for missing keys |
 | region | Input[str] | the secret's region |
 
 | output | meaning |
 |---|---|
-| keys | the config's keys (names only) |
 | present_keys | config keys the live secret holds after the merge |
 | added_keys | keys this run wrote |
 | extra_keys | keys in the secret the config no longer has (left in place) |
@@ -36,7 +36,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 from pulumi.dynamic import Resource as DynamicResource
 
-OUTPUT_KEYS = ("keys", "present_keys", "added_keys", "extra_keys")
+OUTPUT_KEYS = ("present_keys", "added_keys", "extra_keys")
 
 
 class MergeError(Exception):
@@ -73,7 +73,7 @@ def merge_keys(client, secret_id: str, values: Mapping[str, Any]) -> dict[str, l
         token = str(uuid.UUID(hashlib.sha256(seed).hexdigest()[:32]))
         client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(merged, sort_keys=True),
                                 ClientRequestToken=token)
-    return {"keys": sorted(values), "present_keys": sorted(k for k in values if k in merged),
+    return {"present_keys": sorted(k for k in values if k in merged),
             "added_keys": added, "extra_keys": extra}
 
 
@@ -88,7 +88,8 @@ class SecretKeysProvider(ResourceProvider):
 
     def _merge(self, props: Mapping[str, Any]) -> dict[str, Any]:
         result = merge_keys(_client(props.get("region")), props["secret_id"], dict(props.get("values") or {}))
-        return {"secret_id": props["secret_id"], "region": props.get("region"), **result}
+        return {"secret_id": props["secret_id"], "region": props.get("region"),
+                "key_names": sorted(props.get("key_names") or []), **result}
 
     def create(self, props):
         outs = self._merge(props)
@@ -96,7 +97,7 @@ class SecretKeysProvider(ResourceProvider):
 
     def diff(self, _id, olds, news):
         # Only the key names matter: a changed value of an existing key is never written back.
-        changed = (sorted(olds.get("keys") or []) != sorted((news.get("values") or {}).keys())
+        changed = (sorted(olds.get("key_names") or []) != sorted(news.get("key_names") or [])
                    or olds.get("secret_id") != news.get("secret_id"))
         return DiffResult(changes=changed, replaces=[], stables=["secret_id"], delete_before_replace=False)
 
@@ -108,16 +109,17 @@ class SecretKeysProvider(ResourceProvider):
 
 
 class SecretKeys(DynamicResource, module="app-secrets", name="SecretKeys"):
-    keys: pulumi.Output[list]
     present_keys: pulumi.Output[list]
     added_keys: pulumi.Output[list]
     extra_keys: pulumi.Output[list]
 
-    def __init__(self, name: str, *, secret_id: pulumi.Input[str], values: pulumi.Input[Mapping[str, str]],
-                 region: pulumi.Input[str], opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, *, secret_id: pulumi.Input[str], key_names: list[str],
+                 values: pulumi.Input[Mapping[str, str]], region: pulumi.Input[str],
+                 opts: Optional[pulumi.ResourceOptions] = None):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["values"]))
         super().__init__(SecretKeysProvider(), name, {
             "secret_id": secret_id,
+            "key_names": sorted(key_names),
             "values": pulumi.Output.secret(values),
             "region": region,
             **{key: None for key in OUTPUT_KEYS},

@@ -220,6 +220,7 @@ class Secret(pulumi.ComponentResource):
         merged = SecretKeys(
             resource_name,
             secret_id=secret.arn,
+            key_names=keys,
             values=pulumi.Output.all(*[initial_value[k] for k in keys]).apply(lambda values: dict(zip(keys, values))),
             region=context.region,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[version]),
