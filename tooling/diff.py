@@ -23,6 +23,7 @@ SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 KEY = "aws:kms/key:Key"
 KEYS_MERGE = "pulumi-python:dynamic/app-secrets:SecretKeys"
+GUARD = "pulumi-python:dynamic/app-secrets:KmsKeyGuard"
 RANDOM = "random:index/randomPassword:RandomPassword"
 DATA_LOSS, CONSUMERS = "data-loss", "consumers"
 
@@ -182,9 +183,12 @@ def _annotate(changes: list[Change], old_doc: Mapping[str, Any], new_doc: Mappin
         elif c.type == SECRET and c.action == "update" and "kmsKeyId" in c.changed:
             c.risk = DATA_LOSS
             c.notes.insert(0, f"secret {label} moves to another KMS key: Secrets Manager re-encrypts only the "
-                              "AWSCURRENT/AWSPENDING/AWSPREVIOUS versions, not APP_SECRETS_INITIAL, and needs "
-                              "kms:Encrypt on the new key; versions left under the old key become unreadable "
-                              "when it is deleted. Migrate instead: see README, Changing a stack safely")
+                              "AWSCURRENT/AWSPENDING/AWSPREVIOUS versions, not APP_SECRETS_INITIAL; versions left "
+                              "under the old key become unreadable when it is deleted. REFUSED: `pulumi preview` "
+                              "stops at this secret's KmsKeyGuard. Migrate instead: see README, Changing a stack safely")
+        elif c.type == GUARD and c.action == "update" and "kms_key_id" in c.changed:
+            c.risk = DATA_LOSS
+            c.notes.insert(0, f"the key guard of {c.name} refuses the KMS key change at preview time")
         elif c.type == RANDOM and c.action == "replace":
             c.notes.append("a new random value is generated; the live secret keeps its value (the initial "
                            "version ignores changes)")

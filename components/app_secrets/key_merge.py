@@ -1,4 +1,7 @@
-"""SecretKeys: adds the variables a stack file gained to a secret that already exists, without
+"""SecretKeys and KmsKeyGuard, two Pulumi dynamic resources (boto3 underneath) that keep a
+secret's data safe when its config changes.
+
+SecretKeys adds the variables a stack file gained to a secret that already exists, without
 touching anything else in it (a Pulumi dynamic resource, boto3 underneath).
 
 The initial `SecretVersion` ignores changes to its value, so hand edits survive `pulumi up`; the
@@ -23,6 +26,15 @@ config stay in the secret and are reported (`extra_keys`), never deleted.
 
 No value is ever an output: only key names. The provider honours `AWS_ENDPOINT_URL_SECRETS_MANAGER`
 (boto3's own variable), which is how the tests point it at the emulator.
+
+KmsKeyGuard is registered before its secret (the secret depends on it) and holds the key the
+secret is encrypted with; when a config edit would move the secret to another key, its `check`
+fails at preview time with one message saying how to migrate (see `key_change_problem`).
+
+| input | type | meaning |
+|---|---|---|
+| secret_name | str | for the message |
+| kms_key_id | Input[str] | the key the secret uses |
 """
 
 from __future__ import annotations
@@ -124,3 +136,62 @@ class SecretKeys(DynamicResource, module="app-secrets", name="SecretKeys"):
             "region": region,
             **{key: None for key in OUTPUT_KEYS},
         }, opts)
+
+
+# ---------------------------------------------------------------------------------------------
+# KMS key changes
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for a value not known yet
+
+
+def key_change_problem(secret_name: str, old_key: Optional[str], new_key: Optional[str]) -> Optional[str]:
+    """Why a secret may not move to another KMS key in place, or None. Pure.
+
+    UpdateSecret(KmsKeyId) re-encrypts only the versions labelled AWSCURRENT, AWSPENDING and
+    AWSPREVIOUS; the pinned APP_SECRETS_INITIAL version and any other stay under the old key, which
+    the same update then schedules for deletion (or, shared, keeps for others): they become
+    unreadable, and `pulumi refresh` of the initial version fails. So the move is refused."""
+    if not old_key or old_key == new_key:
+        return None
+    target = "a key not created yet" if new_key in (None, UNKNOWN) else new_key
+    return (f"secret {secret_name}: its KMS key would change from {old_key} to {target} (e.g. sharedKmsKey "
+            "was toggled). Secrets Manager re-encrypts only the AWSCURRENT/AWSPENDING/AWSPREVIOUS versions and the "
+            "old key would be deleted, so older versions would become unreadable. Revert the edit; to move the "
+            "secret, add a new entry (new key and `name`), copy the values over (`python -m components env "
+            "--secret ... --reveal`, then put them), switch consumers, and remove the old entry afterwards "
+            "(README: Changing a stack safely).")
+
+
+class KmsKeyGuardProvider(ResourceProvider):
+    """Holds the key a secret is encrypted with; refuses a change at preview (check)."""
+
+    def check(self, olds, news):
+        problem = key_change_problem(str(news.get("secret_name")), (olds or {}).get("kms_key_id"),
+                                     news.get("kms_key_id"))
+        if problem:
+            from pulumi.dynamic import CheckFailure, CheckResult
+            return CheckResult(news, [CheckFailure("kms_key_id", problem)])
+        from pulumi.dynamic import CheckResult
+        return CheckResult(news, [])
+
+    def create(self, props):
+        return CreateResult(id_=f"{props['secret_name']}|kms-key", outs=dict(props))
+
+    def diff(self, _id, olds, news):
+        return DiffResult(changes=olds.get("kms_key_id") != news.get("kms_key_id"), replaces=[],
+                          delete_before_replace=False)
+
+    def update(self, _id, _olds, news):
+        return UpdateResult(outs=dict(news))
+
+    def delete(self, _id, _props):
+        return None
+
+
+class KmsKeyGuard(DynamicResource, module="app-secrets", name="KmsKeyGuard"):
+    """Registered before its secret (which depends on it): a key change stops the update before
+    the secret is touched."""
+
+    def __init__(self, name: str, *, secret_name: str, kms_key_id: pulumi.Input[str],
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(KmsKeyGuardProvider(), name, {"secret_name": secret_name, "kms_key_id": kms_key_id}, opts)

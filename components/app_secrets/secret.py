@@ -54,7 +54,7 @@ import pulumi_random as random
 from . import naming, policies
 from .secret_settings import RandomSettings, ReplicaRegion
 from .context import AwsContext
-from .key_merge import SecretKeys
+from .key_merge import KmsKeyGuard, SecretKeys
 from .kms import key_with_alias
 
 # A staging label of our own that stays on the version this program created. AWS deletes a
@@ -182,6 +182,9 @@ class Secret(pulumi.ComponentResource):
             key_arn = pulumi.Output.from_input(args.kms_key.arn)
             key_alias = pulumi.Output.from_input(args.kms_key.alias_name)
 
+        # A move to another key loses older versions: the guard refuses it at preview time.
+        guard = KmsKeyGuard(resource_name, secret_name=args.name, kms_key_id=key_arn,
+                            opts=pulumi.ResourceOptions(parent=self))
         secret = aws.secretsmanager.Secret(
             resource_name,
             name=args.name,
@@ -193,7 +196,7 @@ class Secret(pulumi.ComponentResource):
                 for r in args.replica_regions
             ] or None,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[guard]),
         )
         secret_policy = aws.secretsmanager.SecretPolicy(
             resource_name,
