@@ -42,6 +42,7 @@ def test_secret_registers_key_alias_secret_policy_and_version_under_the_componen
     assert types == ["aws:kms/alias:Alias", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret",
                      "aws:secretsmanager/secretPolicy:SecretPolicy",
                      "aws:secretsmanager/secretVersion:SecretVersion",
+                     "pulumi-python:dynamic/app-secrets:KmsKeyGuard",
                      "pulumi-python:dynamic/app-secrets:SecretKeys"]
     key = run.find("aws:kms/key:Key", "smtp")
     assert key.inputs["enableKeyRotation"] is True and key.inputs["description"] == "app/smtp"
