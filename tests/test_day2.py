@@ -234,3 +234,36 @@ def test_status_reports_empty_user_managed_variables(sm, moto_endpoint, capsys):
     assert main(["status", "--stack", "dev", "--region", "us-east-1", "--endpoint-url", moto_endpoint,
                  "--fail-on", "empty"]) == 0
     assert "every user-managed variable is set" in capsys.readouterr().out
+
+
+def test_the_serialized_provider_merges_in_a_fresh_process(sm, moto_endpoint, tmp_path):
+    """What `pulumi up` runs: the provider as the program serialized it (dill), loaded the way
+    Pulumi's dynamic provider host does (pulumi/dynamic/__main__.py get_provider, which cannot be
+    imported: importing it starts the host) in another interpreter, against the emulator over HTTP."""
+    import os
+    import subprocess
+    import sys
+
+    from app_secrets.secret import UserManagedSecret, UserManagedSecretArgs
+    from tests.helpers import plain
+    from tooling.offline import run_inline
+
+    run = run_inline(lambda: UserManagedSecret("svc", UserManagedSecretArgs(name="svc", environment_variables=["A", "B"])))
+    serialized = plain(_by(run, MERGE)["svc"].inputs["__provider"])
+    arn, _ = _initial(sm, "svc", {"A": "by-hand"})
+    script = (
+        "import base64, json, sys, dill\n"
+        "from pulumi.runtime._serialization import _deserialize\n"
+        "props = json.load(sys.stdin)\n"
+        "provider = _deserialize(lambda: dill.loads(base64.b64decode(props['__provider'])))\n"
+        "result = provider.create(props)\n"
+        "print(json.dumps(result.outs))\n")
+    props = {"__provider": serialized, "secret_id": arn, "key_names": ["A", "B"], "values": {"A": "", "B": ""},
+             "region": "us-east-1"}
+    env = {**os.environ, "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_endpoint}
+    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(props), capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    outs = json.loads(done.stdout)
+    assert outs["added_keys"] == ["B"] and outs["present_keys"] == ["A", "B"]
+    assert _current(sm, arn) == {"A": "by-hand", "B": ""}
