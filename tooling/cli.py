@@ -56,6 +56,9 @@ def _relative(project_dir: Path) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    if (args.format or args.fail_on) and not args.against:
+        print("error: --format and --fail-on go with --against REF", file=sys.stderr)
+        return EXIT_INVALID
     doc, failure = _plan_or_errors(args.stack, args.template, args.project_dir)
     if failure:
         code, lines = failure

@@ -41,6 +41,8 @@ class Change:
     protected: bool = False           # the old resource is protected: the step will be refused
     risk: str = ""
     notes: list[str] = field(default_factory=list)
+    before: Optional[Mapping[str, Any]] = field(default=None, repr=False)  # the plans' entries,
+    after: Optional[Mapping[str, Any]] = field(default=None, repr=False)   # for the notes
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.action, "type": self.type, "name": self.name, "urn": self.urn,
@@ -112,19 +114,16 @@ def diff_plans(old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]) -> list[C
         if not changed and not moved:
             continue
         keys = forcenew.replaces(resource["type"], set(changed))
-        change = Change(action="replace" if keys else "update", changed=changed, replace_keys=keys,
-                        old_urn=previous["urn"] if moved else None, protected=bool(previous.get("protect")),
-                        **base)
-        change.before = previous  # type: ignore[attr-defined]  # for the notes below
-        change.after = resource   # type: ignore[attr-defined]
-        changes.append(change)
+        changes.append(Change(action="replace" if keys else "update", changed=changed, replace_keys=keys,
+                              old_urn=previous["urn"] if moved else None, protected=bool(previous.get("protect")),
+                              before=previous, after=resource, **base))
 
     for urn, previous in old.items():
         if urn in matched_old or previous.get("component"):
             continue
         changes.append(Change(action="delete", type=previous["type"], name=previous["name"], urn=urn,
-                              physical_name=previous.get("physicalName"), protected=bool(previous.get("protect"))))
-        changes[-1].before = previous  # type: ignore[attr-defined]
+                              physical_name=previous.get("physicalName"), protected=bool(previous.get("protect")),
+                              before=previous))
 
     _annotate(changes, old_doc, new_doc)
     order = {"delete": 0, "replace": 1, "update": 2, "create": 3}
@@ -147,8 +146,7 @@ def _annotate(changes: list[Change], old_doc: Mapping[str, Any], new_doc: Mappin
     db_secrets = {s["secretName"] for s in (old_doc.get("secrets") or ()) if s.get("kind") == "rds-postgres-admin-login"}
 
     for c in changes:
-        before = getattr(c, "before", None) or {}
-        after = getattr(c, "after", None) or {}
+        before, after = c.before or {}, c.after or {}
         label = f"{c.physical_name or c.name}"
         if c.old_urn:
             c.notes.append(f"moves from {c.old_urn} (alias): the same cloud resource is kept")
@@ -156,9 +154,9 @@ def _annotate(changes: list[Change], old_doc: Mapping[str, Any], new_doc: Mappin
             c.notes.append("PROTECTED: `pulumi up` refuses this step until the resource is unprotected "
                            "(see README, Changing a stack safely)")
         if c.action == "replace":
-            c.notes.append("replaced because " + ", ".join(c.replace_keys) + " changed "
-                           f"(ForceNew in {forcenew.TF_AWS if not c.type.startswith('random:') else ''}"
-                           f" {forcenew.source_of(c.type)})".replace("( ", "("))
+            source = forcenew.source_of(c.type)
+            where = source if source.startswith("hashicorp/") else f"{forcenew.TF_AWS} {source}"
+            c.notes.append(f"replaced because {', '.join(c.replace_keys)} changed (ForceNew in {where})")
             old_name, new_name = before.get("physicalName"), after.get("physicalName")
             if c.type in forcenew.NAMED_TYPES and old_name and old_name == new_name:
                 c.risk = DATA_LOSS
