@@ -203,3 +203,27 @@ def test_a_stack_new_since_ref_is_all_creates(capsys, repo):
     code = main(["plan", "--stack", "t", "--project-dir", str(repo), "--against", "HEAD", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and {c["action"] for c in doc["changes"]} == {"create"}
+
+
+DB = {"identifier": "example-prod", "username": "example_admin",
+      "initialPassword": {"secure": "v1:abc:def"}, "rotation": {"enabled": False}}
+
+
+def test_database_rename_with_aliases_moves_and_a_new_identifier_loses_the_rotated_password(capsys, repo):
+    base = edited()
+    base["app-secrets:databases"] = {"main-db": DB}
+    write_stack(repo, base)
+    _git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qam", "database")
+    renamed = edited()
+    renamed["app-secrets:databases"] = {"primary-db": {**DB, "aliases": ["main-db"]}}
+    write_stack(repo, renamed)
+    code, doc = against(capsys, repo, "--fail-on", "data-loss")
+    assert code == 0 and not [c for c in doc["changes"] if c["action"] != "update"]
+    assert {c["oldUrn"].split("::")[-1] for c in doc["changes"] if c["oldUrn"]} == {"main-db"}
+    new_instance = edited()
+    new_instance["app-secrets:databases"] = {"main-db": {**DB, "identifier": "example-prod-2"}}
+    write_stack(repo, new_instance)
+    code, doc = against(capsys, repo, "--fail-on", "data-loss")
+    (secret,) = changes_of(doc, SECRET)
+    assert code == 3 and secret["action"] == "replace" and secret["physicalName"] == "rds-postgres-example-prod-2"
+    assert any("rotated database password is lost" in n for n in secret["notes"])
