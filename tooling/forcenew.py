@@ -7,8 +7,9 @@ Pulumi. The table names the Pulumi (camelCase) input for each such Terraform att
 file of hashicorp/terraform-provider-aws it was read from. pulumi-random follows
 terraform-provider-random the same way.
 
-Only inputs this project can set matter; attributes it never sets are listed when cheap, so a
-future input does not slip through unnoticed.
+Each rule was read in the file named beside it (the schema's `ForceNew`, or the plan modifiers
+`RequiresReplace`). Only inputs this project can set matter; attributes it never sets are listed
+when cheap, so a future input does not slip through unnoticed.
 """
 
 from __future__ import annotations
@@ -65,12 +66,13 @@ FORCE_NEW: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"name", "namePrefix", "description", "vpcId"}),
         "internal/service/ec2/vpc_security_group.go"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        # (ModifyPlan also replaces when the source kind changes, cidr <-> group; ours is always a group)
         frozenset({"securityGroupId"}),
         "internal/service/ec2/vpc_security_group_ingress_rule.go"),
     "random:index/randomPassword:RandomPassword": (
-        # Every argument RequiresReplace: a new value is generated.
-        frozenset({"length", "special", "upper", "lower", "numeric", "minUpper", "minLower", "minNumeric",
-                   "minSpecial", "overrideSpecial", "keepers"}),
+        # Every argument RequiresReplace (passwordSchemaV3): a new value is generated.
+        frozenset({"length", "special", "upper", "lower", "numeric", "number", "minUpper", "minLower",
+                   "minNumeric", "minSpecial", "overrideSpecial", "keepers"}),
         "hashicorp/terraform-provider-random internal/provider/resource_password.go"),
 }
 
