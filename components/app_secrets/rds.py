@@ -22,6 +22,7 @@
 | output | thoughtbot output |
 |---|---|
 | environment_variables | environment_variables (["DATABASE_URL"]) |
+| present_environment_variables | — (those the live secret holds, see key_merge.py) |
 | kms_key_arn, policy_json | kms_key_arn, policy_json |
 | rotation_role_arn, rotation_role_name | rotation_role_arn, rotation_role_name |
 | secret_arn, secret_name | secret_arn, secret_name |
