@@ -24,6 +24,7 @@ import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 import pulumi_random as random  # noqa: E402
 
+from app_secrets.key_merge import KmsKeyGuard, SecretKeys  # noqa: E402
 from tooling.offline import StackConfig, execute  # noqa: E402
 
 KINDS = ("random", "user-managed", "secret")
@@ -68,7 +69,9 @@ def baseline_program(n: int):
                                        "Action": ["kms:Decrypt"], "Resource": "*",
                                        "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{a[1]}.amazonaws.com"}}}]})))
             aws.kms.Alias(name, name=f"alias/{name}", target_key_id=key.key_id)
-            secret = aws.secretsmanager.Secret(name, name=name, kms_key_id=key.arn, recovery_window_in_days=30)
+            guard = KmsKeyGuard(name, secret_name=name, kms_key_id=key.arn)
+            secret = aws.secretsmanager.Secret(name, name=name, kms_key_id=key.arn, recovery_window_in_days=30,
+                                               opts=pulumi.ResourceOptions(depends_on=[guard]))
             aws.secretsmanager.SecretPolicy(name, secret_arn=secret.arn, block_public_policy=True,
                                             policy=root.apply(lambda r: json.dumps({
                                                 "Version": "2012-10-17", "Statement": [
@@ -80,12 +83,15 @@ def baseline_program(n: int):
                 value = pulumi.Output.secret(spec["initialValue"]["API_TOKEN"])
             else:
                 value = ""
-            aws.secretsmanager.SecretVersion(
+            version = aws.secretsmanager.SecretVersion(
                 name, secret_id=secret.id,
                 secret_string=pulumi.Output.secret(pulumi.Output.from_input(value).apply(
                     lambda v: json.dumps({"API_TOKEN": v}))),
                 version_stages=["AWSCURRENT", "APP_SECRETS_INITIAL"],
                 opts=pulumi.ResourceOptions(ignore_changes=["secretString", "versionStages"]))
+            # The two dynamic resources of a Secret (key guard, key merge), registered directly.
+            SecretKeys(name, secret_id=secret.arn, key_names=["API_TOKEN"], values={"API_TOKEN": value},
+                       region=region.region, opts=pulumi.ResourceOptions(depends_on=[version]))
     return program
 
 

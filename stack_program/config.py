@@ -68,7 +68,11 @@ def _replica():
                expected="a map with region and optional kmsKeyId")
 
 
+# Former config keys of a secret or database (renames move the resources instead of replacing them).
+ALIASES = List(Str(pattern=re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$"), expected="a former key of this entry"), unique=True)
+
 COMMON_SECRET_FIELDS = {
+    "aliases": ALIASES,
     "name": SECRET_NAME,
     "description": Str(max_len=2048),
     "adminPrincipals": PRINCIPALS,
@@ -135,6 +139,7 @@ ROTATION = Obj(
 
 DATABASE = Obj(
     {
+        "aliases": ALIASES,
         "identifier": DB_INSTANCE_ID,
         "username": PG_IDENTIFIER,
         "initialPassword": Str(min_len=8, max_len=128, expected="a password of 8-128 characters"),
@@ -178,6 +183,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 TOP_LEVEL: dict[str, Any] = {
     "reviewStack": Bool(),
+    "protect": Bool(),
     "sharedKmsKey": Bool(),
     "recoveryWindowInDays": RECOVERY_WINDOW,
     "kmsDeletionWindowInDays": Int(minimum=7, maximum=30),
@@ -197,6 +203,7 @@ SECRET_VALUE_PATHS = {"secrets": "initialValue", "databases": "initialPassword"}
 
 TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "reviewStack": False,
+    "protect": None,  # true, except in review stacks
     "sharedKmsKey": False,
     "recoveryWindowInDays": 30,
     "kmsDeletionWindowInDays": 30,
@@ -230,6 +237,7 @@ class SecretSpec:
     secret_policies: tuple[str, ...] = ()
     recovery_window_in_days: int = 30
     create_rotation_role: bool = False
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,6 +273,7 @@ class DatabaseSpec:
     tags: Mapping[str, str]
     trust_tags: Mapping[str, str]
     recovery_window_in_days: int
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -290,6 +299,7 @@ class StackSettings:
     read_policies: tuple[ReadPolicySpec, ...]
     deployer_principals: tuple[str, ...] = ()   # () = the role behind the running credentials
     log_retention_in_days: int = 30
+    protect: bool = True
 
     def physical_name(self, base: str) -> str:
         return naming.review_name(base, self.stack) if self.review_stack else base
@@ -330,7 +340,7 @@ def parse_config(
         value = raw.get(key, TOP_LEVEL_DEFAULTS[key])
         if value is None:
             value = TOP_LEVEL_DEFAULTS[key]
-        values[key] = spec.check(value, key, problems)
+        values[key] = None if value is None else spec.check(value, key, problems)
 
     for top, leaf in SECRET_VALUE_PATHS.items():
         entries = values.get(top) or {}
@@ -363,6 +373,7 @@ def parse_config(
                               {s.key for s in settings_secrets} | {d.key for d in settings_dbs}, problems)
 
     _check_duplicates(settings_secrets, settings_dbs, problems)
+    _check_aliases(settings_secrets, settings_dbs, problems)
     if region:
         for spec in list(settings_secrets) + list(settings_dbs):
             top = "secrets" if isinstance(spec, SecretSpec) else "databases"
@@ -386,6 +397,7 @@ def parse_config(
         read_policies=policies,
         deployer_principals=tuple(values["deployerPrincipals"]),
         log_retention_in_days=values["logRetentionInDays"],
+        protect=(not review) if values.get("protect") is None else bool(values["protect"]),
     )
 
 
@@ -489,6 +501,7 @@ def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
             secret_policies=tuple(entry.get("secretPolicies") or ()),
             recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
             create_rotation_role=bool(create_role),
+            aliases=tuple(entry.get("aliases") or ()),
         ))
     return tuple(out)
 
@@ -554,6 +567,7 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             tags=dict(entry.get("tags") or {}),
             trust_tags=dict(entry.get("trustTags") or {}),
             recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
+            aliases=tuple(entry.get("aliases") or ()),
         ))
     return tuple(out)
 
@@ -596,3 +610,20 @@ def _check_duplicates(secrets, databases, problems) -> None:
     for spec in databases:
         if spec.key in keys:
             problems.append(Problem(f"databases.{spec.key}", f"'{spec.key}' is also a key of `secrets`; keys must be unique"))
+
+
+def _check_aliases(secrets, databases, problems) -> None:
+    """A former key must not be a current key, nor claimed by two entries: either would make two
+    resources answer to the same old URN."""
+    current = {s.key for s in secrets} | {d.key for d in databases}
+    claimed: dict[str, str] = {}
+    for top, specs in (("secrets", secrets), ("databases", databases)):
+        for spec in specs:
+            for i, alias in enumerate(spec.aliases):
+                path = f"{top}.{spec.key}.aliases[{i}]"
+                if alias in current:
+                    problems.append(Problem(path, f"'{alias}' is a current key; an alias names a former key"))
+                elif alias in claimed:
+                    problems.append(Problem(path, f"'{alias}' is already an alias of {claimed[alias]}"))
+                else:
+                    claimed[alias] = f"{top}.{spec.key}"

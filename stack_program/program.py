@@ -15,6 +15,7 @@ from typing import Any, Optional
 import pulumi
 
 from . import config as cfg
+from . import evolution
 from app_secrets import naming, policies
 from tooling import consumers
 from app_secrets.context import AwsContext
@@ -134,6 +135,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
                 deletion_window_in_days=7 if settings.review_stack else settings.kms_deletion_window_in_days,
                 tags=tags,
                 context=context,
+                protect=settings.protect,
             ),
         )
         shared_key = KmsKeyRef(arn=key.arn, alias_name=key.alias_name)
@@ -159,17 +161,19 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             kms_key=shared_key,
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
             context=context,
+            protect=settings.protect,
         )
+        opts = evolution.secret_options(spec.key, spec.kind, spec.aliases)
         if spec.kind == "random":
             built[spec.key] = RandomSecret(spec.key, RandomSecretArgs(
                 environment_variables=list(spec.environment_variables),
-                random_settings=dict(spec.random_settings), **common))
+                random_settings=dict(spec.random_settings), **common), opts)
         elif spec.kind == "user-managed":
             built[spec.key] = UserManagedSecret(spec.key, UserManagedSecretArgs(
-                environment_variables=list(spec.environment_variables), **common))
+                environment_variables=list(spec.environment_variables), **common), opts)
         else:
             built[spec.key] = Secret(spec.key, SecretArgs(
-                initial_value={k: pulumi.Output.secret(v) for k, v in spec.initial_value.items()}, **common))
+                initial_value={k: pulumi.Output.secret(v) for k, v in spec.initial_value.items()}, **common), opts)
 
     for db in settings.databases:
         handler, layers = archives if db.rotation.enabled else (None, {})
@@ -206,7 +210,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             kms_key=shared_key,
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
             context=context,
-        ))
+            protect=settings.protect,
+        ), evolution.database_options(db.aliases))
 
     read_policies = {}
     for policy in settings.read_policies:
@@ -262,7 +267,7 @@ def describe(component) -> dict[str, Any]:
         "kmsKeyArn": component.kms_key_arn,
         "kmsKeyAlias": getattr(component, "kms_key_alias", None),
         "policyJson": component.policy_json,
-        "environmentVariables": component.environment_variables,
+        "environmentVariables": evolution.present_variables(component),
         "rotationRoleArn": component.rotation_role_arn,
         "rotationRoleName": component.rotation_role_name,
         "external": isinstance(component, ExistingSecret),
@@ -295,8 +300,8 @@ def consumer_outputs(built: dict[str, Any], context: AwsContext) -> pulumi.Outpu
 
     def documents(args: list) -> dict[str, Any]:
         region, triples = args[0], args[1:]
-        per_secret = {key: _consumer_documents(key, arn, name, list(built[key].environment_variables), region)
-                      for key, (arn, name) in zip(keys, triples)}
+        per_secret = {key: _consumer_documents(key, arn, name, list(variables), region)
+                      for key, (arn, name, variables) in zip(keys, triples)}
         exported = {key: {"ecsSecrets": docs["ecsSecrets"],
                           "externalSecret": consumers.to_yaml(docs["externalSecret"]),
                           "secretProviderClass": consumers.to_yaml(docs["secretProviderClass"]),
@@ -308,7 +313,7 @@ def consumer_outputs(built: dict[str, Any], context: AwsContext) -> pulumi.Outpu
             entry["externalSecret"] + entry["secretProviderClass"] for entry in exported.values())
         return {"secrets": exported, "kubernetesManifests": manifests, "dsopsConfig": consumers.to_yaml(dsops)}
 
-    pairs = [pulumi.Output.all(_secret_arn(c), _secret_name(c)) for c in built.values()]
+    pairs = [pulumi.Output.all(_secret_arn(c), _secret_name(c), evolution.present_variables(c)) for c in built.values()]
     return pulumi.Output.all(context.region, *pairs).apply(documents)
 
 

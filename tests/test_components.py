@@ -42,7 +42,9 @@ def test_secret_registers_key_alias_secret_policy_and_version_under_the_componen
     types = sorted(r.type for r in children_of(run, Secret.TYPE, "smtp"))
     assert types == ["aws:kms/alias:Alias", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret",
                      "aws:secretsmanager/secretPolicy:SecretPolicy",
-                     "aws:secretsmanager/secretVersion:SecretVersion"]
+                     "aws:secretsmanager/secretVersion:SecretVersion",
+                     "pulumi-python:dynamic/app-secrets:KmsKeyGuard",
+                     "pulumi-python:dynamic/app-secrets:SecretKeys"]
     key = run.find("aws:kms/key:Key", "smtp")
     assert key.inputs["enableKeyRotation"] is True and key.inputs["description"] == "app/smtp"
     # Slashes are fine in secret names but not in KMS aliases.

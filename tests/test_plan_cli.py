@@ -127,7 +127,11 @@ def test_plain_text_plan_shows_tree_env_and_summary(capsys):
     assert "  + aws:secretsmanager/secret:Secret  example-rails  [example-rails]" in out
     assert "secretString: [secret]" in out
     assert "  example-db -> rds-postgres-example-dev: DATABASE_URL" in out
-    assert out.strip().splitlines()[-1].startswith(f"{out.count('  + ') + out.count(chr(10) + '+ ')} resources to create: ")
+    lines = out.strip().splitlines()
+    warnings = [line for line in lines if line.startswith("warning: ")]
+    # The dev stack still holds the example's placeholders: one warning each, after the summary.
+    assert len(warnings) == 3 and lines[-3:] == warnings
+    assert lines[-4].startswith(f"{out.count('  + ') + out.count(chr(10) + '+ ')} resources to create: ")
     for value in sensitive_of("dev"):
         assert value not in out
 
@@ -187,7 +191,7 @@ def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
         f"error: {source}: secrets.web.environmentVariables[0]: 'api-key' is not an upper-case environment "
         "variable name matching ^[A-Z_][A-Z0-9_]*$",
         f"error: {source}: secrets.web.lenght: unknown key (expected one of: adminPrincipals, "
-        "description, environmentVariables, name, randomSettings, readPrincipals, readwritePrincipals, "
+        "aliases, description, environmentVariables, name, randomSettings, readPrincipals, readwritePrincipals, "
         "recoveryWindowInDays, replicaRegions, secretPolicies, tags, trustTags)",
     ]
 
@@ -202,14 +206,16 @@ def test_validate_reports_each_stack_and_fails_on_any_invalid(capsys, project):
     assert out.splitlines() == [
         "bad: invalid",
         f"  {project}/stacks/Pulumi.bad.yaml: secrets.web.type: 'nope' is not one of 'secret', 'random', 'user-managed'",
-        "good: ok (7 resources, 1 secrets)",
+        "good: ok (9 resources, 1 secrets)",
     ]
 
 
 def test_validate_passes_on_the_example_stacks(capsys):
     code, out, _ = run_cli(capsys, "validate")
     assert code == 0, out
-    assert [line.split(":")[0] for line in out.splitlines()] == ["dev", "pr", "production", "staging"]
+    assert [line.split(":")[0] for line in out.splitlines() if not line.startswith("  warning:")] == \
+        ["dev", "pr", "production", "staging"]
+    assert sum(line.startswith("  warning: stacks/Pulumi.staging.yaml: ") for line in out.splitlines()) == 1
 
 
 def test_real_command_prints_no_traceback():

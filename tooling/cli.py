@@ -1,10 +1,14 @@
 """Command line: `python -m components <command>`.
 
   plan --stack NAME [--json] [--template NAME]   what a stack would create (offline, mock runtime)
+  plan --stack NAME --against REF [--format markdown] [--fail-on data-loss]
+                                                 what changes since REF (git ref or `plan --json` file)
+  status --stack NAME                            user-managed variables still empty in AWS
   validate [--stack NAME ...]                    check every stack file in stacks/ (a PR check)
   env ... / exec ...                             fetch a stack's secrets for a local run (envcmd)
 
-Exit codes: 0 fine, 1 a failure while running, 2 bad input (stack file, config, usage).
+Exit codes: 0 fine, 1 a failure while running, 2 bad input (stack file, config, usage),
+3 a `--fail-on` condition.
 """
 
 from __future__ import annotations
@@ -52,12 +56,18 @@ def _relative(project_dir: Path) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    if (args.format or args.fail_on) and not args.against:
+        print("error: --format and --fail-on go with --against REF", file=sys.stderr)
+        return EXIT_INVALID
     doc, failure = _plan_or_errors(args.stack, args.template, args.project_dir)
     if failure:
         code, lines = failure
         for line in lines:
             print(f"error: {line}", file=sys.stderr)
         return code
+    if args.against:
+        from .review import review
+        return review(doc, args)
     if args.json:
         json.dump(doc, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
@@ -91,7 +101,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print(f"  {line}")
         else:
             print(f"{stack}: ok ({doc['summary']['total']} resources, {len(doc['secrets'])} secrets)")
+            for warning in doc.get("warnings") or ():
+                print(f"  warning: {warning}")
     return worst
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .review import cmd_status as status
+    return status(args)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -109,6 +126,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     plan.add_argument("--template", help="plan STACK as a copy of this stack's config (e.g. --stack pr-7 --template pr)")
     plan.add_argument("--json", action="store_true", help="print one JSON document")
     plan.add_argument("--plain", action="store_true", help="plain text even on a terminal")
+    plan.add_argument("--against", metavar="REF", help="show what changes since REF: a git ref, or a file saved with --json")
+    plan.add_argument("--format", choices=("text", "markdown"), help="with --against: markdown for a PR comment")
+    plan.add_argument("--fail-on", action="append", choices=("data-loss",), help="with --against: exit 3 if any change loses data")
     plan.set_defaults(func=cmd_plan)
     for command in (plan,):
         command.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
@@ -118,6 +138,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     validate.set_defaults(func=cmd_validate)
     validate.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
                           help="project folder holding Pulumi.yaml (default: this project)")
+    status = sub.add_parser("status", help="user-managed variables still empty in AWS")
+    status.add_argument("--stack", default="dev", help="stack name (default: dev)")
+    status.add_argument("--region")
+    status.add_argument("--profile")
+    status.add_argument("--endpoint-url", help="Secrets Manager endpoint (e.g. a local emulator)")
+    status.add_argument("--fail-on", action="append", choices=("empty",), help="exit 3 if any variable is empty")
+    status.set_defaults(func=cmd_status)
     sub.add_parser("env", help="print a stack's secrets as a dotenv file (see: env --help)")
     sub.add_parser("exec", help="run a command with a stack's secrets in its environment")
     args = parser.parse_args(argv)

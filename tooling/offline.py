@@ -171,6 +171,14 @@ class AwsMocks(pulumi.runtime.Mocks):
             outputs["arn"] = self._invent(f"arn:aws:logs:{region}:{account}:log-group:{physical}",
                                           f"arn of log group {physical}")
             rid = physical
+        elif t == "pulumi-python:dynamic/app-secrets:SecretKeys":
+            # The merge would add every missing key: the plan shows the state after it.
+            values = inputs.get("values") or {}
+            if isinstance(values, dict) and rpc._special_sig_key in values:  # a secret, still wrapped
+                values = values.get("value") or {}
+            keys = sorted(values)
+            outputs.update(present_keys=keys, added_keys=[], extra_keys=[])
+            rid = f"{inputs.get('secret_id')}|keys"
         elif t == "random:index/randomPassword:RandomPassword":
             value = f"random-{h[:32]}"
             self.generated_secrets.add(value)
@@ -249,6 +257,7 @@ class Registration:
     delete_before_replace: bool
     protect: bool
     id: Optional[str] = None
+    aliases: list[dict] = field(default_factory=list)   # alias specs as sent ({"name", "type", ...} or {"urn"})
 
     @property
     def physical_name(self) -> Optional[str]:
@@ -289,7 +298,8 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             inputs=inputs, raw_inputs=raw, ignore_changes=list(request.ignoreChanges),
             additional_secret_outputs=list(request.additionalSecretOutputs),
             dependencies=list(request.dependencies), delete_before_replace=bool(request.deleteBeforeReplace),
-            protect=bool(request.protect), id=id_))
+            protect=bool(request.protect), id=id_,
+            aliases=[json_format.MessageToDict(a) for a in request.aliases]))
         from pulumi.runtime.proto import resource_pb2
         response = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
         return response

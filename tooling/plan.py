@@ -11,7 +11,8 @@ Document shape (`python -m components plan --stack dev --json`):
       "reviewStack": false,
       "resources": [
         {"urn": str, "type": str, "name": str, "parent": urn | null, "component": bool,
-         "physicalName": str | null, "inputs": {...}}          # tree order, see below
+         "physicalName": str | null, "inputs": {...},          # tree order, see below
+         "protect": bool, "aliases": [urn]}                    # aliases: own and inherited (tooling/urns.py)
       ],
       "secrets": [
         {"name": config key, "secretName": physical name, "kind": str,
@@ -20,7 +21,8 @@ Document shape (`python -m components plan --stack dev --json`):
                     "readRequiresTags": {tag: value}, "tagExempt": [principal],
                     "readableByAnyIamPrincipal": bool}}
       ],
-      "summary": {"total": int, "byType": {type: int}}
+      "summary": {"total": int, "byType": {type: int}},
+      "warnings": [str]                                        # e.g. placeholder `secure:` values
     }
 
 Resources are listed depth-first (each parent before its children), siblings ordered by type and
@@ -37,13 +39,14 @@ from typing import Any, Optional
 
 from app_secrets import policies
 from .access import access_summary, secret_accesses
+from . import placeholders
 from .offline import PROJECT_DIR, OfflineRun, Registration, SECRET_SIG, run_program
 
 SECRET = "[secret]"
 UNKNOWN_SIG = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the SDK's marker for unknown values
 POLICY_INPUTS = {"policy", "assumeRolePolicy"}
 # Inputs that say nothing to a reviewer.
-HIDDEN_INPUTS = {"__defaults", "region", "code"}
+HIDDEN_INPUTS = {"__defaults", "region", "code", "__provider"}
 KIND_BY_TYPE = {
     "app-secrets:secrets:Secret": "secret",
     "app-secrets:secrets:RandomSecret": "random",
@@ -108,7 +111,10 @@ def in_tree_order(registrations: list[Registration]) -> list[Registration]:
 
 
 def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    from .urns import alias_urns
+
     renderer = _Renderer(run)
+    aliases = alias_urns(run.registrations)
     resources = []
     for reg in in_tree_order(run.registrations):
         inputs = {k: renderer.value(k, v) for k, v in sorted(reg.raw_inputs.items())
@@ -123,6 +129,8 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
             "component": not reg.custom,
             "physicalName": renderer.text(reg.physical_name) if reg.physical_name else None,
             "inputs": inputs,
+            "protect": reg.protect,
+            "aliases": aliases.get(reg.urn, []),
         })
     secrets = []
     kinds: dict[str, str] = {}
@@ -153,6 +161,7 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
         "resources": resources,
         "secrets": secrets,
         "summary": {"total": len(run.registrations), "byType": dict(sorted(by_type.items()))},
+        "warnings": [f"{source}: {w}" for w in placeholders.warnings_for(run.config.path)],
     }
 
 
@@ -213,6 +222,7 @@ def render_text(doc: dict[str, Any]) -> str:
     lines += access_lines(doc)
     lines.append("")
     lines.append(summary_line(doc))
+    lines += [f"warning: {w}" for w in doc.get("warnings") or ()]
     return "\n".join(lines)
 
 
@@ -278,3 +288,5 @@ def render_rich(doc: dict[str, Any], console) -> None:
     console.print(table)
     console.print("\n".join(access_lines(doc)), highlight=False, markup=False)
     console.print(summary_line(doc))
+    for warning in doc.get("warnings") or ():
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)

@@ -8,6 +8,7 @@
 | policy | Input[str] | — | a whole key policy instead of the built one |
 | deletion_window_in_days | int | 30 | 7-30 |
 | tags | dict | {} | resource tags |
+| protect | bool | False | `protect` the key (deleting or replacing it needs a deliberate step) |
 
 | output | meaning |
 |---|---|
@@ -37,11 +38,12 @@ class CustomerManagedKeyArgs:
     deletion_window_in_days: int = 30
     tags: Mapping[str, str] = field(default_factory=dict)
     context: AwsContext | None = None
+    protect: bool = False
 
 
 def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], deletion_window_in_days: int,
                    tags: Optional[Mapping[str, str]], parent: pulumi.Resource,
-                   region: Optional[str] = None) -> tuple[aws.kms.Key, aws.kms.Alias]:
+                   region: Optional[str] = None, protect: bool = False) -> tuple[aws.kms.Key, aws.kms.Alias]:
     """A symmetric key with yearly rotation, described by `name` and aliased `alias/<name>`.
     Secret creates these directly (not through CustomerManagedKey) to keep one component per secret."""
     key = aws.kms.Key(
@@ -52,7 +54,7 @@ def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], 
         policy=policy,
         tags=dict(tags) if tags else None,
         region=region,  # None: the provider's region
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
     )
     alias = aws.kms.Alias(
         resource_name,
@@ -89,7 +91,8 @@ class CustomerManagedKey(pulumi.ComponentResource):
                     policies.key_policy(admin_principals=list(a[2:]), account_root_arn=a[0],
                                         region=a[1])["Statement"] + extra)))
         key, alias = key_with_alias(resource_name, name=args.name, policy=policy,
-                                    deletion_window_in_days=args.deletion_window_in_days, tags=args.tags, parent=self)
+                                    deletion_window_in_days=args.deletion_window_in_days, tags=args.tags, parent=self,
+                                    protect=args.protect)
         self.arn = key.arn
         self.key_id = key.key_id
         self.alias_name = alias.name

@@ -19,10 +19,12 @@
 | log_retention_in_days | int | 30 | — (the rotation function's log group) |
 | deployer_principals | list | the running credentials' role | — (may use the key) |
 | handler, layers | ArchiveInfo | built from the handler shipped in this package, into `packaging.default_build_dir()` (the user's cache) | — |
+| protect | bool | False | — (`protect` on the login's secret, value and key) |
 
 | output | thoughtbot output |
 |---|---|
 | environment_variables | environment_variables (["DATABASE_URL"]) |
+| present_environment_variables | — (those the live secret holds, see key_merge.py) |
 | kms_key_arn, policy_json | kms_key_arn, policy_json |
 | rotation_role_arn, rotation_role_name | rotation_role_arn, rotation_role_name |
 | secret_arn, secret_name | secret_arn, secret_name |
@@ -85,6 +87,7 @@ class RdsPostgresAdminLoginArgs:
     kms_key: Optional[KmsKeyRef] = None
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
+    protect: bool = False
 
 
 def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str]) -> list:
@@ -147,6 +150,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 kms_key=args.kms_key,
                 kms_deletion_window_in_days=args.kms_deletion_window_in_days,
                 context=context,
+                protect=args.protect,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -214,6 +218,8 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             function_arn = function.arn
 
         self.environment_variables = ["DATABASE_URL"]
+        self.present_environment_variables = secret.present_environment_variables.apply(
+            lambda present: [k for k in self.environment_variables if k in present])
         self.kms_key_arn = secret.kms_key_arn
         self.kms_key_alias = secret.kms_key_alias
         self.policy_json = secret.policy_json

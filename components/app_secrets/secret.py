@@ -23,6 +23,7 @@ Secret inputs (SecretArgs):
 | recovery_window_in_days | int | 30 | — (0 in review stacks) |
 | kms_key | KmsKeyRef | own key | — (a shared key, in review stacks) |
 | kms_deletion_window_in_days | int | 30 | — |
+| protect | bool | False | — (`protect` on the secret, its value and its own key) |
 
 Secret outputs:
 
@@ -33,6 +34,7 @@ Secret outputs:
 | policy_json | policy_json (read this secret and its replicas, decrypt with their keys) |
 | replicas | — (list of (region, replica arn, replica key arn)) |
 | environment_variables | environment_variables (upper-case JSON keys) |
+| present_environment_variables | — (those of them the live secret holds; see key_merge.py) |
 | rotation_role_arn, rotation_role_name | rotation_role_arn, rotation_role_name |
 
 RandomSecret adds `random_settings` (per variable: length 32, special false, upper/lower/numeric
@@ -54,6 +56,7 @@ import pulumi_random as random
 from . import naming, policies
 from .secret_settings import RandomSettings, ReplicaRegion
 from .context import AwsContext
+from .key_merge import KmsKeyGuard, SecretKeys
 from .kms import key_with_alias
 
 # A staging label of our own that stays on the version this program created. AWS deletes a
@@ -94,6 +97,7 @@ class SecretArgs:
     kms_key: Optional[KmsKeyRef] = None
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
+    protect: bool = False
 
 
 @dataclass
@@ -179,6 +183,7 @@ class Secret(pulumi.ComponentResource):
                 deletion_window_in_days=args.kms_deletion_window_in_days,
                 tags=tags,
                 parent=self,
+                protect=args.protect,
             )
             key_arn, key_alias = key.arn, alias.name
         else:
@@ -202,6 +207,9 @@ class Secret(pulumi.ComponentResource):
                 )
                 replica_keys.append(replica_key.arn)
 
+        # A move to another key loses older versions: the guard refuses it at preview time.
+        guard = KmsKeyGuard(resource_name, secret_name=args.name, kms_key_id=key_arn,
+                            opts=pulumi.ResourceOptions(parent=self))
         secret = aws.secretsmanager.Secret(
             resource_name,
             name=args.name,
@@ -213,7 +221,7 @@ class Secret(pulumi.ComponentResource):
                 for r, k in zip(args.replica_regions, replica_keys)
             ] or None,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[guard]),
         )
         secret_policy = aws.secretsmanager.SecretPolicy(
             resource_name,
@@ -236,7 +244,16 @@ class Secret(pulumi.ComponentResource):
             secret_id=secret.id,
             secret_string=secret_string,
             version_stages=INITIAL_VERSION_STAGES,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=IGNORED_VERSION_CHANGES),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=IGNORED_VERSION_CHANGES, protect=args.protect),
+        )
+        # Variables added to the config later reach AWS through this merge, not the version above.
+        merged = SecretKeys(
+            resource_name,
+            secret_id=secret.arn,
+            key_names=keys,
+            values=pulumi.Output.all(*[initial_value[k] for k in keys]).apply(lambda values: dict(zip(keys, values))),
+            region=context.region,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[version]),
         )
         # What must exist before a rotation may start: the value to rotate, the policy letting the
         # rotation role in, and the role's own permissions.
@@ -266,6 +283,9 @@ class Secret(pulumi.ComponentResource):
             lambda a: policies.to_json(policies.read_policy([(args.name, a[0], a[1])], region=a[2], dns_suffix=a[3],
                                                             replicas=a[4])))
         self.environment_variables = [k for k in keys if naming.ENV_VAR_PATTERN.match(k)]
+        # What consumers may rely on: only keys the live secret really has (after the merge).
+        self.present_environment_variables = merged.present_keys.apply(
+            lambda present, names=list(self.environment_variables): [k for k in names if k in (present or [])])
         self.rotation_role = role
         self.rotation_role_arn = role.arn if role else None
         self.rotation_role_name = role.name if role else None
