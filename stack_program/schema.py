@@ -44,6 +44,8 @@ def join(path: str, key: str | int) -> str:
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"
+    if isinstance(value, float) and not value.is_integer():
+        return f"the fraction {value}"
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
             list: "a list", dict: "a map"}.get(type(value), type(value).__name__)
 
@@ -129,7 +131,11 @@ class Bool(Spec):
 
     def check(self, value, path, problems):
         if not isinstance(value, bool):
-            problems.append(Problem(path, f"expected true or false, got {_type_name(value)}"))
+            # YAML 1.1 booleans are strings to the Pulumi CLI (YAML 1.2).
+            yaml11 = isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n")
+            got = f"the string '{value}' (YAML 1.2, which Pulumi reads, has only true and false)" if yaml11 \
+                else _type_name(value)
+            problems.append(Problem(path, f"expected true or false, got {got}"))
             return None
         return value
 

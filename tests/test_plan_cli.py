@@ -189,9 +189,9 @@ def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
 
 
 def test_validate_reports_each_stack_and_fails_on_any_invalid(capsys, project):
-    (project / "stacks" / "Pulumi.good.yaml").write_text(yaml.safe_dump({"config": {
+    (project / "stacks" / "Pulumi.good.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
-    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
         "app-secrets:secrets": {"web": {"type": "nope"}}}}))
     code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
     assert code == 2
@@ -224,7 +224,7 @@ def test_project_defaults_from_pulumi_yaml_are_applied(capsys, project):
     text = (project / "Pulumi.yaml").read_text()
     (project / "Pulumi.yaml").write_text(text.replace(
         "  recoveryWindowInDays:\n    type: integer\n    default: 30", "  recoveryWindowInDays:\n    type: integer\n    default: 7"))
-    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {
+    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
     doc = plan_json(capsys, "--stack", "s", "--project-dir", str(project))
     secret = next(r for r in doc["resources"] if r["type"] == "aws:secretsmanager/secret:Secret")
