@@ -4,7 +4,9 @@
   validate [--stack NAME ...]                    check every stack file in stacks/ (a PR check)
   env ... / exec ...                             fetch a stack's secrets for a local run (envcmd)
 
-Exit codes: 0 fine, 1 a failure while running, 2 bad input (stack file, config, usage).
+Exit codes (every command, see README "Exit codes"): 0 ok, 1 a failure while running, 2 bad input
+(stack file, config, command line), 3 a `--fail-on` condition. Every error is one line per
+problem naming the file and key path (or the flag); never a traceback or an exception class name.
 """
 
 from __future__ import annotations
@@ -15,7 +17,22 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_FAIL_ON = 0, 1, 2, 3
+
+
+class CliError(Exception):
+    """The one error type of the command line: lines to print (each prefixed `error: `) and an
+    exit code. Raise it anywhere in a command; `main` prints it."""
+
+    def __init__(self, lines, code: int = EXIT_INVALID):
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        super().__init__("\n".join(self.lines))
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line and exit 2, instead of a usage dump
+        raise CliError(f"{self.prog}: {message} (see --help)")
 
 
 def _problem_lines(source: str, error: BaseException) -> list[str]:
@@ -32,9 +49,13 @@ def _plan_or_errors(stack: str, template: Optional[str], project_dir: Path):
     from .plan import plan_stack
     from stack_program.program import InvalidConfig
 
-    for name in (stack, template):
+    for flag, name in (("--stack", stack), ("--template", template)):
         if name is not None and not STACK_NAME_PATTERN.match(name):
-            return None, (EXIT_INVALID, [f"'{name}' is not a stack name (letters, digits, '-', '_', '.')"])
+            return None, (EXIT_INVALID, [f"{flag} {name!r}: expected a stack name (letters, digits, '-', '_', '.')"])
+    if template is not None:
+        problem = template_problem(stack, template, project_dir)
+        if problem:
+            return None, (EXIT_INVALID, [problem])
     try:
         return plan_stack(stack, template=template, project_dir=project_dir), None
     except StackFileError as error:
@@ -42,8 +63,26 @@ def _plan_or_errors(stack: str, template: Optional[str], project_dir: Path):
     except InvalidConfig as error:
         source = f"{_relative(project_dir)}stacks/Pulumi.{template or stack}.yaml"
         return None, (EXIT_INVALID, _problem_lines(source, error))
-    except Exception as error:  # noqa: BLE001 - one line, never a traceback
-        return None, (EXIT_FAILED, [f"stack {stack}: {type(error).__name__}: {error}"])
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback nor a class name
+        first = (str(error).strip().splitlines() or ["no detail"])[0]
+        return None, (EXIT_FAILED, [f"stack {stack}: failed while running the program: {first}"])
+
+
+def template_problem(stack: str, template: str, project_dir: Path) -> Optional[str]:
+    """`--template` plans a stack that does not exist yet as a copy of another; a stack that has
+    its own file is planned from that file by Pulumi, so a template would show the wrong config."""
+    from .offline import StackFileError, load_project
+
+    if template == stack:
+        return f"--template {template}: expected another stack than --stack (the stack to copy the config from)"
+    try:
+        own = load_project(project_dir).stack_config_dir / f"Pulumi.{stack}.yaml"
+    except StackFileError as error:
+        return str(error)
+    if own.is_file():
+        return (f"{own}: exists, so `pulumi up --stack {stack}` uses it and not a copy of {template}; "
+                f"expected a new stack name with --template (or plan {stack} without --template)")
+    return None
 
 
 def _relative(project_dir: Path) -> str:
@@ -78,8 +117,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     try:
         stacks = args.stack or stack_names(load_project(args.project_dir))
     except StackFileError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        raise CliError(str(error)) from None
     worst = EXIT_OK
     for stack in stacks:
         doc, failure = _plan_or_errors(stack, None, args.project_dir)
@@ -101,9 +139,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if argv and argv[0] in ("env", "exec"):
         from .envcmd import main as env_main
         return env_main(argv)
-    parser = argparse.ArgumentParser(prog="python -m components", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m components", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     plan = sub.add_parser("plan", help="show what a stack would create (offline)")
     plan.add_argument("--stack", default="dev", help="stack name (default: dev)")
     plan.add_argument("--template", help="plan STACK as a copy of this stack's config (e.g. --stack pr-7 --template pr)")
@@ -120,8 +158,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           help="project folder holding Pulumi.yaml (default: this project)")
     sub.add_parser("env", help="print a stack's secrets as a dotenv file (see: env --help)")
     sub.add_parser("exec", help="run a command with a stack's secrets in its environment")
-    args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except CliError as error:
+        for line in error.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return error.code
+    except SystemExit as done:  # --help
+        return int(done.code or 0)
 
 
 def run() -> None:
@@ -133,6 +178,9 @@ def run() -> None:
         code = EXIT_OK
     except KeyboardInterrupt:
         code = 130
+    except Exception as error:  # noqa: BLE001 - never a traceback; the first line of the reason only
+        print(f"error: failed while running: {(str(error).strip().splitlines() or ['no detail'])[0]}", file=sys.stderr)
+        code = EXIT_FAILED
     # The mock runtime leaves an event loop behind whose teardown at interpreter exit prints
     # noise on stderr; nothing is left to clean up here, so leave at once.
     import os
