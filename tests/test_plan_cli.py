@@ -284,3 +284,24 @@ def test_tree_order_is_depth_first_with_siblings_by_type_then_name():
                 reg("a-secret", "aws:secretsmanager/secret:Secret", "a"), reg("a-key", "aws:kms/key:Key", "a"),
                 reg("a", "pkg:m:Secret"), reg("stray", "aws:iam/policy:Policy", "urn:not-planned")]
     assert [r.urn for r in in_tree_order(shuffled)] == ["stray", "a", "a-key", "a-secret", "b", "b-key"]
+
+
+def test_terminal_rendering_escapes_markup_and_shows_secret(project):
+    """A description with rich markup must neither crash the terminal renderer nor vanish, and
+    secret inputs must read `[secret]` on screen (rich would take it for a tag and print nothing)."""
+    from rich.console import Console
+
+    from tooling.plan import plan_stack, render_rich
+
+    (project / "stacks" / "Pulumi.m.yaml").write_text(yaml.safe_dump({"config": {
+        "aws:region": "us-east-1",
+        "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"],
+                                        "description": "[/bold] oops [red]x[/red] [secret]",
+                                        "tags": {"team": "[link=http://e.invalid]t[/link]"}}}}}))
+    doc = plan_stack("m", project_dir=project)
+    console = Console(record=True, width=400, force_terminal=True, color_system="truecolor")
+    render_rich(doc, console)
+    shown = console.export_text()
+    assert "[/bold] oops [red]x[/red] [secret]" in shown
+    assert "[link=http://e.invalid]t[/link]" in shown
+    assert "secretString: [secret]" in shown

@@ -222,19 +222,23 @@ def summary_line(doc: dict[str, Any]) -> str:
 
 
 def render_rich(doc: dict[str, Any], console) -> None:
-    """The same as render_text, as a rich tree and table, for a terminal."""
+    """The same as render_text, as a rich tree and table, for a terminal. Every string from the
+    stack (names, descriptions, tags, "[secret]") is escaped: rich would read `[/bold]` as markup
+    (and fail) and `[secret]` as a tag (and print nothing where a reviewer must see a secret)."""
+    from rich.markup import escape
     from rich.table import Table
     from rich.tree import Tree
 
     tree_index = _children(doc)
-    title = f"[bold]Plan of stack '{doc['stack']}'[/] ({doc['source']})" + (" - review stack" if doc["reviewStack"] else "")
+    title = (f"[bold]Plan of stack '{escape(doc['stack'])}'[/] ({escape(doc['source'])})"
+             + (" - review stack" if doc["reviewStack"] else ""))
     root = Tree(title)
 
     def add(node, resource):
-        physical = f" [cyan]{resource['physicalName']}[/]" if resource["physicalName"] else ""
-        branch = node.add(f"[green]+[/] [bold]{resource['name']}[/] [dim]{resource['type']}[/]{physical}")
+        physical = f" [cyan]{escape(resource['physicalName'])}[/]" if resource["physicalName"] else ""
+        branch = node.add(f"[green]+[/] [bold]{escape(resource['name'])}[/] [dim]{escape(resource['type'])}[/]{physical}")
         for line in _format_inputs(resource["inputs"]):
-            branch.add(f"[dim]{line}[/]", highlight=False)
+            branch.add(f"[dim]{escape(line)}[/]", highlight=False)
         for child in tree_index.get(resource["urn"], []):
             add(branch, child)
 
@@ -246,7 +250,7 @@ def render_rich(doc: dict[str, Any], console) -> None:
     table.add_column("physical name")
     table.add_column("variables")
     for secret in doc["secrets"]:
-        table.add_row(secret["name"], secret["secretName"] + (" (existing)" if secret["external"] else ""),
-                      ", ".join(secret["environmentVariables"]))
+        table.add_row(escape(secret["name"]), escape(str(secret["secretName"])) + (" (existing)" if secret["external"] else ""),
+                      escape(", ".join(secret["environmentVariables"])))
     console.print(table)
-    console.print(summary_line(doc))
+    console.print(escape(summary_line(doc)))
