@@ -305,3 +305,27 @@ def test_terminal_rendering_escapes_markup_and_shows_secret(project):
     assert "[/bold] oops [red]x[/red] [secret]" in shown
     assert "[link=http://e.invalid]t[/link]" in shown
     assert "secretString: [secret]" in shown
+
+
+def test_validate_runs_each_stack_in_isolation(capsys, project, monkeypatch):
+    """A stack that fails while resources are still being registered must not fail the next one
+    (its pending registrations used to resume inside the next stack's run)."""
+    from tooling.offline import AwsMocks
+
+    real = AwsMocks.new_resource
+
+    def new_resource(self, args):
+        if args.typ == "aws:kms/key:Key" and args.name == "boom":
+            raise RuntimeError("the cloud fell over")
+        return real(self, args)
+
+    monkeypatch.setattr(AwsMocks, "new_resource", new_resource)
+    for name, secret in (("a-broken", "boom"), ("b-good", "web")):
+        (project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": {
+            "aws:region": "us-east-1",
+            "app-secrets:secrets": {secret: {"type": "random", "environmentVariables": ["A", "B", "C"]}}}}))
+    code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
+    lines = out.splitlines()
+    assert lines[0] == "a-broken: invalid" and "the cloud fell over" in lines[1] and "RuntimeError" not in out
+    assert lines[2:] == ["b-good: ok (9 resources, 1 secrets)"]
+    assert code == 1  # a failure while running, not bad input

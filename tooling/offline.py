@@ -417,21 +417,35 @@ def execute(
 
 
 def _fresh_runtime() -> None:
-    """Each run starts from a clean runtime: a failed run leaves registrations and applies pending
-    on the event loop, which would otherwise resume inside the next stack's run (and fail it)."""
+    """Each run starts from a clean runtime. A failed run leaves its output tasks in the SDK's
+    module-level set `SETTINGS.outputs` (the mock settings never replace it) and pending work on
+    the event loop; the next stack's run would await them and fail with the first one's error."""
     try:
-        old = asyncio.get_event_loop_policy().get_event_loop()
+        loop = asyncio.get_event_loop_policy().get_event_loop()
     except RuntimeError:
-        old = None
-    if old is not None and not old.is_running() and not old.is_closed():
-        pending = [t for t in asyncio.all_tasks(old) if not t.done()]
+        loop = None
+    if loop is not None and not loop.is_running() and not loop.is_closed():
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
             task.cancel()
         if pending:
-            old.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        old.close()
-    asyncio.set_event_loop(asyncio.new_event_loop())
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    with runtime_settings.SETTINGS.lock:
+        for task in runtime_settings.SETTINGS.outputs:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: no "exception was never retrieved" noise at exit
+        runtime_settings.SETTINGS.outputs.clear()
+    if loop is not None and not loop.is_closed():
+        loop.set_exception_handler(_quiet_unretrieved)
     runtime_settings.ROOT.set(None)
+
+
+def _quiet_unretrieved(loop, context) -> None:
+    """A failed run's leftover futures are garbage-collected later with asyncio's "exception was
+    never retrieved" report; the run itself already reported that error, once."""
+    if "never retrieved" in str(context.get("message", "")):
+        return
+    loop.default_exception_handler(context)
 
 
 def run_inline(program: Callable[[], None], *, stack: str = "test", config: Optional[dict[str, Any]] = None,
