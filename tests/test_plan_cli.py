@@ -153,7 +153,7 @@ def test_missing_stack_file(capsys):
 def test_not_a_stack_name(capsys):
     code, _, err = run_cli(capsys, "plan", "--stack", "../../etc/passwd")
     assert code == 2
-    assert err == "error: '../../etc/passwd' is not a stack name (letters, digits, '-', '_', '.')\n"
+    assert err == "error: --stack '../../etc/passwd': expected a stack name (letters, digits, '-', '_', '.')\n"
 
 
 def test_invalid_yaml(capsys, project):
