@@ -408,7 +408,7 @@ def _name(base: str, review: bool, stack: str) -> str:
 
 
 def _replicas(entries) -> tuple[ReplicaRegion, ...]:
-    return tuple(ReplicaRegion(r["region"], r.get("kmsKeyId")) for r in entries or () if r)
+    return tuple(ReplicaRegion(r["region"], r.get("kmsKeyId")) for r in entries or () if r and r.get("region"))
 
 
 def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
@@ -499,7 +499,7 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
         for message in naming.rotation_name_problems(secret_name):
             problems.append(Problem(f"{path}.secretName", message))
         for needs_vpc in ("subnetIds", "securityGroupIds", "databaseSecurityGroupId"):
-            if entry.get(needs_vpc) and not entry.get("vpcId"):
+            if entry.get(needs_vpc) and "vpcId" not in entry:  # present but invalid: reported already
                 problems.append(Problem(f"{path}.vpcId", f"is required when {needs_vpc} is given"))
         if entry.get("vpcId") and not entry.get("subnetIds"):
             problems.append(Problem(f"{path}.subnetIds", "is required when vpcId is given (the function runs in them)"))
@@ -580,7 +580,7 @@ def _check_overlaps(secrets, databases, problems) -> None:
     wins), and a replica region listed twice."""
     owner: dict[str, str] = {}
     for spec in secrets:
-        for var in spec.environment_variables:
+        for var in dict.fromkeys(spec.environment_variables):  # a repeat inside one list is reported there
             if var in owner:
                 problems.append(Problem(f"secrets.{spec.key}", f"environment variable {var} is also given by "
                                         f"{owner[var]}; expected each variable from one secret"))

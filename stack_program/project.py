@@ -110,4 +110,7 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if "'\\t'" in problem:
         problem += " (indent with spaces: YAML does not allow tabs there)"
+    context, where = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and where and mark and where.line != mark.line:
+        problem += f" ({context} that starts at line {where.line + 1})"
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem

@@ -41,6 +41,11 @@ def join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+def _shown(value: str, limit: int = 80) -> str:
+    """A user's string quoted for a message, cut short when long."""
+    return f"'{value}'" if len(value) <= limit else f"'{value[:limit]}…' ({len(value)} characters)"
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -79,14 +84,14 @@ class Str(Spec):
         if self.choices and value not in self.choices:
             hint = difflib.get_close_matches(value, self.choices, n=1)
             more = f" (did you mean '{hint[0]}'?)" if hint else ""
-            problems.append(Problem(path, f"'{value}' is not {self.description}{more}"))
+            problems.append(Problem(path, f"{_shown(value)} is not {self.description}{more}"))
             return None
         if len(value) < self.min_len or (self.max_len is not None and len(value) > self.max_len):
             bounds = f"{self.min_len}-{self.max_len}" if self.max_len else f"at least {self.min_len}"
             problems.append(Problem(path, f"expected {bounds} characters, got {len(value)}"))
             return None
         if self.pattern and not self.pattern.match(value):
-            problems.append(Problem(path, f"'{value}' is not {self.description}"))
+            problems.append(Problem(path, f"{_shown(value)} is not {self.description}"))
             return None
         if self.extra:
             message = self.extra(value)
