@@ -49,8 +49,10 @@ def _shown(value: str, limit: int = 80) -> str:
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"
-    if isinstance(value, float) and not value.is_integer():
-        return f"the fraction {value}"
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return "a number that is not finite (.inf, .nan, or too large)"
+    if isinstance(value, float):
+        return f"the fraction {value}" if not value.is_integer() else f"the decimal {value}"
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
             list: "a list", dict: "a map"}.get(type(value), type(value).__name__)
 
