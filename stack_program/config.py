@@ -440,6 +440,13 @@ def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
             if minimums > rs.length:
                 problems.append(Problem(f"{path}.randomSettings.{var}",
                                         f"the min* counts add up to {minimums}, more than length {rs.length}"))
+            for flag, minimum in (("upper", "minUpper"), ("lower", "minLower"), ("numeric", "minNumeric"),
+                                  ("special", "minSpecial")):
+                # The provider adds the min* characters even when their class is off.
+                if settings[minimum] and not settings[flag]:
+                    problems.append(Problem(f"{path}.randomSettings.{var}.{minimum}",
+                                            f"is {settings[minimum]} but {flag} is false; expected {flag}: true, "
+                                            f"or {minimum}: 0"))
             if not (rs.upper or rs.lower or rs.numeric or rs.special):
                 problems.append(Problem(f"{path}.randomSettings.{var}",
                                         "upper, lower, numeric and special are all false: no characters to choose from"))
@@ -494,6 +501,14 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             problems.append(Problem(f"{path}.sslMode",
                                     f"'{entry['sslMode']}' needs the RDS CA bundle inside the rotation function, "
                                     "which this project does not ship yet; expected require"))
+        exclude = entry.get("excludeCharacters") or ""
+        for label, chars in (("digit", "0123456789"), ("upper-case letter", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+                             ("lower-case letter", "abcdefghijklmnopqrstuvwxyz"),
+                             ("punctuation character", "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")):
+            if set(chars) <= set(exclude):
+                # The function asks GetRandomPassword for every type (RequireEachIncludedType).
+                problems.append(Problem(f"{path}.excludeCharacters", f"excludes every {label}, so no new password "
+                                        "could be generated (each type is required); expected it to leave some"))
         identifier = entry.get("identifier") or key
         secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}", review, stack)
         for message in naming.rotation_name_problems(secret_name):
