@@ -63,6 +63,8 @@ def test_mistake_is_refused_clearly(case, tmp_path, capsys, monkeypatch):
     if args[0] in ("env", "exec"):
         import tooling.offline
         monkeypatch.setattr(tooling.offline, "PROJECT_DIR", project)
+    for name, value in (case.get("environ") or {}).items():
+        monkeypatch.setenv(name, value)
     code = main(args)
     out, err = capsys.readouterr()
     text = out if case.get("stream") == "out" else err

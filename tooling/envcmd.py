@@ -217,6 +217,18 @@ def plan_from_stack(stack: str) -> Any:
 # AWS
 
 
+def check_region(region: str, origin: str) -> None:
+    """A region botocore's partition data knows; a typo would otherwise become an endpoint that
+    does not exist (a network error, exit 1) instead of bad input."""
+    import boto3
+
+    session = boto3.Session(region_name="us-east-1", profile_name=None)
+    known = {r for partition in session.get_available_partitions()
+             for r in session.get_available_regions("secretsmanager", partition)}
+    if known and region not in known:
+        raise usage(f"{origin} {region!r}: not an AWS region where Secrets Manager runs (e.g. us-east-1)")
+
+
 def make_client(region: Optional[str], profile: Optional[str], role_arn: Optional[str],
                 endpoint_url: Optional[str]):
     import boto3
@@ -552,8 +564,12 @@ def _run(argv: list[str]) -> int:
     if args.stage is not None and not re.match(r"^[A-Za-z0-9_+=.@-]{1,256}$", args.stage):
         raise usage(f"--stage {args.stage!r} is not a version stage label")
 
-    region = (args.region or default_region or os.environ.get("AWS_REGION")
-              or os.environ.get("AWS_DEFAULT_REGION") or None)
+    region, origin = next(((value, name) for name, value in (
+        ("--region", args.region), (f"{source}: aws:region" if default_region else "", default_region),
+        ("AWS_REGION", os.environ.get("AWS_REGION")), ("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION")))
+        if value), (None, ""))
+    if region is not None:
+        check_region(region, origin)
     client = make_client(region, args.profile, args.role_arn, args.endpoint_url)
     notes: list[str] = []
     env = collect(requests, client, stage=args.stage, version_id=args.version_id,
