@@ -326,6 +326,6 @@ def test_validate_runs_each_stack_in_isolation(capsys, project, monkeypatch):
             "app-secrets:secrets": {secret: {"type": "random", "environmentVariables": ["A", "B", "C"]}}}}))
     code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
     lines = out.splitlines()
-    assert lines[0] == "a-broken: invalid" and "the cloud fell over" in lines[1] and "RuntimeError" not in out
+    assert lines[0] == "a-broken: failed" and "the cloud fell over" in lines[1] and "RuntimeError" not in out
     assert lines[2:] == ["b-good: ok (9 resources, 1 secrets)"]
     assert code == 1  # a failure while running, not bad input

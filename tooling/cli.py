@@ -124,7 +124,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if failure:
             code, lines = failure
             worst = max(worst, code)
-            print(f"{stack}: invalid")
+            print(f"{stack}: {'invalid' if code == EXIT_INVALID else 'failed'}")
             for line in lines:
                 print(f"  {line}")
         else:
