@@ -55,16 +55,25 @@ def stack_file_leaves(stack: str) -> Optional[dict[str, bool]]:
     return None if config is None else cfg.stack_file_leaves_of(config)
 
 
+def stack_file_path(stack: str) -> Optional[Path]:
+    """Where the stack's file is (the engine runs the program in the project folder)."""
+    from .project import StackFileError, load_project
+
+    if stack_file_override is not None:
+        return stack_file_override
+    try:
+        return load_project(Path.cwd()).stack_config_dir / f"Pulumi.{stack}.yaml"
+    except StackFileError:
+        return None
+
+
 def stack_file_config(stack: str) -> Optional[dict[str, Any]]:
     """The `config:` map of the stack file as written (secure values still encrypted), or None."""
-    from .project import StackFileError, load_project, read_yaml
+    from .project import StackFileError, read_yaml
 
-    path = stack_file_override
+    path = stack_file_path(stack)
     if path is None:
-        try:
-            path = load_project(Path.cwd()).stack_config_dir / f"Pulumi.{stack}.yaml"
-        except StackFileError:
-            return None
+        return None
     try:
         doc = read_yaml(Path(path)) or {}
     except StackFileError:
@@ -91,8 +100,10 @@ def read_settings() -> cfg.StackSettings:
     region = _decode(runtime_config.get_config("aws:region"))
     if not any(p.path == "aws:region" for p in extra):
         extra += stack_checks.stack_region_problems(region)
+    path = stack_file_path(pulumi.get_stack())
+    source = os.path.relpath(path) if path is not None and path.is_file() else None  # named in the message
     return cfg.parse_config(raw, stack=pulumi.get_stack(), region=region if isinstance(region, str) else None,
-                            secret_keys=secret_keys, unknown_keys=unknown, extra_problems=extra,
+                            secret_keys=secret_keys, unknown_keys=unknown, extra_problems=extra, source=source,
                             stack_file_leaves=None if file_config is None else cfg.stack_file_leaves_of(file_config))
 
 

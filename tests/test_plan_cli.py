@@ -329,3 +329,18 @@ def test_validate_runs_each_stack_in_isolation(capsys, project, monkeypatch):
     assert lines[0] == "a-broken: failed" and "the cloud fell over" in lines[1] and "RuntimeError" not in out
     assert lines[2:] == ["b-good: ok (9 resources, 1 secrets)"]
     assert code == 1  # a failure while running, not bad input
+
+
+def test_under_the_engine_the_message_names_the_stack_file(project):
+    """What `pulumi preview` prints (the RunError's text) names the file too, not only the CLI."""
+    from stack_program.program import InvalidConfig
+    from tooling.offline import run_program
+
+    (project / "stacks" / "Pulumi.e.yaml").write_text(yaml.safe_dump({"config": {
+        "aws:region": "us-east-9", "app-secrets:secrets": {"web": {"type": "nope"}}}}))
+    with pytest.raises(InvalidConfig) as raised:
+        run_program("e", project_dir=project)
+    text = str(raised.value)
+    assert text.splitlines()[0] == "invalid config in stacks/Pulumi.e.yaml (2 problems):"
+    assert "  - aws:region: 'us-east-9' is not an AWS region" in text
+    assert "InvalidConfig" not in text and "Error" not in text
