@@ -344,3 +344,9 @@ def test_under_the_engine_the_message_names_the_stack_file(project):
     assert text.splitlines()[0] == "invalid config in stacks/Pulumi.e.yaml (2 problems):"
     assert "  - aws:region: 'us-east-9' is not an AWS region" in text
     assert "InvalidConfig" not in text and "Error" not in text
+
+
+def test_validate_with_no_stack_files_is_bad_input(capsys, project):
+    code, out, err = run_cli(capsys, "validate", "--project-dir", str(project))
+    assert (code, out) == (2, "")
+    assert err == f"error: {project}/stacks: no stack files; expected Pulumi.<stack>.yaml files there\n"

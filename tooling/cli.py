@@ -115,9 +115,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .offline import StackFileError, load_project, stack_names
 
     try:
-        stacks = args.stack or stack_names(load_project(args.project_dir))
+        project = load_project(args.project_dir)
+        stacks = args.stack or stack_names(project)
     except StackFileError as error:
         raise CliError(str(error)) from None
+    if not stacks:
+        raise CliError(f"{project.stack_config_dir}: no stack files; expected Pulumi.<stack>.yaml files there")
     worst = EXIT_OK
     for stack in stacks:
         doc, failure = _plan_or_errors(stack, None, args.project_dir)
