@@ -83,6 +83,12 @@ class Str(Spec):
         if not isinstance(value, str):
             problems.append(Problem(path, f"expected {self.description}, got {_type_name(value)}"))
             return None
+        control = next((c for c in value if ord(c) < 32 and c not in "\n\r\t" or 127 <= ord(c) < 160), None)
+        if control is not None:
+            # An escape sequence in a description would repaint the reviewer's terminal.
+            problems.append(Problem(path, f"expected printable text, got the control character "
+                                          f"U+{ord(control):04X} at position {value.index(control) + 1}"))
+            return None
         if self.choices and value not in self.choices:
             hint = difflib.get_close_matches(value, self.choices, n=1)
             more = f" (did you mean '{hint[0]}'?)" if hint else ""

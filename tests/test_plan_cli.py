@@ -350,3 +350,10 @@ def test_validate_with_no_stack_files_is_bad_input(capsys, project):
     code, out, err = run_cli(capsys, "validate", "--project-dir", str(project))
     assert (code, out) == (2, "")
     assert err == f"error: {project}/stacks: no stack files; expected Pulumi.<stack>.yaml files there\n"
+
+
+def test_renderers_show_control_characters_as_escapes():
+    from tooling.plan import _format_inputs, visible
+
+    assert visible("a\x1b[2Jb\x07 é [secret]") == "a\\x1b[2Jb\\x07 é [secret]"
+    assert _format_inputs({"description": "x\x1b]0;owned\x07"}) == ["description: x\\x1b]0;owned\\x07"]

@@ -157,16 +157,21 @@ def plan_stack(stack: str, *, template: Optional[str] = None, project_dir: Path 
 # Text
 
 
+def visible(text: Any) -> str:
+    """Control characters (an escape sequence could repaint a terminal) shown as \\xNN escapes."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+
+
 def _format_inputs(inputs: dict[str, Any]) -> list[str]:
     lines = []
     for key, value in inputs.items():
         if key in POLICY_INPUTS and isinstance(value, list):
             lines.append(f"{key}:")
-            lines += [f"  {line}" for line in value]
+            lines += [f"  {visible(line)}" for line in value]
         elif isinstance(value, (dict, list)):
             lines.append(f"{key}: {json.dumps(value, sort_keys=True)}")
         else:
-            lines.append(f"{key}: {value}")
+            lines.append(f"{key}: {visible(value)}")
     return lines
 
 
