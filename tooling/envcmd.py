@@ -67,7 +67,7 @@ command runs, Ctrl-C goes to the command only and SIGTERM is passed on to it.
 
 Errors: one line on stderr starting with `error:`, never a traceback and never a value.
 Exit code 2 for bad usage or bad input (flags, plan file, keys that are not variable names,
-a variable coming from two places, an unknown profile, no region); 1 for failures while running
+a variable coming from two places, an unknown profile, no region or one AWS does not have); 1 for failures while running
 (secret or key or stage not found, access denied, a value that is not JSON, network, STS).
 """
 
@@ -499,7 +499,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(command: str) -> argparse.ArgumentParser:
     doc_head = __doc__.split("\n\n")[0]
     parser = _Parser(prog=f"python -m components {command}", description=doc_head,
-                     epilog="See the docstring of components/envcmd.py for value handling and exit codes.",
+                     epilog="See the docstring of tooling/envcmd.py for value handling and exit codes.",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     src = parser.add_argument_group("sources")
     src.add_argument("--secret", action="append", default=[], metavar="NAME[=KEY,...]",
