@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from app_secrets import naming
 from app_secrets.secret_settings import RandomSettings, ReplicaRegion
+from . import stack_checks
 from .schema import Bool, ConfigError, Int, List, Map, Obj, OneOf, Problem, Str, join
 
 PROJECT = "app-secrets"
@@ -22,7 +23,7 @@ ARN = Str(pattern=re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[\w
           expected="an IAM principal ARN (arn:aws:iam::<account>:root | role/<name> | user/<name>)")
 ENV_VAR = Str(pattern=naming.ENV_VAR_PATTERN,
               expected="an upper-case environment variable name matching ^[A-Z_][A-Z0-9_]*$")
-REGION = Str(pattern=re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$"), expected="an AWS region such as us-east-1")
+REGION = Str(expected="an AWS region such as us-east-1", extra=stack_checks.region_problem)
 TAGS = Map(value=Str(max_len=256), key=Str(min_len=1, max_len=128, expected="a tag key of 1-128 characters",
                                            extra=lambda k: "tag keys starting with 'aws:' are reserved by AWS"
                                            if k.lower().startswith("aws:") else None))
@@ -92,10 +93,10 @@ RANDOM_SETTINGS = Obj(
         "upper": Bool(),
         "lower": Bool(),
         "numeric": Bool(),
-        "minUpper": Int(minimum=0),
-        "minLower": Int(minimum=0),
-        "minNumeric": Int(minimum=0),
-        "minSpecial": Int(minimum=0),
+        "minUpper": Int(minimum=0, maximum=4096),
+        "minLower": Int(minimum=0, maximum=4096),
+        "minNumeric": Int(minimum=0, maximum=4096),
+        "minSpecial": Int(minimum=0, maximum=4096),
         "overrideSpecial": Str(min_len=1),
     },
     defaults={"length": 32, "special": False, "upper": True, "lower": True, "numeric": True,
@@ -117,22 +118,9 @@ SECRET = OneOf("type", {
                         required=("environmentVariables",)),
 })
 
-def _rate_problem(expression: str) -> str | None:
-    match = re.match(r"^rate\((\d+) (hours?|days?)\)$", expression)
-    if not match:
-        return None
-    n, unit = int(match.group(1)), match.group(2).rstrip("s") + "s"
-    if unit == "hours" and not 4 <= n <= 23:
-        return f"'{expression}': Secrets Manager rotates at most every 4 hours (rate(4 hours) to rate(23 hours))"
-    if unit == "days" and not 1 <= n <= 1000:
-        return f"'{expression}': expected rate(1 days) to rate(1000 days)"
-    return None
-
-
 ROTATION = Obj(
     {"enabled": Bool(), "days": Int(minimum=1, maximum=1000),
-     "scheduleExpression": Str(pattern=re.compile(r"^(rate\(\d+ (hours?|days?)\)|cron\(.+\))$"),
-                               expected="rate(N hours|days) or cron(...)", extra=lambda v: _rate_problem(v)),
+     "scheduleExpression": Str(expected="rate(N hours|days) or cron(0 H D M W *)", extra=stack_checks.schedule_problem),
      "rotateImmediately": Bool()},
     expected="rotation settings (enabled, days | scheduleExpression, rotateImmediately)",
 )
@@ -314,6 +302,7 @@ def parse_config(
     unknown_keys: tuple[str, ...] = (),
     source: str | None = None,
     stack_file_leaves: Mapping[str, bool] | None = None,
+    extra_problems: Sequence[Problem] = (),
 ) -> StackSettings:
     """Validate and type the project's config.
 
@@ -326,7 +315,7 @@ def parse_config(
         `secure:`, plaintext when the file writes it plain; a value the file does not hold (it
         came from elsewhere) falls back to what the engine says of its top-level key.
     """
-    problems: list[Problem] = []
+    problems: list[Problem] = list(extra_problems)  # stack-level ones (aws:region, namespaces, secure values)
     for key in unknown_keys:
         hint = [k for k in TOP_LEVEL if k.lower() == key.lower()] or \
             __import__("difflib").get_close_matches(key, list(TOP_LEVEL), n=1)
@@ -374,6 +363,7 @@ def parse_config(
 
     _check_duplicates(settings_secrets, settings_dbs, problems)
     _check_aliases(settings_secrets, settings_dbs, problems)
+    _check_overlaps(settings_secrets, settings_dbs, problems)
     if region:
         for spec in list(settings_secrets) + list(settings_dbs):
             top = "secrets" if isinstance(spec, SecretSpec) else "databases"
@@ -443,7 +433,7 @@ def _name(base: str, review: bool, stack: str) -> str:
 
 
 def _replicas(entries) -> tuple[ReplicaRegion, ...]:
-    return tuple(ReplicaRegion(r["region"], r.get("kmsKeyId")) for r in entries or () if r)
+    return tuple(ReplicaRegion(r["region"], r.get("kmsKeyId")) for r in entries or () if r and r.get("region"))
 
 
 def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
@@ -475,6 +465,13 @@ def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
             if minimums > rs.length:
                 problems.append(Problem(f"{path}.randomSettings.{var}",
                                         f"the min* counts add up to {minimums}, more than length {rs.length}"))
+            for flag, minimum in (("upper", "minUpper"), ("lower", "minLower"), ("numeric", "minNumeric"),
+                                  ("special", "minSpecial")):
+                # The provider adds the min* characters even when their class is off.
+                if settings[minimum] and not settings[flag]:
+                    problems.append(Problem(f"{path}.randomSettings.{var}.{minimum}",
+                                            f"is {settings[minimum]} but {flag} is false; expected {flag}: true, "
+                                            f"or {minimum}: 0"))
             if not (rs.upper or rs.lower or rs.numeric or rs.special):
                 problems.append(Problem(f"{path}.randomSettings.{var}",
                                         "upper, lower, numeric and special are all false: no characters to choose from"))
@@ -530,12 +527,20 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             problems.append(Problem(f"{path}.sslMode",
                                     f"'{entry['sslMode']}' needs the RDS CA bundle inside the rotation function, "
                                     "which this project does not ship yet; expected require"))
+        exclude = entry.get("excludeCharacters") or ""
+        for label, chars in (("digit", "0123456789"), ("upper-case letter", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+                             ("lower-case letter", "abcdefghijklmnopqrstuvwxyz"),
+                             ("punctuation character", "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")):
+            if set(chars) <= set(exclude):
+                # The function asks GetRandomPassword for every type (RequireEachIncludedType).
+                problems.append(Problem(f"{path}.excludeCharacters", f"excludes every {label}, so no new password "
+                                        "could be generated (each type is required); expected it to leave some"))
         identifier = entry.get("identifier") or key
         secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}", review, stack)
         for message in naming.rotation_name_problems(secret_name):
             problems.append(Problem(f"{path}.secretName", message))
         for needs_vpc in ("subnetIds", "securityGroupIds", "databaseSecurityGroupId"):
-            if entry.get(needs_vpc) and not entry.get("vpcId"):
+            if entry.get(needs_vpc) and "vpcId" not in entry:  # present but invalid: reported already
                 problems.append(Problem(f"{path}.vpcId", f"is required when {needs_vpc} is given"))
         if entry.get("vpcId") and not entry.get("subnetIds"):
             problems.append(Problem(f"{path}.subnetIds", "is required when vpcId is given (the function runs in them)"))
@@ -627,3 +632,29 @@ def _check_aliases(secrets, databases, problems) -> None:
                     problems.append(Problem(path, f"'{alias}' is already an alias of {claimed[alias]}"))
                 else:
                     claimed[alias] = f"{top}.{spec.key}"
+
+
+def _check_overlaps(secrets, databases, problems) -> None:
+    """Two secrets giving the same environment variable (`env --stack` could not tell which one
+    wins), and a replica region listed twice."""
+    owner: dict[str, str] = {}
+    for spec in secrets:
+        for var in dict.fromkeys(spec.environment_variables):  # a repeat inside one list is reported there
+            if var in owner:
+                problems.append(Problem(f"secrets.{spec.key}", f"environment variable {var} is also given by "
+                                        f"{owner[var]}; expected each variable from one secret"))
+            else:
+                owner[var] = f"secrets.{spec.key}"
+    for spec in databases:  # every login gives DATABASE_URL; two logins are told apart by secret
+        for var in ("DATABASE_URL",):
+            if owner.get(var, "").startswith("secrets."):
+                problems.append(Problem(f"databases.{spec.key}", f"environment variable {var} is also given by "
+                                        f"{owner[var]}; expected each variable from one secret"))
+    for top, specs in (("secrets", secrets), ("databases", databases)):
+        for spec in specs:
+            seen: set[str] = set()
+            for i, replica in enumerate(spec.replica_regions):
+                if replica.region in seen:
+                    problems.append(Problem(f"{top}.{spec.key}.replicaRegions[{i}].region",
+                                            f"'{replica.region}' is listed twice; expected one replica per region"))
+                seen.add(replica.region)

@@ -14,8 +14,7 @@ from typing import Any, Optional
 
 import pulumi
 
-from . import config as cfg
-from . import evolution
+from . import config as cfg, evolution, stack_checks
 from app_secrets import naming, policies
 from tooling import consumers
 from app_secrets.context import AwsContext
@@ -52,21 +51,35 @@ stack_file_override: Optional[Path] = None
 def stack_file_leaves(stack: str) -> Optional[dict[str, bool]]:
     """Which config values the stack file writes as `secure:` (read from the file, decrypting
     nothing); None when the file cannot be found, e.g. config that came from elsewhere."""
-    import yaml
+    config = stack_file_config(stack)
+    return None if config is None else cfg.stack_file_leaves_of(config)
 
+
+def stack_file_path(stack: str) -> Optional[Path]:
+    """Where the stack's file is (the engine runs the program in the project folder)."""
     from .project import StackFileError, load_project
 
-    path = stack_file_override
-    if path is None:
-        try:
-            path = load_project(Path.cwd()).stack_config_dir / f"Pulumi.{stack}.yaml"
-        except StackFileError:
-            return None
+    if stack_file_override is not None:
+        return stack_file_override
     try:
-        doc = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError):
+        return load_project(Path.cwd()).stack_config_dir / f"Pulumi.{stack}.yaml"
+    except StackFileError:
         return None
-    return cfg.stack_file_leaves_of(doc.get("config") or {}) if isinstance(doc, dict) else None
+
+
+def stack_file_config(stack: str) -> Optional[dict[str, Any]]:
+    """The `config:` map of the stack file as written (secure values still encrypted), or None."""
+    from .project import StackFileError, read_yaml
+
+    path = stack_file_path(stack)
+    if path is None:
+        return None
+    try:
+        doc = read_yaml(Path(path)) or {}
+    except StackFileError:
+        return None
+    config = doc.get("config") if isinstance(doc, dict) else None
+    return config if isinstance(config, dict) else ({} if isinstance(doc, dict) else None)
 
 
 def read_settings() -> cfg.StackSettings:
@@ -80,10 +93,18 @@ def read_settings() -> cfg.StackSettings:
     unknown = tuple(sorted(k[len(prefix):] for k in present
                            if k.startswith(prefix) and k[len(prefix):] not in cfg.TOP_LEVEL))
     secret_keys = {k for k in cfg.TOP_LEVEL if runtime_config.is_config_secret(prefix + k)}
-    region = (runtime_config.get_config("aws:region") or os.environ.get("AWS_REGION")
-              or os.environ.get("AWS_DEFAULT_REGION"))
-    return cfg.parse_config(raw, stack=pulumi.get_stack(), region=region, secret_keys=secret_keys,
-                            unknown_keys=unknown, stack_file_leaves=stack_file_leaves(pulumi.get_stack()))
+    # aws:region is required: the provider would otherwise take the region of whoever runs `up`.
+    file_config = stack_file_config(pulumi.get_stack())
+    extra = stack_checks.namespace_problems(present, cfg.PROJECT, cfg.TOP_LEVEL)
+    extra += stack_checks.secure_value_problems(file_config or {}, cfg.PROJECT, cfg.SECRET_VALUE_PATHS)
+    region = _decode(runtime_config.get_config("aws:region"))
+    if not any(p.path == "aws:region" for p in extra):
+        extra += stack_checks.stack_region_problems(region)
+    path = stack_file_path(pulumi.get_stack())
+    source = os.path.relpath(path) if path is not None and path.is_file() else None  # named in the message
+    return cfg.parse_config(raw, stack=pulumi.get_stack(), region=region if isinstance(region, str) else None,
+                            secret_keys=secret_keys, unknown_keys=unknown, extra_problems=extra, source=source,
+                            stack_file_leaves=None if file_config is None else cfg.stack_file_leaves_of(file_config))
 
 
 def stack_tags(settings: cfg.StackSettings) -> dict[str, str]:

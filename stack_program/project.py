@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import yaml
 
@@ -22,14 +23,73 @@ class ProjectFile:
     defaults: dict[str, Any]   # full key -> value
 
 
-def load_project(project_dir: Path = PROJECT_DIR) -> ProjectFile:
-    path = project_dir / "Pulumi.yaml"
+class Yaml12Loader(yaml.SafeLoader):
+    """YAML as the Pulumi CLI reads it (YAML 1.2 core schema): only true/false are booleans, so
+    `no`, `on`, `y` stay strings, and no timestamps or sexagesimal numbers."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def _duplicate_key(node: yaml.Node, path: str = "") -> Optional[tuple[str, yaml.Node]]:
+    """The first key written twice in a mapping (PyYAML keeps the last silently; Pulumi refuses)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set = set()
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            here = f"{path}.{name}" if path else str(name)
+            if name is not None and name in seen:
+                return here, key
+            seen.add(name)
+            found = _duplicate_key(value, here)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _duplicate_key(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file read as Pulumi reads it; StackFileError (file, line, what is wrong) otherwise."""
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise StackFileError(f"{path}: project file not found") from None
+        raise StackFileError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StackFileError(f"{path}: cannot read it ({getattr(error, 'strerror', None) or 'not UTF-8 text'})") from None
+    try:
+        loader = Yaml12Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            duplicate = _duplicate_key(node)
+            if duplicate:
+                key_path, key = duplicate
+                raise StackFileError(f"{path}: line {key.start_mark.line + 1}: {key_path}: duplicate key "
+                                     "(expected each key once; the Pulumi CLI refuses the file)")
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as error:
         raise StackFileError(f"{path}: invalid YAML: {yaml_problem(error)}") from None
+
+
+def load_project(project_dir: Path = PROJECT_DIR) -> ProjectFile:
+    path = project_dir / "Pulumi.yaml"
+    if not path.is_file():
+        raise StackFileError(f"{path}: project file not found")
+    doc = read_yaml(path) or {}
+    if not isinstance(doc, dict):
+        raise StackFileError(f"{path}: expected a map (name, runtime, config, ...) at the top")
     name = doc.get("name")
     defaults: dict[str, Any] = {}
     for key, entry in (doc.get("config") or {}).items():
@@ -48,4 +108,9 @@ def stack_names(project: ProjectFile) -> list[str]:
 def yaml_problem(error: yaml.YAMLError) -> str:
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+    if "'\\t'" in problem:
+        problem += " (indent with spaces: YAML does not allow tabs there)"
+    context, where = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and where and mark and where.line != mark.line:
+        problem += f" ({context} that starts at line {where.line + 1})"
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem

@@ -41,9 +41,18 @@ def join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+def _shown(value: str, limit: int = 80) -> str:
+    """A user's string quoted for a message, cut short when long."""
+    return f"'{value}'" if len(value) <= limit else f"'{value[:limit]}…' ({len(value)} characters)"
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return "a number that is not finite (.inf, .nan, or too large)"
+    if isinstance(value, float):
+        return f"the fraction {value}" if not value.is_integer() else f"the decimal {value}"
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
             list: "a list", dict: "a map"}.get(type(value), type(value).__name__)
 
@@ -74,17 +83,23 @@ class Str(Spec):
         if not isinstance(value, str):
             problems.append(Problem(path, f"expected {self.description}, got {_type_name(value)}"))
             return None
+        control = next((c for c in value if ord(c) < 32 and c not in "\n\r\t" or 127 <= ord(c) < 160), None)
+        if control is not None:
+            # An escape sequence in a description would repaint the reviewer's terminal.
+            problems.append(Problem(path, f"expected printable text, got the control character "
+                                          f"U+{ord(control):04X} at position {value.index(control) + 1}"))
+            return None
         if self.choices and value not in self.choices:
             hint = difflib.get_close_matches(value, self.choices, n=1)
             more = f" (did you mean '{hint[0]}'?)" if hint else ""
-            problems.append(Problem(path, f"'{value}' is not {self.description}{more}"))
+            problems.append(Problem(path, f"{_shown(value)} is not {self.description}{more}"))
             return None
         if len(value) < self.min_len or (self.max_len is not None and len(value) > self.max_len):
             bounds = f"{self.min_len}-{self.max_len}" if self.max_len else f"at least {self.min_len}"
             problems.append(Problem(path, f"expected {bounds} characters, got {len(value)}"))
             return None
         if self.pattern and not self.pattern.match(value):
-            problems.append(Problem(path, f"'{value}' is not {self.description}"))
+            problems.append(Problem(path, f"{_shown(value)} is not {self.description}"))
             return None
         if self.extra:
             message = self.extra(value)
@@ -129,7 +144,11 @@ class Bool(Spec):
 
     def check(self, value, path, problems):
         if not isinstance(value, bool):
-            problems.append(Problem(path, f"expected true or false, got {_type_name(value)}"))
+            # YAML 1.1 booleans are strings to the Pulumi CLI (YAML 1.2).
+            yaml11 = isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n")
+            got = f"the string '{value}' (YAML 1.2, which Pulumi reads, has only true and false)" if yaml11 \
+                else _type_name(value)
+            problems.append(Problem(path, f"expected true or false, got {got}"))
             return None
         return value
 

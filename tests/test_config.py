@@ -117,7 +117,7 @@ BAD_CASES = [
     ("read policy naming an unknown secret", {"readPolicies": {"app": {"secrets": ["nope"]}}},
      "readPolicies.app.secrets[0]: 'nope' is not a key of `secrets` or `databases`"),
     ("not a map", {"secrets": ["a", "b"]}, "secrets: expected a map of"),
-    ("boolean given as a string", {"reviewStack": "yes"}, "reviewStack: expected true or false, got a string"),
+    ("boolean given as a string", {"reviewStack": "yes"}, "reviewStack: expected true or false, got the string 'yes'"),
     ("TLS without verifying is the only mode the function can do", {"databases": {"db": {**GOOD["databases"]["db"], "sslMode": "verify-full"}}},
      "databases.db.sslMode: 'verify-full' needs the RDS CA bundle inside the rotation function"),
     ("VPC without subnets", {"databases": {"db": {**GOOD["databases"]["db"], "vpcId": "vpc-0abc"}}},

@@ -161,7 +161,7 @@ def test_missing_stack_file(capsys):
 def test_not_a_stack_name(capsys):
     code, _, err = run_cli(capsys, "plan", "--stack", "../../etc/passwd")
     assert code == 2
-    assert err == "error: '../../etc/passwd' is not a stack name (letters, digits, '-', '_', '.')\n"
+    assert err == "error: --stack '../../etc/passwd': expected a stack name (letters, digits, '-', '_', '.')\n"
 
 
 def test_invalid_yaml(capsys, project):
@@ -197,9 +197,9 @@ def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
 
 
 def test_validate_reports_each_stack_and_fails_on_any_invalid(capsys, project):
-    (project / "stacks" / "Pulumi.good.yaml").write_text(yaml.safe_dump({"config": {
+    (project / "stacks" / "Pulumi.good.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
-    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
         "app-secrets:secrets": {"web": {"type": "nope"}}}}))
     code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
     assert code == 2
@@ -234,7 +234,7 @@ def test_project_defaults_from_pulumi_yaml_are_applied(capsys, project):
     text = (project / "Pulumi.yaml").read_text()
     (project / "Pulumi.yaml").write_text(text.replace(
         "  recoveryWindowInDays:\n    type: integer\n    default: 30", "  recoveryWindowInDays:\n    type: integer\n    default: 7"))
-    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {
+    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
     doc = plan_json(capsys, "--stack", "s", "--project-dir", str(project))
     secret = next(r for r in doc["resources"] if r["type"] == "aws:secretsmanager/secret:Secret")
@@ -324,3 +324,76 @@ def test_plan_shows_the_region_of_replica_keys_only(capsys):
     keys = {r["name"]: r["inputs"] for r in doc["resources"] if r["type"] == "aws:kms/key:Key"}
     assert keys["example-rails-us-west-2"]["region"] == "us-west-2"
     assert "region" not in keys["example-rails"]
+
+
+def test_terminal_rendering_escapes_markup_and_shows_secret(project):
+    """A description with rich markup must neither crash the terminal renderer nor vanish, and
+    secret inputs must read `[secret]` on screen (rich would take it for a tag and print nothing)."""
+    from rich.console import Console
+
+    from tooling.plan import plan_stack, render_rich
+
+    (project / "stacks" / "Pulumi.m.yaml").write_text(yaml.safe_dump({"config": {
+        "aws:region": "us-east-1",
+        "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"],
+                                        "description": "[/bold] oops [red]x[/red] [secret]",
+                                        "tags": {"team": "[link=http://e.invalid]t[/link]"}}}}}))
+    doc = plan_stack("m", project_dir=project)
+    console = Console(record=True, width=400, force_terminal=True, color_system="truecolor")
+    render_rich(doc, console)
+    shown = console.export_text()
+    assert "[/bold] oops [red]x[/red] [secret]" in shown
+    assert "[link=http://e.invalid]t[/link]" in shown
+    assert "secretString: [secret]" in shown
+
+
+def test_validate_runs_each_stack_in_isolation(capsys, project, monkeypatch):
+    """A stack that fails while resources are still being registered must not fail the next one
+    (its pending registrations used to resume inside the next stack's run)."""
+    from tooling.offline import AwsMocks
+
+    real = AwsMocks.new_resource
+
+    def new_resource(self, args):
+        if args.typ == "aws:kms/key:Key" and args.name == "boom":
+            raise RuntimeError("the cloud fell over")
+        return real(self, args)
+
+    monkeypatch.setattr(AwsMocks, "new_resource", new_resource)
+    for name, secret in (("a-broken", "boom"), ("b-good", "web")):
+        (project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": {
+            "aws:region": "us-east-1",
+            "app-secrets:secrets": {secret: {"type": "random", "environmentVariables": ["A", "B", "C"]}}}}))
+    code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
+    lines = out.splitlines()
+    assert lines[0] == "a-broken: failed" and "the cloud fell over" in lines[1] and "RuntimeError" not in out
+    assert lines[2:] == ["b-good: ok (11 resources, 1 secrets)"]
+    assert code == 1  # a failure while running, not bad input
+
+
+def test_under_the_engine_the_message_names_the_stack_file(project):
+    """What `pulumi preview` prints (the RunError's text) names the file too, not only the CLI."""
+    from stack_program.program import InvalidConfig
+    from tooling.offline import run_program
+
+    (project / "stacks" / "Pulumi.e.yaml").write_text(yaml.safe_dump({"config": {
+        "aws:region": "us-east-9", "app-secrets:secrets": {"web": {"type": "nope"}}}}))
+    with pytest.raises(InvalidConfig) as raised:
+        run_program("e", project_dir=project)
+    text = str(raised.value)
+    assert text.splitlines()[0] == "invalid config in stacks/Pulumi.e.yaml (2 problems):"
+    assert "  - aws:region: 'us-east-9' is not an AWS region" in text
+    assert "InvalidConfig" not in text and "Error" not in text
+
+
+def test_validate_with_no_stack_files_is_bad_input(capsys, project):
+    code, out, err = run_cli(capsys, "validate", "--project-dir", str(project))
+    assert (code, out) == (2, "")
+    assert err == f"error: {project}/stacks: no stack files; expected Pulumi.<stack>.yaml files there\n"
+
+
+def test_renderers_show_control_characters_as_escapes():
+    from tooling.plan import _format_inputs, visible
+
+    assert visible("a\x1b[2Jb\x07 é [secret]") == "a\\x1b[2Jb\\x07 é [secret]"
+    assert _format_inputs({"description": "x\x1b]0;owned\x07"}) == ["description: x\\x1b]0;owned\\x07"]

@@ -199,7 +199,8 @@ def test_a_review_stack_that_claims_not_to_be_one_is_still_judged_as_one():
     """The pull request also sets reviewStack: false (no ephemeral tags) and opens production's
     database security group: the stack's name, which the PR cannot change, still decides."""
     config = pr_config()
-    secrets = {"steal": {"type": "user-managed", "environmentVariables": ["DATABASE_URL"],
+    # (PROD_DATABASE_URL: the stack's own login already gives DATABASE_URL, and config refuses two.)
+    secrets = {"steal": {"type": "user-managed", "environmentVariables": ["PROD_DATABASE_URL"],
                          "existingSecretName": "rds-postgres-example-production"}}
     database = {"identifier": "example-production", "username": "example_admin",
                 "initialPassword": "secure-placeholder-not-a-secret", "vpcId": "vpc-0a1b2c3d4e5f60718",

@@ -7,8 +7,9 @@
   validate [--stack NAME ...]                    check every stack file in stacks/ (a PR check)
   env ... / exec ...                             fetch a stack's secrets for a local run (envcmd)
 
-Exit codes: 0 fine, 1 a failure while running, 2 bad input (stack file, config, usage),
-3 a `--fail-on` condition.
+Exit codes (every command, see README "Exit codes"): 0 ok, 1 a failure while running, 2 bad input
+(stack file, config, command line), 3 a `--fail-on` condition. Every error is one line per
+problem naming the file and key path (or the flag); never a traceback or an exception class name.
 """
 
 from __future__ import annotations
@@ -19,47 +20,30 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+from .exit_codes import EXIT_FAIL_ON, EXIT_FAILED, EXIT_INVALID, EXIT_OK  # noqa: F401 (the one table)
+from .stack_plan import plan_or_errors, template_problem  # noqa: F401
 
 
-def _problem_lines(source: str, error: BaseException) -> list[str]:
-    problems = getattr(error, "problems", None)
-    if problems:
-        return [f"{source}: {p}" for p in problems]
-    return [f"{source}: {error}"]
+class CliError(Exception):
+    """The one error type of the command line: lines to print (each prefixed `error: `) and an
+    exit code. Raise it anywhere in a command; `main` prints it."""
+
+    def __init__(self, lines, code: int = EXIT_INVALID):
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        super().__init__("\n".join(self.lines))
+        self.code = code
 
 
-def _plan_or_errors(stack: str, template: Optional[str], project_dir: Path):
-    """(document, None) or (None, (exit code, lines))."""
-    from app_secrets.naming import STACK_NAME_PATTERN
-    from .offline import StackFileError
-    from .plan import plan_stack
-    from stack_program.program import InvalidConfig
-
-    for name in (stack, template):
-        if name is not None and not STACK_NAME_PATTERN.match(name):
-            return None, (EXIT_INVALID, [f"'{name}' is not a stack name (letters, digits, '-', '_', '.')"])
-    try:
-        return plan_stack(stack, template=template, project_dir=project_dir), None
-    except StackFileError as error:
-        return None, (EXIT_INVALID, [str(error)])
-    except InvalidConfig as error:
-        source = f"{_relative(project_dir)}stacks/Pulumi.{template or stack}.yaml"
-        return None, (EXIT_INVALID, _problem_lines(source, error))
-    except Exception as error:  # noqa: BLE001 - one line, never a traceback
-        return None, (EXIT_FAILED, [f"stack {stack}: {type(error).__name__}: {error}"])
-
-
-def _relative(project_dir: Path) -> str:
-    from .offline import PROJECT_DIR
-    return "" if project_dir.resolve() == PROJECT_DIR else f"{project_dir}/"
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line and exit 2, instead of a usage dump
+        raise CliError(f"{self.prog}: {message} (see --help)")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     if (args.format or args.fail_on) and not args.against:
         print("error: --format and --fail-on go with --against REF", file=sys.stderr)
         return EXIT_INVALID
-    doc, failure = _plan_or_errors(args.stack, args.template, args.project_dir)
+    doc, failure = plan_or_errors(args.stack, args.template, args.project_dir)
     if failure:
         code, lines = failure
         for line in lines:
@@ -86,17 +70,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .offline import StackFileError, load_project, stack_names
 
     try:
-        stacks = args.stack or stack_names(load_project(args.project_dir))
+        project = load_project(args.project_dir)
+        stacks = args.stack or stack_names(project)
     except StackFileError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        raise CliError(str(error)) from None
+    if not stacks:
+        raise CliError(f"{project.stack_config_dir}: no stack files; expected Pulumi.<stack>.yaml files there")
     worst = EXIT_OK
     for stack in stacks:
-        doc, failure = _plan_or_errors(stack, None, args.project_dir)
+        doc, failure = plan_or_errors(stack, None, args.project_dir)
         if failure:
             code, lines = failure
             worst = max(worst, code)
-            print(f"{stack}: invalid")
+            print(f"{stack}: {'invalid' if code == EXIT_INVALID else 'failed'}")
             for line in lines:
                 print(f"  {line}")
         else:
@@ -118,9 +104,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if argv and argv[0] in ("env", "exec"):
         from .envcmd import main as env_main
         return env_main(argv)
-    parser = argparse.ArgumentParser(prog="python -m components", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m components", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     plan = sub.add_parser("plan", help="show what a stack would create (offline)")
     plan.add_argument("--stack", default="dev", help="stack name (default: dev)")
     plan.add_argument("--template", help="plan STACK as a copy of this stack's config (e.g. --stack pr-7 --template pr)")
@@ -147,8 +133,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     status.set_defaults(func=cmd_status)
     sub.add_parser("env", help="print a stack's secrets as a dotenv file (see: env --help)")
     sub.add_parser("exec", help="run a command with a stack's secrets in its environment")
-    args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except CliError as error:
+        for line in error.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return error.code
+    except SystemExit as done:  # --help
+        return int(done.code or 0)
 
 
 def run() -> None:
@@ -160,6 +153,9 @@ def run() -> None:
         code = EXIT_OK
     except KeyboardInterrupt:
         code = 130
+    except Exception as error:  # noqa: BLE001 - never a traceback; the first line of the reason only
+        print(f"error: failed while running: {(str(error).strip().splitlines() or ['no detail'])[0]}", file=sys.stderr)
+        code = EXIT_FAILED
     # The mock runtime leaves an event loop behind whose teardown at interpreter exit prints
     # noise on stderr; nothing is left to clean up here, so leave at once.
     import os

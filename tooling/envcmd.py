@@ -39,14 +39,26 @@ Values:
   * --decode-base64 VAR: after extraction, VAR's value is base64-decoded (must give UTF-8 text).
   * A value containing a NUL character cannot live in an environment variable: error.
 
-Output of `env`: a dotenv file on stdout, one `KEY="value"` per line (inside the double quotes,
-backslash, double quote, newline and carriage return are escaped as `\\\\`, `\\"`, `\\n`, `\\r`;
-note that loaders which interpolate `${...}` inside double quotes will do so). Values are masked
-(`KEY=********`) unless --reveal. `--output FILE` writes the same text to FILE instead, created
+Output of `env` (`--format`):
+  dotenv (default)  one `KEY='value'` per line, quoted for POSIX shells so that
+                    `set -a; . ./.env; set +a` loads the exact values: inside single quotes nothing
+                    expands (`$HOME`, `${X}`, backticks, backslashes stay as they are), newlines are
+                    kept, and a single quote is written `'\''` (close, escaped quote, reopen).
+                    Loaders that follow shell quoting (docker compose, python-dotenv) read plain
+                    values the same; a value holding a single quote is read right by a shell.
+  shell             the same lines with `export ` in front, for `eval "$(... env --format shell)"`.
+  json              one JSON object {"KEY": "value"}.
+Values are masked (`KEY=********`) unless --reveal. A variable whose value is empty (a
+user-managed placeholder nobody has filled in yet) is never masked: it shows as empty, and a note
+on stderr names it, so a masked listing does not hide that a value is missing. `--output FILE`
+writes the same text to FILE instead, created
 with mode 0600 (written to a temporary file and renamed into place); it follows --reveal too, so
 values land on disk only when asked for - without --reveal the file holds the masked listing and
 a note on stderr says so. The rule is the same everywhere: no value is shown or stored unless you
 say --reveal.
+
+Region: --region, else the stack's `aws:region` (with --stack) or a plan document's "region",
+else AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region.
 
 `exec` runs COMMAND with the variables added to the current environment (they override
 variables of the same name) and exits with its exit code (128+N when killed by signal N; 127
@@ -55,7 +67,7 @@ command runs, Ctrl-C goes to the command only and SIGTERM is passed on to it.
 
 Errors: one line on stderr starting with `error:`, never a traceback and never a value.
 Exit code 2 for bad usage or bad input (flags, plan file, keys that are not variable names,
-a variable coming from two places, an unknown profile, no region); 1 for failures while running
+a variable coming from two places, an unknown profile, no region or one AWS does not have); 1 for failures while running
 (secret or key or stage not found, access denied, a value that is not JSON, network, STS).
 """
 
@@ -79,7 +91,8 @@ SECRET_ID_PATTERN = re.compile(r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{1
 KEY_LIST_PATTERN = re.compile(r"^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$")
 SESSION_NAME = "app-secrets-env"
 MASK = "********"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from .exit_codes import EXIT_FAILED, EXIT_OK
+from .exit_codes import EXIT_INVALID as EXIT_USAGE
 
 
 class CommandError(Exception):
@@ -181,23 +194,40 @@ def load_plan_file(path: str) -> Any:
 
 
 def plan_from_stack(stack: str) -> Any:
+    """The plan document of a stack, with the stack's own `aws:region` as "region"."""
     try:
-        from .plan import plan_stack
+        import importlib
+        importlib.import_module(f"{__package__}.plan")  # fail here, with advice, if the plan tooling is missing
+        from .stack_plan import plan_or_errors
+        from .offline import PROJECT_DIR, load_project, load_stack
     except Exception as error:  # noqa: BLE001 - ImportError or whatever the module raises on import
         raise CommandError(f"--stack needs tooling.plan, which could not be imported "
-                           f"({type(error).__name__}: {error}); use --plan-json or --secret instead")
-    try:
-        return plan_stack(stack)
-    except Exception as error:  # noqa: BLE001 - one line, never a traceback
-        bad_input = type(error).__name__ in {"StackFileError", "InvalidConfig", "ConfigError"}
-        problems = getattr(error, "problems", None)
-        detail = "; ".join(str(p) for p in problems) if problems else str(error)
-        raise CommandError(f"--stack {stack}: {type(error).__name__}: {detail}",
-                           EXIT_USAGE if bad_input else EXIT_FAILED)
+                           f"({str(error).splitlines()[0] if str(error) else 'no detail'}); "
+                           "use --plan-json or --secret instead")
+    doc, failure = plan_or_errors(stack, None, PROJECT_DIR)
+    if failure:
+        code, lines = failure
+        raise CommandError(f"--stack {stack}: " + "; ".join(lines), code)
+    if isinstance(doc.get("region"), str):
+        return doc
+    region = load_stack(stack, load_project(PROJECT_DIR)).values.get("aws:region")
+    return {**doc, "region": region} if isinstance(region, str) else doc
 
 
 # ---------------------------------------------------------------------------------------------
 # AWS
+
+
+def check_region(region: str, origin: str) -> None:
+    """A region botocore's partition data knows; a typo would otherwise become an endpoint that
+    does not exist (a network error, exit 1) instead of bad input."""
+    import boto3
+
+    session = boto3.Session(region_name="us-east-1", profile_name=None)
+    known = {r for partition in session.get_available_partitions()
+             for r in session.get_available_regions("secretsmanager", partition)}
+    if known and region not in known:
+        raise usage(f"{origin} {region!r}: not an AWS region where Secrets Manager runs (e.g. us-east-1)")
 
 
 def make_client(region: Optional[str], profile: Optional[str], role_arn: Optional[str],
@@ -393,13 +423,21 @@ def collect(requests: list[Request], client, *, stage: Optional[str], version_id
 # Output
 
 
+FORMATS = ("dotenv", "shell", "json")
+
+
 def dotenv_quote(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return f'"{escaped}"'
+    """POSIX shell single quotes: nothing inside expands; a quote is written '\\''."""
+    return "'" + value.replace("'", "'\\''") + "'"
 
 
-def render_dotenv(env: dict[str, str], reveal: bool) -> str:
-    return "".join(f"{k}={dotenv_quote(v) if reveal else MASK}\n" for k, v in env.items())
+def render_dotenv(env: dict[str, str], reveal: bool, fmt: str = "dotenv") -> str:
+    """The variables in one of FORMATS; masked unless `reveal`, except empty values."""
+    shown = {k: v if reveal or v == "" else MASK for k, v in env.items()}
+    if fmt == "json":
+        return json.dumps(shown, indent=2, ensure_ascii=False) + "\n"
+    prefix = "export " if fmt == "shell" else ""
+    return "".join(f"{prefix}{k}={dotenv_quote(v) if reveal or v == '' else MASK}\n" for k, v in shown.items())
 
 
 def write_private(path: str, text: str) -> None:
@@ -462,7 +500,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(command: str) -> argparse.ArgumentParser:
     doc_head = __doc__.split("\n\n")[0]
     parser = _Parser(prog=f"python -m components {command}", description=doc_head,
-                     epilog="See the docstring of components/envcmd.py for value handling and exit codes.",
+                     epilog="See the docstring of tooling/envcmd.py for value handling and exit codes.",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     src = parser.add_argument_group("sources")
     src.add_argument("--secret", action="append", default=[], metavar="NAME[=KEY,...]",
@@ -485,6 +523,8 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     if command == "env":
         parser.add_argument("--reveal", action="store_true", help="print/write real values (default: masked)")
         parser.add_argument("--output", metavar="FILE", help="write the dotenv text to FILE (mode 0600)")
+        parser.add_argument("--format", choices=FORMATS, default="dotenv",
+                            help="dotenv (KEY='value', safe for `set -a; . .env`), shell (export KEY=...), json")
     return parser
 
 
@@ -525,16 +565,25 @@ def _run(argv: list[str]) -> int:
     if args.stage is not None and not re.match(r"^[A-Za-z0-9_+=.@-]{1,256}$", args.stage):
         raise usage(f"--stage {args.stage!r} is not a version stage label")
 
-    client = make_client(args.region or default_region, args.profile, args.role_arn, args.endpoint_url)
+    region, origin = next(((value, name) for name, value in (
+        ("--region", args.region), (f"{source}: aws:region" if default_region else "", default_region),
+        ("AWS_REGION", os.environ.get("AWS_REGION")), ("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION")))
+        if value), (None, ""))
+    if region is not None:
+        check_region(region, origin)
+    client = make_client(region, args.profile, args.role_arn, args.endpoint_url)
     notes: list[str] = []
     env = collect(requests, client, stage=args.stage, version_id=args.version_id,
                   base64_vars=args.decode_base64, notes=notes)
+    empty = [var for var, value in env.items() if value == ""]
+    if empty:
+        notes.append(f"note: empty (not filled in yet): {', '.join(empty)}")
     for note in notes:
         print(note, file=sys.stderr)
 
     if command == "exec":
         return run_command(program, env)
-    text = render_dotenv(env, args.reveal)
+    text = render_dotenv(env, args.reveal, args.format)
     if args.output:
         write_private(args.output, text)
         shown = "real" if args.reveal else "masked"
@@ -557,8 +606,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - never a traceback; the type only, in case a value is in the text
-        print(f"error: unexpected {type(error).__name__} (please report)", file=sys.stderr)
+    except Exception:  # noqa: BLE001 - never a traceback, nor text that might hold a value
+        print("error: unexpected failure (please report; the reason is not shown, it might hold a value)",
+              file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import yaml
-
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings as runtime_settings
@@ -32,7 +30,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from stack_program.project import PROJECT_DIR, ProjectFile, StackFileError, load_project, stack_names, yaml_problem
+from stack_program.project import PROJECT_DIR, ProjectFile, StackFileError, load_project, read_yaml, stack_names
 
 FAKE_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
@@ -63,10 +61,7 @@ def load_stack(stack: str, project: ProjectFile, *, template: Optional[str] = No
     if not path.is_file():
         known = ", ".join(stack_names(project)) or "none"
         raise StackFileError(f"{path}: no such stack file (stacks: {known})")
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise StackFileError(f"{path}: invalid YAML: {yaml_problem(error)}") from None
+    doc = read_yaml(path) or {}
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), (dict, type(None))):
         raise StackFileError(f"{path}: expected a map with a `config:` map at the top")
     values = dict(project.defaults)
@@ -418,10 +413,10 @@ def execute(
     project_dir: Path = PROJECT_DIR,
 ) -> OfflineRun:
     """Run a program (default: the project's) with the given config under fresh mocks."""
-    region = config.values.get("aws:region") or DEFAULT_REGION
-    mocks = mocks or AwsMocks(region=region)
+    region = config.values.get("aws:region")
+    mocks = mocks or AwsMocks(region=region if isinstance(region, str) and region else DEFAULT_REGION)
+    _fresh_runtime()
     monitor = CapturingMonitor(mocks)
-    runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project_name, stack=config.stack, preview=preview, monitor=monitor)
     set_all_config(config.engine_config(), sorted(config.secret_keys))
     from stack_program import program as program_module
@@ -448,6 +443,38 @@ def execute(
     outputs = _collect(exported, "", leaves, _resolve_outputs(exported))
     return OfflineRun(stack=config.stack, config=config, mocks=mocks, registrations=monitor.registrations,
                       outputs=outputs, output_leaves=leaves)
+
+
+def _fresh_runtime() -> None:
+    """Each run starts from a clean runtime. A failed run leaves its output tasks in the SDK's
+    module-level set `SETTINGS.outputs` (the mock settings never replace it) and pending work on
+    the event loop; the next stack's run would await them and fail with the first one's error."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None and not loop.is_running() and not loop.is_closed():
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    with runtime_settings.SETTINGS.lock:
+        for task in runtime_settings.SETTINGS.outputs:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: no "exception was never retrieved" noise at exit
+        runtime_settings.SETTINGS.outputs.clear()
+    if loop is not None and not loop.is_closed():
+        loop.set_exception_handler(_quiet_unretrieved)
+    runtime_settings.ROOT.set(None)
+
+
+def _quiet_unretrieved(loop, context) -> None:
+    """A failed run's leftover futures are garbage-collected later with asyncio's "exception was
+    never retrieved" report; the run itself already reported that error, once."""
+    if "never retrieved" in str(context.get("message", "")):
+        return
+    loop.default_exception_handler(context)
 
 
 def run_inline(program: Callable[[], None], *, stack: str = "test", config: Optional[dict[str, Any]] = None,

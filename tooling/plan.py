@@ -174,16 +174,21 @@ def plan_stack(stack: str, *, template: Optional[str] = None, project_dir: Path 
 # Text
 
 
+def visible(text: Any) -> str:
+    """Control characters (an escape sequence could repaint a terminal) shown as \\xNN escapes."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+
+
 def _format_inputs(inputs: dict[str, Any]) -> list[str]:
     lines = []
     for key, value in inputs.items():
         if key in POLICY_INPUTS and isinstance(value, list):
             lines.append(f"{key}:")
-            lines += [f"  {line}" for line in value]
+            lines += [f"  {visible(line)}" for line in value]
         elif isinstance(value, (dict, list)):
             lines.append(f"{key}: {json.dumps(value, sort_keys=True)}")
         else:
-            lines.append(f"{key}: {value}")
+            lines.append(f"{key}: {visible(value)}")
     return lines
 
 
@@ -259,19 +264,23 @@ def summary_line(doc: dict[str, Any]) -> str:
 
 
 def render_rich(doc: dict[str, Any], console) -> None:
-    """The same as render_text, as a rich tree and table, for a terminal."""
+    """The same as render_text, as a rich tree and table, for a terminal. Every string from the
+    stack (names, descriptions, tags, "[secret]") is escaped: rich would read `[/bold]` as markup
+    (and fail) and `[secret]` as a tag (and print nothing where a reviewer must see a secret)."""
+    from rich.markup import escape
     from rich.table import Table
     from rich.tree import Tree
 
     tree_index = _children(doc)
-    title = f"[bold]Plan of stack '{doc['stack']}'[/] ({doc['source']})" + (" - review stack" if doc["reviewStack"] else "")
+    title = (f"[bold]Plan of stack '{escape(doc['stack'])}'[/] ({escape(doc['source'])})"
+             + (" - review stack" if doc["reviewStack"] else ""))
     root = Tree(title)
 
     def add(node, resource):
-        physical = f" [cyan]{resource['physicalName']}[/]" if resource["physicalName"] else ""
-        branch = node.add(f"[green]+[/] [bold]{resource['name']}[/] [dim]{resource['type']}[/]{physical}")
+        physical = f" [cyan]{escape(resource['physicalName'])}[/]" if resource["physicalName"] else ""
+        branch = node.add(f"[green]+[/] [bold]{escape(resource['name'])}[/] [dim]{escape(resource['type'])}[/]{physical}")
         for line in _format_inputs(resource["inputs"]):
-            branch.add(f"[dim]{line}[/]", highlight=False)
+            branch.add(f"[dim]{escape(line)}[/]", highlight=False)
         for child in tree_index.get(resource["urn"], []):
             add(branch, child)
 
@@ -283,10 +292,10 @@ def render_rich(doc: dict[str, Any], console) -> None:
     table.add_column("physical name")
     table.add_column("variables")
     for secret in doc["secrets"]:
-        table.add_row(secret["name"], secret["secretName"] + (" (existing)" if secret["external"] else ""),
-                      ", ".join(secret["environmentVariables"]))
+        table.add_row(escape(secret["name"]), escape(str(secret["secretName"])) + (" (existing)" if secret["external"] else ""),
+                      escape(", ".join(secret["environmentVariables"])))
     console.print(table)
     console.print("\n".join(access_lines(doc)), highlight=False, markup=False)
-    console.print(summary_line(doc))
+    console.print(escape(summary_line(doc)))
     for warning in doc.get("warnings") or ():
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)

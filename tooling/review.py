@@ -17,7 +17,7 @@ import json
 import sys
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_FAIL_ON = 0, 1, 2, 3
+from .exit_codes import EXIT_FAIL_ON, EXIT_FAILED, EXIT_INVALID, EXIT_OK
 
 
 def review(doc: dict[str, Any], args: argparse.Namespace) -> int:

@@ -1,0 +1,65 @@
+"""A stack's plan, or its problems as one line each with the exit code they mean; shared by
+`plan`, `validate` and `env --stack` so that all three judge a stack the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from .exit_codes import EXIT_FAILED, EXIT_INVALID
+
+
+def _problem_lines(source: str, error: BaseException) -> list[str]:
+    problems = getattr(error, "problems", None)
+    if problems:
+        return [f"{source}: {p}" for p in problems]
+    return [f"{source}: {error}"]
+
+
+def plan_or_errors(stack: str, template: Optional[str], project_dir: Path):
+    """(document, None) or (None, (exit code, lines))."""
+    from app_secrets.naming import STACK_NAME_PATTERN
+    from stack_program.program import InvalidConfig
+
+    from .offline import StackFileError
+    from .plan import plan_stack   # at call time: env's tests stand a module in for it
+
+    for flag, name in (("--stack", stack), ("--template", template)):
+        if name is not None and not STACK_NAME_PATTERN.match(name):
+            return None, (EXIT_INVALID, [f"{flag} {name!r}: expected a stack name (letters, digits, '-', '_', '.')"])
+    if template is not None:
+        problem = template_problem(stack, template, project_dir)
+        if problem:
+            return None, (EXIT_INVALID, [problem])
+    try:
+        return plan_stack(stack, template=template, project_dir=project_dir), None
+    except StackFileError as error:
+        return None, (EXIT_INVALID, [str(error)])
+    except InvalidConfig as error:
+        source = f"{_relative(project_dir)}stacks/Pulumi.{template or stack}.yaml"
+        return None, (EXIT_INVALID, _problem_lines(source, error))
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback nor a class name
+        first = (str(error).strip().splitlines() or ["no detail"])[0]
+        return None, (EXIT_FAILED, [f"stack {stack}: failed while running the program: {first}"])
+
+
+def template_problem(stack: str, template: str, project_dir: Path) -> Optional[str]:
+    """`--template` plans a stack that does not exist yet as a copy of another; a stack that has
+    its own file is planned from that file by Pulumi, so a template would show the wrong config."""
+    from .offline import StackFileError, load_project
+
+    if template == stack:
+        return f"--template {template}: expected another stack than --stack (the stack to copy the config from)"
+    try:
+        own = load_project(project_dir).stack_config_dir / f"Pulumi.{stack}.yaml"
+    except StackFileError as error:
+        return str(error)
+    if own.is_file():
+        return (f"{own}: exists, so `pulumi up --stack {stack}` uses it and not a copy of {template}; "
+                f"expected a new stack name with --template (or plan {stack} without --template)")
+    return None
+
+
+def _relative(project_dir: Path) -> str:
+    from .offline import PROJECT_DIR
+    return "" if project_dir.resolve() == PROJECT_DIR else f"{project_dir}/"
