@@ -16,7 +16,7 @@ import pulumi
 
 from . import config as cfg, evolution, stack_checks
 from app_secrets import naming, policies
-from tooling import consumers
+from . import consumers
 from app_secrets.context import AwsContext
 from app_secrets.kms import CustomerManagedKey, CustomerManagedKeyArgs
 from app_secrets.read_policy import ExistingSecret, ReadSecretPolicy, ReadSecretPolicyArgs, SecretRef

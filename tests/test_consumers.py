@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tooling import consumers as c
+from stack_program import consumers as c
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/db-Ab12Cd"
 ARN_RE = re.compile(r"^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:(?P<name>.+)-[A-Za-z0-9]{6}$")
