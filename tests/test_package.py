@@ -141,3 +141,14 @@ def test_numbers_from_the_engine_reach_the_resources_as_whole_numbers(tmp_path, 
                                         "randomSettings": {"A": {"length": 64, "special": True}}})
     password = run.by_type("random:index/randomPassword:RandomPassword")[0]
     assert password.inputs["length"] == 64 and password.inputs["special"] is True
+
+
+def test_access_settings_reach_the_key_and_secret_policies():
+    run, _ = construct("Secret", {"name": "app/web", "initialValue": {"API_KEY": "not-a-real-key"},
+                                  "access": {"readPrincipals": ["arn:aws:iam::000000000000:role/web"],
+                                             "deployerPrincipals": ["arn:aws:iam::000000000000:role/ci"],
+                                             "trustTags": {"team": "web"}}})
+    key_policy = run.find("aws:kms/key:Key", "it").inputs["policy"]
+    secret_policy = run.find("aws:secretsmanager/secretPolicy:SecretPolicy", "it").inputs["policy"]
+    assert "role/ci" in key_policy and "role/web" in key_policy
+    assert "aws:PrincipalTag/team" in secret_policy

@@ -51,6 +51,8 @@ class SecretAccessArgs(TypedDict, total=False):
     """Principal tags a reader must carry (`aws:PrincipalTag/<key>` equals the value)."""
     secret_policies: list[pulumi.Input[str]]
     """Extra secret policy documents (JSON) merged into the secret's resource policy; a statement with the same Sid overrides."""
+    deployer_principals: list[pulumi.Input[str]]
+    """IAM principal ARNs that run `pulumi up` (they write values and own the policies). Default: the role behind the running credentials."""
 
 
 class SecretStorageArgs(TypedDict, total=False):
@@ -155,6 +157,7 @@ def _secret_args(cls: type, args: dict, **extra) -> "_secret.SecretArgs":
         admin_principals=access.get("admin_principals") or None,
         read_principals=access.get("read_principals") or None,
         readwrite_principals=tuple(access.get("readwrite_principals") or ()),
+        deployer_principals=access.get("deployer_principals") or None,
         trust_tags=dict(access.get("trust_tags") or {}),
         secret_policies=tuple(access.get("secret_policies") or ()),
         resource_tags=dict(args.get("tags") or {}),
@@ -338,6 +341,8 @@ class LoginAccessArgs(TypedDict, total=False):
     """IAM principal ARNs that may read the login. Default: the account root (IAM policies decide)."""
     trust_tags: dict[str, str]
     """Principal tags a reader must carry (`aws:PrincipalTag/<key>` equals the value)."""
+    deployer_principals: list[pulumi.Input[str]]
+    """IAM principal ARNs that run `pulumi up` (they write values and own the policies). Default: the role behind the running credentials."""
 
 
 class RdsPostgresAdminLoginArgs(TypedDict, total=False):
@@ -416,6 +421,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             initial_password=pulumi.Output.secret(args["initial_password"]),
             subnet_ids=tuple(args.get("subnet_ids") or ()), security_group_ids=tuple(args.get("security_group_ids") or ()),
             admin_principals=access.get("admin_principals") or None, read_principals=access.get("read_principals") or None,
+            deployer_principals=access.get("deployer_principals") or None,
             trust_tags=dict(access.get("trust_tags") or {}), tags=dict(args.get("tags") or {}),
             recovery_window_in_days=_int(storage.get("recovery_window_in_days"), 30),
             kms_deletion_window_in_days=_int(storage.get("kms_deletion_window_in_days"), 30),
