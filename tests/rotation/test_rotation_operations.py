@@ -175,3 +175,25 @@ def test_bad_input_and_failures_are_one_line(capfd, moto_endpoint, make_secret, 
     got, out, err = run(capfd, moto_endpoint, *argv)
     assert got == code and out == ""
     assert err.startswith(message) and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
+def test_rotate_immediately_false_through_moto_invokes_test_secret_only(db, make_secret, sm_client, handler_env,
+                                                                       played_lambda, strategy):
+    """RotateSecret(RotateImmediately=false) as moto implements it: a new AWSPENDING version holding a
+    copy of the current value, then testSecret alone. The step passes and nothing changes."""
+    handler_env.setenv("ROTATION_STRATEGY", strategy)
+    side = make_secret(db.login_secret(), rotation=False)
+    response = sm_client.rotate_secret(SecretId=side.secret_id, RotateImmediately=False,
+                                       RotationLambdaARN=f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}",
+                                       RotationRules={"AutomaticallyAfterDays": 30})
+    assert played_lambda == ["testSecret"]
+    assert response["ARN"] == side.arn
+    (token,) = [v for v, stages in side.stages().items() if stages == ["AWSPENDING"]]
+    servers.end_rotation(sm_client, side.secret_id, token)  # AWS removes it after the test; moto does not
+    assert side.value() == db.login_secret() and db.can_login(db.admin, db.password)
+    assert sm_client.describe_secret(SecretId=side.secret_id)["RotationEnabled"] is True
+    # The next (scheduled or `rotate`) rotation works from there.
+    side.rotate()
+    current = side.value()
+    assert db.can_login(current["username"], current["password"])
