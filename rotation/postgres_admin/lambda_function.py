@@ -502,19 +502,24 @@ class Rotation:
             logger.info("setSecret: AWSPENDING of secret %s already logs in; nothing to change", self.arn)
             return
         primary, alternate = self.settings.user_pair(current["username"])
-        previous = self.get_optional_login(PREVIOUS)
-        if previous is not None and not (previous["username"] == pending["username"] and all(
-                previous.get(key) == current.get(key) for key in ("host", "port", "dbname"))):
-            previous = None
+
+        def previous_login() -> Optional[dict]:  # read only when needed
+            previous = self.get_optional_login(PREVIOUS)
+            if previous is not None and previous["username"] == pending["username"] and all(
+                    previous.get(key) == current.get(key) for key in ("host", "port", "dbname")):
+                return previous
+            return None
+
         # Who changes the pending user's password: towards the alternate, the primary (AWSCURRENT),
         # which created and so administers it; towards the primary, the primary itself (AWSPREVIOUS,
         # its last password, still valid), as the alternate holds no ADMIN option on it on 16+.
-        candidates = [(current, CURRENT), (previous, PREVIOUS)]
+        candidates = [(lambda: current, CURRENT), (previous_login, PREVIOUS)]
         if pending["username"] == primary:
             candidates.reverse()
         rejected: Optional[pg.ChangeRejected] = None
         tried = []
-        for acting, label in candidates:
+        for read, label in candidates:
+            acting = read()
             if acting is None:
                 continue
             tried.append(label)

@@ -95,39 +95,60 @@ def act_as_session_user(conn) -> None:
         raise ChangeRejected(getattr(exc, "sqlstate", None), _message(exc)) from None
 
 
-def _attributes(conn, role: str) -> Optional[tuple[bool, bool, bool]]:
-    row = conn.execute("SELECT rolcreaterole, rolcreatedb, rolinherit FROM pg_catalog.pg_roles WHERE rolname = %s",
-                       (role,)).fetchone()
-    return None if row is None else (bool(row[0]), bool(row[1]), bool(row[2]))
+class RoleFacts:
+    """What the pair setup needs to know about a few roles, read in one query: attributes, per-role
+    default settings, and direct memberships with their options (ADMIN, INHERIT, SET; merged over
+    grantors). Up to 15 a membership always allows INHERIT (as the member's attribute says) and SET."""
 
+    def __init__(self, conn, names: list[str]):
+        self.modern = conn.info.server_version >= 160000
+        options = "m.inherit_option, 'set', m.set_option" if self.modern else "true, 'set', true"
+        roles, members = conn.execute(
+            "SELECT (SELECT coalesce(json_agg(json_build_object("
+            "  'name', r.rolname, 'attrs', json_build_array(r.rolcreaterole, r.rolcreatedb, r.rolinherit),"
+            "  'config', (SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s"
+            "             WHERE s.setrole = r.oid AND s.setdatabase = 0))), '[]')"
+            "  FROM pg_catalog.pg_roles r WHERE r.rolname = ANY(%(names)s)),"
+            " (SELECT coalesce(json_agg(json_build_object("
+            f"  'member', u.rolname, 'role', g.rolname, 'admin', m.admin_option, 'inherit', {options})), '[]')"
+            "  FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles u ON u.oid = m.member"
+            "  JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE u.rolname = ANY(%(names)s))",
+            {"names": names}).fetchone()
+        self.attrs: dict[str, tuple[bool, bool, bool]] = {r["name"]: tuple(r["attrs"]) for r in roles}
+        self.defaults: dict[str, Optional[str]] = {}
+        for r in roles:
+            config = r["config"] or []
+            self.defaults[r["name"]] = next((c[len("role="):] for c in config if c.startswith("role=")), None)
+        self.members: dict[str, dict[str, tuple[bool, bool, bool]]] = {}
+        for m in members:
+            held = self.members.setdefault(m["member"], {}).get(m["role"], (False, False, False))
+            self.members[m["member"]][m["role"]] = (held[0] or bool(m["admin"]), held[1] or bool(m["inherit"]),
+                                                    held[2] or bool(m["set"]))
 
-def _memberships(conn, role: str) -> list[tuple[str, bool]]:
-    """The roles `role` is directly a member of (each once; with ADMIN if any grant has it)."""
-    return [(name, bool(admin)) for name, admin in conn.execute(
-        "SELECT r.rolname, bool_or(m.admin_option) FROM pg_catalog.pg_auth_members m"
-        " JOIN pg_catalog.pg_roles r ON r.oid = m.roleid"
-        " JOIN pg_catalog.pg_roles u ON u.oid = m.member"
-        " WHERE u.rolname = %s GROUP BY r.rolname ORDER BY r.rolname", (role,)).fetchall()]
+    def memberships(self, member: str) -> list[tuple[str, tuple[bool, bool, bool]]]:
+        """(role, (admin, inherit, set)) of each role `member` is directly a member of."""
+        return sorted(self.members.get(member, {}).items())
 
+    def holds(self, member: str, role: str, wanted: tuple[bool, bool, bool]) -> bool:
+        """`member` holds `role` with at least the options `wanted` has."""
+        held = self.members.get(member, {}).get(role)
+        return held is not None and all(h or not w for h, w in zip(held, wanted))
 
-def _uses(conn, member: str, role: str, admin: bool = False) -> bool:
-    """`member` holds `role`'s privileges (and, on 16+, may SET ROLE to it; with `admin`, may grant it)."""
-    checks = ["pg_catalog.pg_has_role(%(m)s, %(r)s, 'USAGE')"]
-    if conn.info.server_version >= 160000:
-        checks.append("pg_catalog.pg_has_role(%(m)s, %(r)s, 'SET')")
-    if admin:
-        checks.append("pg_catalog.pg_has_role(%(m)s, %(r)s, 'USAGE WITH ADMIN OPTION')")
-    return bool(conn.execute(f"SELECT {' AND '.join(checks)}", {"m": member, "r": role}).fetchone()[0])
+    def uses(self, member: str, role: str, admin: bool = False) -> bool:
+        return self.holds(member, role, (admin, True, True))
 
+    def grant(self, role: str, member: str, options: tuple[bool, bool, bool]):
+        """GRANT `role` TO `member` with the same options (16+: ADMIN/INHERIT/SET each; up to 15 only
+        ADMIN exists, the rest follows the member's INHERIT attribute)."""
+        from psycopg import sql
 
-def _default_role(conn, role: str) -> Optional[str]:
-    row = conn.execute(
-        "SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_roles r ON r.oid = s.setrole"
-        " WHERE r.rolname = %s AND s.setdatabase = 0", (role,)).fetchone()
-    for item in (row[0] if row and row[0] else []):
-        if item.startswith("role="):
-            return item[len("role="):]
-    return None
+        admin, inherit, set_ = options
+        if self.modern:
+            suffix = sql.SQL(" WITH ADMIN {}, INHERIT {}, SET {}").format(
+                *(sql.SQL("TRUE" if flag else "FALSE") for flag in options))
+        else:
+            suffix = sql.SQL(" WITH ADMIN OPTION" if admin else "")
+        return sql.SQL("GRANT {} TO {}{}").format(sql.Identifier(role), sql.Identifier(member), suffix)
 
 
 def _attempt(conn, statement) -> bool:
@@ -176,23 +197,25 @@ def ensure_shared_owner(conn, primary: str, alternate: str, owner: str, *, alter
     report: dict[str, Any] = {"skipped_memberships": [], "alternate_settings": True, "created_owner": False,
                               "created_alternate": False, "reassigned": False}
     try:
-        attrs = _attributes(conn, primary)
+        facts = RoleFacts(conn, [primary, alternate, owner])
+        attrs = facts.attrs.get(primary)
         if attrs is None:
             raise ChangeRejected(None, "the primary user's role was not found in pg_roles")
-        if _attributes(conn, owner) is None:
+        if owner not in facts.attrs:
             conn.execute(sql.SQL("CREATE ROLE {} WITH {}").format(sql.Identifier(owner), _options(attrs, False)))
             report["created_owner"] = True
         if conn.info.server_version >= 160000:
             # The creator already holds ADMIN on it (granted by the bootstrap superuser, which cannot be
             # granted back), but neither INHERIT nor SET.
-            if not _uses(conn, primary, owner):
+            if not facts.uses(primary, owner):
                 conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(owner), sql.Identifier(primary)))
-        elif not _uses(conn, primary, owner, admin=True):
+        elif not facts.uses(primary, owner, admin=True):
             conn.execute(sql.SQL("GRANT {} TO {} WITH ADMIN OPTION").format(sql.Identifier(owner),
                                                                            sql.Identifier(primary)))
-        grants = [(role, admin) for role, admin in _memberships(conn, primary) if role not in (owner, alternate)]
-        alternate_attrs = _attributes(conn, alternate)
-        if alternate_attrs is None:
+        # The primary's memberships, copied with their options: on 16+ that includes ADMIN-only grants
+        # on the roles it created, which must not become INHERIT/SET memberships of the copies.
+        grants = [(role, options) for role, options in facts.memberships(primary) if role not in (owner, alternate)]
+        if alternate not in facts.attrs:
             if alternate_password is None:
                 raise ChangeRejected(None, "the alternate user does not exist")
             conn.execute(sql.SQL("CREATE ROLE {} WITH {} PASSWORD {}").format(
@@ -200,24 +223,22 @@ def ensure_shared_owner(conn, primary: str, alternate: str, owner: str, *, alter
                 sql.Literal(_verifier(conn, alternate, alternate_password))))
             report["created_alternate"] = True
         for member in (owner, alternate):
-            for role, admin in grants:
-                if _uses(conn, member, role, admin=admin):
+            for role, options in grants:
+                if facts.holds(member, role, options):
                     continue
-                statement = sql.SQL("GRANT {} TO {}{}").format(sql.Identifier(role), sql.Identifier(member),
-                                                               sql.SQL(" WITH ADMIN OPTION" if admin else ""))
-                if not _attempt(conn, statement) and role not in report["skipped_memberships"]:
+                if not _attempt(conn, facts.grant(role, member, options)) and role not in report["skipped_memberships"]:
                     report["skipped_memberships"].append(role)
-        if not _uses(conn, alternate, owner):
+        if not facts.uses(alternate, owner):
             conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(owner), sql.Identifier(alternate)))
         if alternate_password is not None and not report["created_alternate"]:
             # Needs CREATEROLE (and, on 16+, ADMIN on the alternate: the primary has it if it created it).
             conn.execute(sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(
                 sql.Identifier(alternate), sql.Literal(_verifier(conn, alternate, alternate_password))))
         if act_as_owner:
-            if _default_role(conn, alternate) != owner:
+            if facts.defaults.get(alternate) != owner:
                 report["alternate_settings"] = _attempt(conn, sql.SQL("ALTER ROLE {} SET role TO {}").format(
                     sql.Identifier(alternate), sql.Literal(owner)))
-            if _default_role(conn, primary) != owner:
+            if facts.defaults.get(primary) != owner:
                 conn.execute(sql.SQL("ALTER ROLE {} SET role TO {}").format(sql.Identifier(primary),
                                                                             sql.Literal(owner)))
             if report["created_owner"]:
@@ -236,7 +257,8 @@ def adopt_shared_owner(conn, user: str, owner: str) -> bool:
     from psycopg import sql
 
     try:
-        if _attributes(conn, owner) is None or not _uses(conn, user, owner) or _default_role(conn, user) == owner:
+        facts = RoleFacts(conn, [user, owner])
+        if owner not in facts.attrs or not facts.uses(user, owner) or facts.defaults.get(user) == owner:
             return False
         conn.execute(sql.SQL("ALTER ROLE {} SET role TO {}").format(sql.Identifier(user), sql.Literal(owner)))
         return True

@@ -182,6 +182,58 @@ def test_alternating_users_swap_and_keep_privileges(db, make_secret, handler_env
     assert not db.can_login(db.admin, second["password"])
 
 
+def _memberships(db, member):
+    with db.superuser() as su:
+        extra = ", bool_or(m.inherit_option), bool_or(m.set_option)" if db.pg.major >= 16 else ""
+        return {row[0]: tuple(row[1:]) for row in su.execute(
+            f"SELECT r.rolname, bool_or(m.admin_option){extra} FROM pg_auth_members m"
+            " JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member"
+            " WHERE u.rolname = %s GROUP BY r.rolname", (member,))}
+
+
+def test_the_alternate_and_the_owner_role_get_the_primarys_memberships_with_the_same_options(
+        db, make_secret, handler_env, caplog):
+    """On 16+ a CREATEROLE user holds ADMIN (without INHERIT or SET) on each role it created: copies of
+    its memberships keep exactly those options, so nobody gains the privileges of those roles. A
+    membership the primary may not grant (16+: no ADMIN option on it) is skipped with a warning."""
+    from psycopg import sql
+
+    handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
+    created, joined = db.admin + "_app", db.admin + "_reader"
+    with db.connect(db.admin, db.password) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(created)))
+    with db.superuser() as su:
+        su.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(joined)))
+        su.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(joined), sql.Identifier(db.admin)))
+    try:
+        side = make_secret(db.login_secret())
+        side.rotate()
+        primary = _memberships(db, db.admin)
+        for copy in (db.admin + "_alt", db.admin + "_owner"):
+            held = _memberships(db, copy)
+            for role in ("rds_superuser", created, joined):
+                if role == joined and db.pg.major >= 16:
+                    assert role not in held, (copy, role)
+                elif role in primary:
+                    assert held.get(role) == primary[role], (copy, role)
+                else:
+                    assert role not in held, (copy, role)
+        assert primary["rds_superuser"][0] is True
+        if db.pg.major >= 16:
+            assert primary[created] == (True, False, False)  # ADMIN only: what CREATE ROLE gave the master
+        else:
+            assert created not in primary
+        current = side.value()
+        with db.connect(current["username"], current["password"]) as conn:
+            assert conn.execute("SELECT pg_has_role(%s, 'USAGE')", (created,)).fetchone() == (False,)
+        skipped = f"the primary cannot grant {joined} (no ADMIN option)"
+        assert (skipped in caplog.text) == (db.pg.major >= 16)
+    finally:
+        with db.superuser() as su:
+            for role in (created, joined):
+                su.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
 def test_alternating_default_names_and_plain_alternate(db, make_secret, handler_env):
     """Without PRIMARY/ALTERNATE_USERNAME the pair is <username> / <username>_alt; with
     ALTERNATE_SET_ROLE=false both users act as themselves (thoughtbot's behaviour): nothing is
