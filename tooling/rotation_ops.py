@@ -12,9 +12,10 @@
 AWS options as for `env`: --region, --profile, --role-arn, --endpoint-url (here: Secrets Manager and
 CloudWatch Logs, e.g. one local emulator). Nothing here reads a secret value: DescribeSecret,
 ListSecretVersionIds, RotateSecret, CancelRotateSecret, UpdateSecretVersionStage and the function's
-log events are all it needs. Exit codes: 0 fine (status: also when a rotation is stuck, it is
-reported), 1 a failure while running (or a rotation that failed or did not finish in time), 2 bad
-input. Errors are one line, never a traceback.
+log events are all it needs. Exit codes (tooling.exit_codes): 0 fine (status: also when a rotation
+is stuck, it is reported), 1 a failure while running (AWS refused or unreachable, a secret not found,
+a rotation that failed or did not finish in time), 2 bad input (the command line). Errors are one
+line, never a traceback, an exception class name or a value.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import time
 import uuid
 from typing import Any, Optional, Sequence
 
-from .envcmd import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, _check_secret_id, error_parts,
-                     make_session, plan_from_stack, usage)
+from .envcmd import (CommandError, _check_secret_id, check_region, error_parts, make_session, plan_from_stack,
+                     usage)
+from .exit_codes import EXIT_FAILED, EXIT_OK
 
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
 ERROR_LINE = re.compile(r"\[ERROR\]|\bERROR\b|Traceback|Task timed out|Error:")
@@ -40,6 +42,8 @@ ERROR_LINE = re.compile(r"\[ERROR\]|\bERROR\b|Traceback|Task timed out|Error:")
 
 class Clients:
     def __init__(self, args: argparse.Namespace):
+        if args.region:
+            check_region(args.region, "--region")
         self._args = args
         self._session = make_session(args.region, args.profile, args.role_arn)
         self.secrets = self._client("secretsmanager")
@@ -60,15 +64,16 @@ class Clients:
 
 
 def _call(what: str, fn, **kwargs) -> Any:
+    """fn(**kwargs), or CommandError (exit 1) with AWS's error code and message on one line."""
     from botocore.exceptions import BotoCoreError, ClientError
     try:
         return fn(**kwargs)
     except ClientError as error:
         code, message = error_parts(error)
-        bad = code in ("ResourceNotFoundException",)
-        raise CommandError(f"{what}: {code}: {message}" if message else f"{what}: {code}",
-                           EXIT_USAGE if bad else EXIT_FAILED)
-    except BotoCoreError as error:
+        if code == "ResourceNotFoundException" and what.startswith("secret "):
+            raise CommandError(f"{what} not found ({message})" if message else f"{what} not found", EXIT_FAILED)
+        raise CommandError(f"{what}: {code}: {message}" if message else f"{what}: {code}", EXIT_FAILED)
+    except BotoCoreError as error:  # no credentials, endpoint unreachable, ...
         raise CommandError(f"{what}: {error}")
 
 
@@ -280,8 +285,8 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit code 2, no usage dump
-        raise usage(message)
+    def error(self, message: str):  # one line and exit 2, instead of a usage dump (as tooling.cli)
+        raise usage(f"{self.prog}: {message} (see --help)")
 
 
 def _aws_options(parser: argparse.ArgumentParser) -> None:
@@ -333,6 +338,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - never a traceback; the type only, in case a value is in the text
-        print(f"error: unexpected {type(error).__name__} (please report)", file=sys.stderr)
+    except Exception:  # noqa: BLE001 - never a traceback; no reason either, it might hold a value
+        print("error: unexpected failure (please report; the reason is not shown, it might hold a value)",
+              file=sys.stderr)
         return EXIT_FAILED

@@ -89,7 +89,8 @@ def played_lambda(monkeypatch, handler, moto_endpoint, sm_client):
 
 
 def run(capfd, moto_endpoint, *argv):
-    code = cli.main([*argv, "--endpoint-url", moto_endpoint, "--region", "us-east-1"])
+    region = [] if "--region" in argv else ["--region", "us-east-1"]
+    code = cli.main([*argv, "--endpoint-url", moto_endpoint, *region])
     out, err = capfd.readouterr()
     return code, out, err
 
@@ -164,8 +165,10 @@ def test_status_of_a_stacks_database_logins(capfd, moto_endpoint, db, make_secre
 
 @pytest.mark.parametrize("argv, code, message", [
     (["rotation", "status"], 2, "error: rotation status needs --stack NAME or --secret NAME"),
-    (["rotate"], 2, "error: the following arguments are required: --secret"),
-    (["rotate", "--secret", "nope"], 2, "error: secret nope: ResourceNotFoundException"),
+    (["rotate"], 2, "error: python -m components rotate: the following arguments are required: --secret"),
+    (["rotate", "--secret", "nope"], 1, "error: secret nope not found"),
+    (["rotation", "status", "--secret", "plain", "--region", "us-esat-1"], 2,
+     "error: --region 'us-esat-1': not an AWS region"),
     (["rotation", "cancel", "--secret", "plain"], 1, "error: secret plain has no rotation configured"),
     (["rotate", "--secret", "plain"], 1, "error: secret plain has no rotation function"),
     (["rotate", "--secret", "plain", "--wait", "--timeout", "0"], 2, "error: --timeout and --poll must be positive"),
