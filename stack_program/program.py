@@ -220,6 +220,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             schedule_expression=db.rotation.schedule_expression,
             rotate_immediately=db.rotation.rotate_immediately,
             database_security_group_id=db.database_security_group_id,
+            secrets_manager_endpoint=db.secrets_manager_endpoint,
             admin_principals=_principals(db.admin_principals, settings.admin_principals),
             read_principals=_principals(db.read_principals, settings.read_principals),
             deployer_principals=deployers,

@@ -122,6 +122,17 @@ BAD_CASES = [
      "databases.db.sslMode: 'verify-full' needs the RDS CA bundle inside the rotation function"),
     ("VPC without subnets", {"databases": {"db": {**GOOD["databases"]["db"], "vpcId": "vpc-0abc"}}},
      "databases.db.subnetIds: is required when vpcId is given"),
+    ("VPC function with no way to Secrets Manager", {"databases": {"db": {
+        **GOOD["databases"]["db"], "vpcId": "vpc-0abc", "subnetIds": ["subnet-01"], "secretsManagerEndpoint": "none"}}},
+     "databases.db.secretsManagerEndpoint: none leaves the rotation function in vpc-0abc without a route"),
+    ("endpoint without a VPC", {"databases": {"db": {**GOOD["databases"]["db"], "secretsManagerEndpoint": "create"}}},
+     "databases.db.secretsManagerEndpoint: create needs vpcId and subnetIds"),
+    ("unknown endpoint mode", {"databases": {"db": {**GOOD["databases"]["db"], "secretsManagerEndpoint": "nat"}}},
+     "databases.db.secretsManagerEndpoint: 'nat' is not one of 'create', 'existing', 'none'"),
+    ("two endpoints with private DNS in one VPC", {"databases": {
+        "db": {**GOOD["databases"]["db"], "vpcId": "vpc-0abc", "subnetIds": ["subnet-01"]},
+        "db2": {**GOOD["databases"]["db"], "identifier": "db-two", "vpcId": "vpc-0abc", "subnetIds": ["subnet-02"]}}},
+     "databases.db2.secretsManagerEndpoint: databases.db already creates the secretsmanager endpoint of vpc-0abc"),
     ("security groups without a VPC", {"databases": {"db": {**GOOD["databases"]["db"], "securityGroupIds": ["sg-01"]}}},
      "databases.db.vpcId: is required when securityGroupIds is given"),
     ("rotation more often than every 4 hours", {"databases": {"db": {**GOOD["databases"]["db"],
@@ -262,3 +273,11 @@ def test_shared_key_users_are_every_secrets_readers_and_writers():
     assert shared_key_users(settings, root) == {"read_principals": sorted([app, root]), "readwrite_principals": [ops]}
     named = parse({"readPrincipals": [app], "secrets": {"a": {"type": "random", "environmentVariables": ["A"]}}})
     assert shared_key_users(named, root) == {"read_principals": [app], "readwrite_principals": []}
+
+
+def test_secrets_manager_endpoint_defaults_to_create_in_a_vpc_and_none_outside():
+    vpc = {**GOOD["databases"]["db"], "vpcId": "vpc-0abc", "subnetIds": ["subnet-01"]}
+    settings = parse({"databases": {"in": vpc, "out": {**GOOD["databases"]["db"], "identifier": "other"},
+                                    "shared": {**vpc, "identifier": "third", "secretsManagerEndpoint": "existing"}}})
+    modes = {db.key: db.secrets_manager_endpoint for db in settings.databases}
+    assert modes == {"in": "create", "out": "none", "shared": "existing"}

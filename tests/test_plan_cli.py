@@ -41,6 +41,7 @@ def expected_counts(stack: str) -> dict[str, int]:
     # Each replica without a kmsKeyId gets its own key in its region.
     replica_keys = sum(1 for entry in [*owned, *databases.values()] for r in entry.get("replicaRegions", [])
                        if not r.get("kmsKeyId"))
+    endpoints = [d for d in rotating if d.get("vpcId") and d.get("secretsManagerEndpoint", "create") == "create"]
     return {
         "aws:secretsmanager/secret:Secret": n_secrets,
         "aws:secretsmanager/secretVersion:SecretVersion": n_secrets,
@@ -52,7 +53,9 @@ def expected_counts(stack: str) -> dict[str, int]:
         "aws:lambda/function:Function": len(rotating),
         "aws:secretsmanager/secretRotation:SecretRotation": len(rotating),
         "aws:iam/policy:Policy": len(config.get("app-secrets:readPolicies", {})),
-        "aws:ec2/securityGroup:SecurityGroup": len([d for d in rotating if d.get("vpcId")]),
+        # The function's group, plus the Secrets Manager endpoint's where the stack creates one.
+        "aws:ec2/securityGroup:SecurityGroup": len([d for d in rotating if d.get("vpcId")]) + len(endpoints),
+        "aws:ec2/vpcEndpoint:VpcEndpoint": len(endpoints),
     }
 
 

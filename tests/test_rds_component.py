@@ -133,7 +133,59 @@ def test_vpc_function_gets_a_security_group_and_the_vpc_policy(handler):
                    for a in st["Action"])
     rotation = run.find("aws:secretsmanager/secretRotation:SecretRotation", "orders")
     assert rotation.inputs["rotationRules"] == {"scheduleExpression": "rate(10 days)"}
-    assert run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == []
+    # Only the Secrets Manager endpoint's rule: no database group was given.
+    rules = run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert [r.name for r in rules] == ["orders-secretsmanager-endpoint-https"]
+
+
+def test_vpc_function_gets_a_secrets_manager_endpoint_reachable_only_from_it(handler):
+    run = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01", "subnet-02"]),
+                     sensitive={PASSWORD})
+    function_group = run.find("aws:ec2/securityGroup:SecurityGroup", "orders-rotation")
+    endpoint_group = run.find("aws:ec2/securityGroup:SecurityGroup", "orders-secretsmanager-endpoint")
+    assert endpoint_group.inputs["vpcId"] == "vpc-0abc"
+    assert not endpoint_group.inputs.get("ingress") and not endpoint_group.inputs.get("egress")
+    rule = run.find("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "orders-secretsmanager-endpoint-https")
+    assert (rule.inputs["securityGroupId"], rule.inputs["referencedSecurityGroupId"]) == \
+        (endpoint_group.id, function_group.id)
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 443, 443)
+    assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
+    endpoint = run.find("aws:ec2/vpcEndpoint:VpcEndpoint", "orders-secretsmanager")
+    assert {k: endpoint.inputs[k] for k in ("vpcId", "serviceName", "vpcEndpointType", "privateDnsEnabled",
+                                            "subnetIds", "securityGroupIds")} == {
+        "vpcId": "vpc-0abc", "serviceName": "com.amazonaws.us-east-1.secretsmanager", "vpcEndpointType": "Interface",
+        "privateDnsEnabled": True, "subnetIds": ["subnet-01", "subnet-02"], "securityGroupIds": [endpoint_group.id]}
+    # The function calls the regional name, which private DNS resolves to the endpoint.
+    function = run.find("aws:lambda/function:Function", "orders")
+    assert function.inputs["environment"]["variables"]["SECRETS_MANAGER_ENDPOINT"] == \
+        "https://secretsmanager.us-east-1.amazonaws.com"
+    # The first rotation (at once) waits for the endpoint.
+    assert endpoint.urn in run.find("aws:secretsmanager/secretRotation:SecretRotation", "orders").dependencies
+    component = run.find(RdsPostgresAdminLogin.TYPE, "orders")
+    assert endpoint.parent == component.urn and endpoint_group.parent == component.urn
+
+
+def test_an_existing_endpoint_creates_none(handler):
+    run = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01"],
+                                   secrets_manager_endpoint="existing"), sensitive={PASSWORD})
+    assert run.by_type("aws:ec2/vpcEndpoint:VpcEndpoint") == []
+    assert [g.name for g in run.by_type("aws:ec2/securityGroup:SecurityGroup")] == ["orders-rotation"]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"vpc_id": "vpc-0abc", "subnet_ids": ["subnet-01"], "secrets_manager_endpoint": "none"},
+     "none leaves the rotation function in VPC vpc-0abc without a route to Secrets Manager"),
+    ({"vpc_id": "vpc-0abc"}, "vpcId is set without subnetIds"),
+    ({"subnet_ids": ["subnet-01"]}, "subnetIds is set without vpcId"),
+    ({"secrets_manager_endpoint": "create"}, "create needs the function in a VPC"),
+    ({"vpc_id": "vpc-0abc", "subnet_ids": ["subnet-01"], "secrets_manager_endpoint": "nat"},
+     "must be one of create, existing, none"),
+])
+def test_vpc_settings_without_a_route_are_refused(overrides, message):
+    from app_secrets.rds import endpoint_mode
+
+    with pytest.raises(ValueError, match=message):
+        endpoint_mode(overrides.get("vpc_id"), overrides.get("subnet_ids", ()), overrides.get("secrets_manager_endpoint"))
 
 
 def test_database_security_group_lets_the_function_in(handler):

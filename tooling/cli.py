@@ -6,6 +6,7 @@
   status --stack NAME                            user-managed variables still empty in AWS
   validate [--stack NAME ...]                    check every stack file in stacks/ (a PR check)
   env ... / exec ...                             fetch a stack's secrets for a local run (envcmd)
+  rotate ... / rotation status|cancel ...        drive and watch rotations (rotation_ops)
 
 Exit codes (every command, see README "Exit codes"): 0 ok, 1 a failure while running, 2 bad input
 (stack file, config, command line), 3 a `--fail-on` condition. Every error is one line per
@@ -104,6 +105,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if argv and argv[0] in ("env", "exec"):
         from .envcmd import main as env_main
         return env_main(argv)
+    if argv and argv[0] in ("rotate", "rotation"):
+        from .rotation_ops import main as rotation_main
+        return rotation_main(argv)
     parser = _Parser(prog="python -m components", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -133,6 +137,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     status.set_defaults(func=cmd_status)
     sub.add_parser("env", help="print a stack's secrets as a dotenv file (see: env --help)")
     sub.add_parser("exec", help="run a command with a stack's secrets in its environment")
+    sub.add_parser("rotate", help="rotate a secret now (see: rotate --help)")
+    sub.add_parser("rotation", help="rotation status / cancel (see: rotation status --help)")
     try:
         args = parser.parse_args(argv)
         return args.func(args)

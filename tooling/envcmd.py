@@ -232,6 +232,16 @@ def check_region(region: str, origin: str) -> None:
 
 def make_client(region: Optional[str], profile: Optional[str], role_arn: Optional[str],
                 endpoint_url: Optional[str]):
+    session = make_session(region, profile, role_arn)
+    from botocore.exceptions import NoRegionError
+    try:
+        return session.client("secretsmanager", endpoint_url=endpoint_url or None)
+    except NoRegionError:
+        raise usage("no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
+
+
+def make_session(region: Optional[str], profile: Optional[str], role_arn: Optional[str]):
+    """A boto3 session for the profile, region and (assumed) role; used by env/exec and rotation."""
     import boto3
     from botocore.exceptions import ProfileNotFound
 
@@ -252,11 +262,7 @@ def make_client(region: Optional[str], profile: Optional[str], role_arn: Optiona
                                 aws_secret_access_key=creds["SecretAccessKey"],
                                 aws_session_token=creds["SessionToken"],
                                 region_name=session.region_name)
-    from botocore.exceptions import NoRegionError
-    try:
-        return session.client("secretsmanager", endpoint_url=endpoint_url or None)
-    except NoRegionError:
-        raise usage("no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
+    return session
 
 
 def _describe_stages(client, secret_id: str) -> Optional[list[str]]:

@@ -69,6 +69,12 @@ FORCE_NEW: dict[str, tuple[frozenset[str], str]] = {
         # (ModifyPlan also replaces when the source kind changes, cidr <-> group; ours is always a group)
         frozenset({"securityGroupId"}),
         "internal/service/ec2/vpc_security_group_ingress_rule.go"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": (
+        # private_dns_enabled forces a new endpoint only for non-Interface types (CustomizeDiff); subnet_ids,
+        # security_group_ids, policy, tags: in place. (Nested dns_options.private_dns_* are ForceNew too.)
+        frozenset({"vpcId", "vpcEndpointType", "serviceName", "serviceNetworkArn", "resourceConfigurationArn",
+                   "serviceRegion"}),
+        "internal/service/ec2/vpc_endpoint.go"),
     "aws:cloudwatch/logGroup:LogGroup": (
         frozenset({"name", "namePrefix", "logGroupClass"}),
         "internal/service/logs/group.go"),  # retention_in_days, kms_key_id: in place

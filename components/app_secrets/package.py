@@ -368,6 +368,8 @@ class RdsPostgresAdminLoginArgs(TypedDict, total=False):
     """Extra security groups for the rotation function."""
     database_security_group_id: str
     """The database's security group: gets an ingress rule from the function's group."""
+    secrets_manager_endpoint: str
+    """How the rotation function in a VPC reaches Secrets Manager: `create` (default with vpc_id) an interface endpoint in subnet_ids with private DNS, `existing` (the VPC has one, or a NAT route), `none` (default without a VPC; refused with one)."""
     rotation_enabled: bool
     """Rotate the password with the bundled Lambda. Default true."""
     rotation_days: int
@@ -412,6 +414,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
         storage = args.get("storage") or {}
         optional = {key: args[key] for key in (
             "database_name", "strategy", "alternate_username", "secret_name", "vpc_id", "database_security_group_id",
+            "secrets_manager_endpoint",
             "rotation_enabled", "schedule_expression", "rotate_immediately", "exclude_characters",
         ) if args.get(key) is not None}
         optional.update({key: _int(args[key]) for key in ("rotation_days", "password_length")

@@ -10,6 +10,7 @@
 | secret_name | str | `rds-postgres-<identifier>` | secret_name |
 | strategy | single-user \\| alternating-users | single-user | — (thoughtbot: alternating) |
 | vpc_id, subnet_ids, security_group_ids | | none | vpc_id, subnet_ids, security_group_ids |
+| secrets_manager_endpoint | create \\| existing \\| none | create in a VPC, else none | — (an interface endpoint for `secretsmanager` in the function's subnets) |
 | database_security_group_id | str | none | — (gets an ingress rule from the function's group) |
 | admin_principals, read_principals | list | account root | admin_principals, read_principals |
 | replica_regions, tags, trust_tags | | none | replica_regions, tags, trust_tags |
@@ -28,7 +29,7 @@
 | kms_key_arn, policy_json | kms_key_arn, policy_json |
 | rotation_role_arn, rotation_role_name | rotation_role_arn, rotation_role_name |
 | secret_arn, secret_name | secret_arn, secret_name |
-| function_arn, function_security_group_id | — |
+| function_arn, function_security_group_id, secrets_manager_endpoint_id | — |
 """
 
 from __future__ import annotations
@@ -46,6 +47,31 @@ from .secret_settings import ReplicaRegion
 from .context import AwsContext
 from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
 from .secret import KmsKeyRef, Secret, SecretArgs
+
+
+ENDPOINT_CHOICES = ("create", "existing", "none")
+
+
+def endpoint_mode(vpc_id: Optional[str], subnet_ids: Sequence[str], mode: Optional[str]) -> str:
+    """The effective `secrets_manager_endpoint`, or ValueError when the VPC settings leave the rotation
+    function no route to Secrets Manager (a function in a VPC has no internet access of its own)."""
+    if mode is not None and mode not in ENDPOINT_CHOICES:
+        raise ValueError(f"secretsManagerEndpoint must be one of {', '.join(ENDPOINT_CHOICES)}, not {mode!r}")
+    if not vpc_id:
+        if subnet_ids:
+            raise ValueError("subnetIds is set without vpcId: set vpcId too, or drop subnetIds")
+        if mode in ("create", "existing"):
+            raise ValueError(f"secretsManagerEndpoint: {mode} needs the function in a VPC (vpcId and subnetIds); "
+                             "without a VPC the function reaches Secrets Manager's public endpoint")
+        return "none"
+    if not subnet_ids:
+        raise ValueError("vpcId is set without subnetIds: the rotation function needs subnets of that VPC")
+    if mode == "none":
+        raise ValueError("secretsManagerEndpoint: none leaves the rotation function in VPC "
+                         f"{vpc_id} without a route to Secrets Manager (a Lambda function in a VPC has no "
+                         "internet access): use create, or existing when the VPC already has a secretsmanager "
+                         "interface endpoint with private DNS or a NAT gateway route from these subnets")
+    return mode or "create"
 
 
 def database_url(username: str, password: str, host: str, port: int | str, dbname: str) -> str:
@@ -78,6 +104,7 @@ class RdsPostgresAdminLoginArgs:
     log_retention_in_days: int = 30
     deployer_principals: Optional[Sequence[pulumi.Input[str]]] = None
     database_security_group_id: Optional[str] = None
+    secrets_manager_endpoint: Optional[str] = None  # create | existing | none; None: create in a VPC
     admin_principals: Optional[Sequence[pulumi.Input[str]]] = None
     read_principals: Optional[Sequence[pulumi.Input[str]]] = None
     replica_regions: Sequence[ReplicaRegion] = ()
@@ -104,6 +131,44 @@ def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str]) -
 class RdsPostgresAdminLogin(pulumi.ComponentResource):
     TYPE = "app-secrets:databases:RdsPostgresAdminLogin"
 
+    def _secrets_manager_endpoint(self, resource_name: str, secret_name: str, args: RdsPostgresAdminLoginArgs,
+                                  function_group: aws.ec2.SecurityGroup, context: AwsContext) -> pulumi.Resource:
+        """An interface VPC endpoint for Secrets Manager in the function's subnets, with private DNS (so
+        the regional name the function calls resolves to it) and a group that admits HTTPS from the
+        function's group only. Returns the endpoint (the function depends on it)."""
+        opts = pulumi.ResourceOptions(parent=self)
+        group = aws.ec2.SecurityGroup(
+            f"{resource_name}-secretsmanager-endpoint",
+            name=naming.iam_name(f"{secret_name}-secretsmanager-endpoint"),
+            description=f"Secrets Manager endpoint for the rotation function of secret {secret_name}",
+            vpc_id=args.vpc_id,
+            tags=dict(args.tags) or None,
+            opts=opts,
+        )
+        rule = aws.vpc.SecurityGroupIngressRule(
+            f"{resource_name}-secretsmanager-endpoint-https",
+            security_group_id=group.id,
+            referenced_security_group_id=function_group.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description=f"HTTPS from the rotation function of secret {secret_name}",
+            opts=opts,
+        )
+        endpoint = aws.ec2.VpcEndpoint(
+            f"{resource_name}-secretsmanager",
+            vpc_id=args.vpc_id,
+            service_name=context.region.apply(lambda region: f"com.amazonaws.{region}.secretsmanager"),
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+            subnet_ids=list(args.subnet_ids),
+            security_group_ids=[group.id],
+            tags={**args.tags, "Name": f"{secret_name}-secretsmanager"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[rule]),
+        )
+        self.secrets_manager_endpoint_id = endpoint.id
+        return endpoint
+
     def __init__(self, resource_name: str, args: RdsPostgresAdminLoginArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         if args.handler is None and args.rotation_enabled:
@@ -111,7 +176,9 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             from .packaging import rotation_archives
             handler, layers = rotation_archives()
             args = dataclasses.replace(args, handler=handler, layers={**layers, **args.layers})
+        endpoint = endpoint_mode(args.vpc_id, args.subnet_ids, args.secrets_manager_endpoint)
         super().__init__(self.TYPE, resource_name, None, opts)
+        self.secrets_manager_endpoint_id = None
         context = args.context or AwsContext.lookup(self)
         self.function_security_group_id = None
         secret_name = args.secret_name or f"rds-postgres-{args.identifier}"
@@ -184,6 +251,8 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self),
                     ))
                 self.function_security_group_id = group.id
+                if endpoint == "create":
+                    ingress.append(self._secrets_manager_endpoint(resource_name, secret_name, args, group, context))
             variables: dict[str, pulumi.Input[str]] = {
                 "ROTATION_STRATEGY": args.strategy,
                 "PRIMARY_USERNAME": args.username,
@@ -238,4 +307,5 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             "secretName": self.secret_name,
             "functionArn": self.function_arn,
             "functionSecurityGroupId": self.function_security_group_id,
+            "secretsManagerEndpointId": self.secrets_manager_endpoint_id,
         })

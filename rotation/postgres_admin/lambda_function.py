@@ -10,9 +10,10 @@ Environment (all optional):
   PRIMARY_USERNAME           alternating-users: the primary user (default: the secret's username,
                              minus a trailing "_alt" when ALTERNATE_USERNAME is unset)
   ALTERNATE_USERNAME         alternating-users: the alternate user (default: <primary>_alt)
-  ALTERNATE_SET_ROLE         alternating-users: when creating the alternate, make its sessions
-                             start with SET ROLE <primary> so both users own the same objects
-                             (default true)
+  OWNER_ROLE                 alternating-users: the shared owner group role (default
+                             <primary>_owner), created and administered by the primary
+  ALTERNATE_SET_ROLE         alternating-users: sessions of both users start with SET ROLE
+                             <OWNER_ROLE>, so both users own the same objects (default true)
   DB_SSLMODE                 libpq sslmode (default require); the secret's "sslmode" key wins
   DB_SSLROOTCERT             CA bundle path, required for verify-ca / verify-full
   DB_CONNECT_TIMEOUT         seconds (default 5)
@@ -32,10 +33,14 @@ an exception message.
                 recompute DATABASE_URL, put it as AWSPENDING (no-op if that version has a value).
   setSecret     single-user: log in as AWSCURRENT (else: is AWSPENDING already set? else
                 AWSPREVIOUS) and ALTER ROLE the same user. alternating-users: AWSPENDING already
-                logs in? else log in as AWSCURRENT (else AWSPREVIOUS) and ALTER ROLE the other user,
-                creating it on first use like the current one (memberships, CREATEROLE, CREATEDB,
-                INHERIT, plus membership in the current user). Passwords are sent hashed
-                (SCRAM verifier computed client-side), so server logs never see them.
+                logs in? else the primary sets up the pair (shared owner group role, the alternate
+                with the primary's attributes and memberships; see rotation_postgres.
+                ensure_shared_owner) and changes the pending user's password: the primary as
+                AWSCURRENT changes the alternate's; towards the primary, the primary logs in with
+                AWSPREVIOUS and changes its own (since PostgreSQL 16 the alternate holds no ADMIN
+                option on the primary, and no role holds it on itself). Each falls back to the
+                other login when refused. Passwords are sent hashed (SCRAM verifier computed
+                client-side), so server logs never see them.
   testSecret    log in as AWSPENDING and SELECT 1.
   finishSecret  move AWSCURRENT to the token's version.
 
@@ -131,7 +136,10 @@ def lambda_handler(event: dict, context: Any = None) -> None:
         cache_key = metadata.get("ARN") or arn
         versions = metadata.get("VersionIdsToStages") or {}
         _LAST_CURRENT[cache_key] = next((vid for vid, stages in versions.items() if CURRENT in stages), None)
-        if not metadata.get("RotationEnabled"):
+        # As AWS's own templates: only an explicit RotationEnabled=false stops the step. The key is
+        # absent while rotation is being configured (e.g. the testSecret-only invocation of
+        # RotateSecret with RotateImmediately=false).
+        if metadata.get("RotationEnabled") is False:
             logger.error("Secret %s is not enabled for rotation", arn)
             raise ValueError(f"Secret {arn} is not enabled for rotation")
         if token not in versions:
@@ -218,10 +226,11 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
 class Settings:
     def __init__(self, *, strategy: str, primary: Optional[str], alternate: Optional[str],
                  alternate_set_role: bool, sslmode: str, sslrootcert: Optional[str], connect_timeout: int,
-                 password_args: dict[str, Any]):
+                 password_args: dict[str, Any], owner_role: Optional[str] = None):
         self.strategy = strategy
         self.primary = primary
         self.alternate = alternate
+        self.owner_role = owner_role
         self.alternate_set_role = alternate_set_role
         self.sslmode = sslmode
         self.sslrootcert = sslrootcert
@@ -254,6 +263,7 @@ class Settings:
             strategy=strategy,
             primary=(env.get("PRIMARY_USERNAME") or "").strip() or None,
             alternate=(env.get("ALTERNATE_USERNAME") or "").strip() or None,
+            owner_role=(env.get("OWNER_ROLE") or "").strip() or None,
             alternate_set_role=_env_bool("ALTERNATE_SET_ROLE", True),
             sslmode=sslmode,
             sslrootcert=env.get("DB_SSLROOTCERT") or None,
@@ -280,6 +290,11 @@ class Settings:
         if current_username not in (primary, alternate):
             raise ValueError("the secret's username is neither PRIMARY_USERNAME nor ALTERNATE_USERNAME")
         return primary, alternate
+
+    def owner_for(self, primary: str) -> str:
+        owner = self.owner_role or f"{primary}_owner"
+        check_identifier(owner, "OWNER_ROLE")
+        return owner
 
     def next_username(self, current_username: str) -> str:
         if self.strategy == "single-user":
@@ -432,6 +447,10 @@ class Rotation:
             if current.get(key) != pending.get(key):
                 raise ValueError(f"setSecret: AWSPENDING and AWSCURRENT of secret {self.arn} differ in '{key}'")
 
+        if self.settings.strategy != "single-user":
+            self._set_alternating(current, pending)
+            return
+
         # "Does AWSPENDING already log in?" comes first (AWS's order), except for single-user, where
         # the user has one password: if AWSCURRENT logs in, AWSPENDING cannot, so asking first would
         # cost a failed login on every rotation. The outcome is the same either way.
@@ -472,36 +491,130 @@ class Rotation:
             conn.close()
 
     def _apply(self, conn, acting: dict, pending: dict) -> None:
-        user, password = pending["username"], pending["password"]
-        if self.settings.strategy == "single-user" or user == acting["username"] or pg.role_exists(conn, user):
-            pg.set_password(conn, user, password)
-            logger.info("setSecret: changed the password of the %s user for secret %s",
-                        "pending" if user != acting["username"] else "current", self.arn)
+        pg.act_as_session_user(conn)
+        pg.set_password(conn, pending["username"], pending["password"])
+        logger.info("setSecret: changed the password of the current user for secret %s", self.arn)
+
+    def _set_alternating(self, current: dict, pending: dict) -> None:
+        conn = self.login(pending, "AWSPENDING")
+        if conn is not None:
+            conn.close()
+            logger.info("setSecret: AWSPENDING of secret %s already logs in; nothing to change", self.arn)
             return
-        primary, _ = self.settings.user_pair(acting["username"])
-        pg.create_login_like(conn, acting["username"], user, password,
-                             act_as_source=self.settings.alternate_set_role and acting["username"] == primary)
-        logger.info("setSecret: created the %s user for secret %s", "alternate" if user != primary else "primary",
-                    self.arn)
+        primary, alternate = self.settings.user_pair(current["username"])
+
+        def previous_login() -> Optional[dict]:  # read only when needed
+            previous = self.get_optional_login(PREVIOUS)
+            if previous is not None and previous["username"] == pending["username"] and all(
+                    previous.get(key) == current.get(key) for key in ("host", "port", "dbname")):
+                return previous
+            return None
+
+        # Who changes the pending user's password: towards the alternate, the primary (AWSCURRENT),
+        # which created and so administers it; towards the primary, the primary itself (AWSPREVIOUS,
+        # its last password, still valid), as the alternate holds no ADMIN option on it on 16+.
+        candidates = [(lambda: current, CURRENT), (previous_login, PREVIOUS)]
+        if pending["username"] == primary:
+            candidates.reverse()
+        rejected: Optional[pg.ChangeRejected] = None
+        tried = []
+        for read, label in candidates:
+            acting = read()
+            if acting is None:
+                continue
+            tried.append(label)
+            conn = self.login(acting, label)
+            if conn is None:
+                continue
+            try:
+                self._apply_alternating(conn, acting["username"], primary, alternate, pending)
+                return
+            except pg.ChangeRejected as exc:
+                rejected = exc
+                logger.info("setSecret: the database refused the change as %s of secret %s (SQLSTATE %s)",
+                            label, self.arn, exc.sqlstate or "?")
+                if exc.sqlstate != "42501":
+                    break  # only a missing privilege is worth trying with the other login
+            finally:
+                conn.close()
+        if rejected is not None:
+            reason = self.redact(rejected.reason)
+            logger.error("setSecret: the database rejected the change for secret %s (SQLSTATE %s): %s",
+                         self.arn, rejected.sqlstate or "?", reason)
+            raise RuntimeError(f"setSecret: the database rejected the password change for secret {self.arn} "
+                               f"(SQLSTATE {rejected.sqlstate or '?'}): {reason}") from None
+        logger.error("setSecret: cannot log in to the database of secret %s with %s; nothing was changed",
+                     self.arn, " or ".join(tried))
+        raise ValueError(f"setSecret: unable to log in to the database with the {' or '.join(tried)} "
+                         f"credentials of secret {self.arn}")
+
+    def _apply_alternating(self, conn, acting_user: str, primary: str, alternate: str, pending: dict) -> None:
+        user, password = pending["username"], pending["password"]
+        owner = self.settings.owner_for(primary)
+        pg.act_as_session_user(conn)
+        if acting_user != primary:
+            # The alternate, as itself: its own password (on <=15 also the primary's, by CREATEROLE).
+            with conn.transaction():
+                pg.set_password(conn, user, password)
+                if self.settings.alternate_set_role and pg.adopt_shared_owner(conn, acting_user, owner):
+                    logger.info("setSecret: sessions of the alternate user now act as the shared owner role "
+                                "for secret %s", self.arn)
+            logger.info("setSecret: changed the password of the %s user as the alternate for secret %s",
+                        "pending" if user != acting_user else "alternate", self.arn)
+            return
+        with conn.transaction():
+            report = pg.ensure_shared_owner(conn, primary, alternate, owner,
+                                            alternate_password=password if user == alternate else None,
+                                            act_as_owner=self.settings.alternate_set_role)
+            if user == primary:
+                pg.set_password(conn, primary, password)
+        if report["skipped_memberships"]:
+            logger.warning("setSecret: the primary cannot grant %s (no ADMIN option): the alternate and %s lack "
+                           "these memberships for secret %s", ", ".join(report["skipped_memberships"]), owner,
+                           self.arn)
+        if not report["alternate_settings"]:
+            logger.warning("setSecret: the primary cannot change the alternate's settings (no ADMIN option on it); "
+                           "the alternate adopts the shared owner role at its own next password change "
+                           "for secret %s", self.arn)
+        if report["created_owner"]:
+            logger.info("setSecret: created the shared owner role %s%s for secret %s", owner,
+                        " and reassigned what the primary owned in the database to it" if report["reassigned"]
+                        else "", self.arn)
+        if report["created_alternate"]:
+            logger.info("setSecret: created the alternate user for secret %s", self.arn)
+        else:
+            logger.info("setSecret: changed the password of the %s user for secret %s",
+                        "alternate" if user == alternate else "primary", self.arn)
 
     # ---- testSecret
 
     def test_secret(self) -> None:
         self.step = "testSecret"
-        pending = self.get_login(PENDING, self.token)
         prepared, conn = self.prepared_login()
         if not prepared:
+            pending = self.get_optional_login(PENDING, self.token)
+            if pending is None:
+                # RotateSecret with RotateImmediately=false tests the configuration by invoking only
+                # testSecret, on an AWSPENDING version that need not have a value: then prove that the
+                # function reaches Secrets Manager and the database and that AWSCURRENT logs in.
+                logger.info("testSecret: version %s of secret %s has no value (a configuration test); "
+                            "testing AWSCURRENT", self.token, self.arn)
+                self._test_login(self.login(self.get_login(CURRENT), "AWSCURRENT"), CURRENT)
+                return
             conn = self.login(pending, "AWSPENDING")
+        self._test_login(conn, PENDING)
+
+    def _test_login(self, conn, label: str) -> None:
         if conn is None:
-            raise ValueError(f"testSecret: unable to log in to the database with AWSPENDING of secret {self.arn}")
+            raise ValueError(f"testSecret: unable to log in to the database with {label} of secret {self.arn}")
         try:
             pg.ping(conn)
         except pg.ChangeRejected as exc:
-            raise RuntimeError(f"testSecret: a query as the AWSPENDING user failed for secret {self.arn}: "
+            raise RuntimeError(f"testSecret: a query as the {label} user failed for secret {self.arn}: "
                                f"{self.redact(exc.reason)}") from None
         finally:
             conn.close()
-        logger.info("testSecret: AWSPENDING of secret %s logs in", self.arn)
+        logger.info("testSecret: %s of secret %s logs in", label, self.arn)
 
     # ---- finishSecret
 

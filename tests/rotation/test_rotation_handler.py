@@ -1,4 +1,5 @@
-"""The rotation handler against a real PostgreSQL 15 cluster (TLS) and moto's Secrets Manager.
+"""The rotation handler against a real PostgreSQL cluster (TLS; every major 14-18 with the version
+matrix, see conftest.py) and moto's Secrets Manager.
 
 Secrets Manager's part is played by the test: RotateSecret's AWSPENDING placeholder, the four steps
 in order, and the removal of AWSPENDING from the finished version. Every assertion about the
@@ -107,12 +108,30 @@ def _role_facts(db, role):
             " FROM pg_roles WHERE rolname = %s", (role, role)).fetchone()
 
 
+def _owner_of(db, user, password, table):
+    with db.connect(user, password) as conn:
+        return conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = %s", (table,)).fetchone()[0]
+
+
+def _no_role_administers_itself_or_the_primary(db, alt):
+    """The RDS master holds no ADMIN option on itself on 16+, and nothing may depend on the alternate
+    holding one on the primary."""
+    with db.superuser() as su:
+        return su.execute(
+            "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid"
+            " JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = %s AND u.rolname = %s AND m.admin_option",
+            (db.admin, alt)).fetchone()[0] == 0
+
+
 def test_alternating_users_swap_and_keep_privileges(db, make_secret, handler_env):
     handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
     handler_env.setenv("PRIMARY_USERNAME", db.admin)
     handler_env.setenv("ALTERNATE_USERNAME", db.admin + "_alt")
     side = make_secret(db.login_secret())
     alt = db.admin + "_alt"
+    owner = db.admin + "_owner"
+    # Something the master owned before alternating users began.
+    assert _can_create_table(db, db.admin, db.password, "made_before")
 
     side.rotate()
     first = side.value()
@@ -120,7 +139,15 @@ def test_alternating_users_swap_and_keep_privileges(db, make_secret, handler_env
     assert db.can_login(alt, first["password"])
     assert db.can_login(db.admin, db.password)  # the primary is untouched by this rotation
     assert _role_facts(db, alt) == (True, True, False, True)
+    assert _role_facts(db, owner) == (True, True, False, True)
+    assert _no_role_administers_itself_or_the_primary(db, alt)
     assert _can_create_table(db, alt, first["password"], "made_by_alt")
+    with db.connect(alt, first["password"]) as conn:
+        assert conn.execute("SELECT current_user, session_user").fetchone() == (owner, alt)
+        # What the master owned is the shared owner's now: the alternate may use and change it.
+        conn.execute("INSERT INTO made_before VALUES (2)")
+        conn.execute("ALTER TABLE made_before ADD COLUMN note text")
+    assert _owner_of(db, alt, first["password"], "made_before") == owner
 
     side.rotate()
     second = side.value()
@@ -131,10 +158,14 @@ def test_alternating_users_swap_and_keep_privileges(db, make_secret, handler_env
     assert _role_facts(db, db.admin) == (True, True, False, True)
     assert _can_create_table(db, db.admin, second["password"], "made_by_primary")
     with db.connect(db.admin, second["password"]) as conn:
-        # The alternate's sessions act as the primary, so what it created is usable by both.
+        # Both users' sessions act as the shared owner role, so what either created is usable by both.
         assert conn.execute("SELECT count(*) FROM made_by_alt").fetchone() == (1,)
-        owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'made_by_alt'").fetchone()
-        assert owner == (db.admin,)
+        conn.execute("ALTER TABLE made_by_alt ADD COLUMN note text")
+        assert conn.execute("SELECT current_user, session_user").fetchone() == (owner, db.admin)
+    assert _owner_of(db, db.admin, second["password"], "made_by_alt") == owner
+    with db.connect(alt, first["password"]) as conn:
+        conn.execute("INSERT INTO made_by_primary VALUES (2)")
+        conn.execute("DROP TABLE made_by_primary")
 
     side.rotate()
     third = side.value()
@@ -143,11 +174,70 @@ def test_alternating_users_swap_and_keep_privileges(db, make_secret, handler_env
     assert not db.can_login(alt, first["password"])
     assert db.can_login(db.admin, second["password"])
     assert _role_facts(db, alt) == (True, True, False, True)
+    assert _no_role_administers_itself_or_the_primary(db, alt)
+
+    side.rotate()
+    fourth = side.value()
+    assert fourth["username"] == db.admin and db.can_login(db.admin, fourth["password"])
+    assert not db.can_login(db.admin, second["password"])
+
+
+def _memberships(db, member):
+    with db.superuser() as su:
+        extra = ", bool_or(m.inherit_option), bool_or(m.set_option)" if db.pg.major >= 16 else ""
+        return {row[0]: tuple(row[1:]) for row in su.execute(
+            f"SELECT r.rolname, bool_or(m.admin_option){extra} FROM pg_auth_members m"
+            " JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member"
+            " WHERE u.rolname = %s GROUP BY r.rolname", (member,))}
+
+
+def test_the_alternate_and_the_owner_role_get_the_primarys_memberships_with_the_same_options(
+        db, make_secret, handler_env, caplog):
+    """On 16+ a CREATEROLE user holds ADMIN (without INHERIT or SET) on each role it created: copies of
+    its memberships keep exactly those options, so nobody gains the privileges of those roles. A
+    membership the primary may not grant (16+: no ADMIN option on it) is skipped with a warning."""
+    from psycopg import sql
+
+    handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
+    created, joined = db.admin + "_app", db.admin + "_reader"
+    with db.connect(db.admin, db.password) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(created)))
+    with db.superuser() as su:
+        su.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(joined)))
+        su.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(joined), sql.Identifier(db.admin)))
+    try:
+        side = make_secret(db.login_secret())
+        side.rotate()
+        primary = _memberships(db, db.admin)
+        for copy in (db.admin + "_alt", db.admin + "_owner"):
+            held = _memberships(db, copy)
+            for role in ("rds_superuser", created, joined):
+                if role == joined and db.pg.major >= 16:
+                    assert role not in held, (copy, role)
+                elif role in primary:
+                    assert held.get(role) == primary[role], (copy, role)
+                else:
+                    assert role not in held, (copy, role)
+        assert primary["rds_superuser"][0] is True
+        if db.pg.major >= 16:
+            assert primary[created] == (True, False, False)  # ADMIN only: what CREATE ROLE gave the master
+        else:
+            assert created not in primary
+        current = side.value()
+        with db.connect(current["username"], current["password"]) as conn:
+            assert conn.execute("SELECT pg_has_role(%s, 'USAGE')", (created,)).fetchone() == (False,)
+        skipped = f"the primary cannot grant {joined} (no ADMIN option)"
+        assert (skipped in caplog.text) == (db.pg.major >= 16)
+    finally:
+        with db.superuser() as su:
+            for role in (created, joined):
+                su.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def test_alternating_default_names_and_plain_alternate(db, make_secret, handler_env):
     """Without PRIMARY/ALTERNATE_USERNAME the pair is <username> / <username>_alt; with
-    ALTERNATE_SET_ROLE=false the alternate acts as itself (thoughtbot's behaviour)."""
+    ALTERNATE_SET_ROLE=false both users act as themselves (thoughtbot's behaviour): nothing is
+    reassigned and no session changes its role."""
     handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
     handler_env.setenv("ALTERNATE_SET_ROLE", "false")
     side = make_secret(db.login_secret())
@@ -161,8 +251,89 @@ def test_alternating_default_names_and_plain_alternate(db, make_secret, handler_
     assert alt["username"] == db.admin + "_alt"
     with db.connect(alt["username"], alt["password"]) as conn:
         assert conn.execute("SELECT current_user, session_user").fetchone() == (alt["username"],) * 2
-        # Member of the primary: reaches what it owns.
-        conn.execute("CREATE TABLE t_alt (id int)")
+        assert conn.execute("SELECT pg_has_role(%s, 'USAGE')", (db.admin + "_owner",)).fetchone() == (True,)
+    assert _role_facts(db, alt["username"]) == (True, True, False, True)
+    with db.superuser() as su:
+        assert su.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+                          (db.dbname,)).fetchone() == (db.admin,)
+        assert su.execute("SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole"
+                          " WHERE r.rolname LIKE %s", (db.admin + "%",)).fetchone() == (0,)
+
+
+def test_an_alternate_made_by_the_old_code_is_migrated(db, make_secret, handler_env, sm_client, pg):
+    """Before the shared owner role, the primary created `<user>_alt` as a member of itself whose
+    sessions SET ROLE to the primary (possible up to PostgreSQL 15; a cluster upgraded to 16+ keeps
+    it, granted by a role the primary cannot act for). The next rotations move the pair to the shared
+    owner role; what the primary owned, including what the old alternate created, stays usable."""
+    from psycopg import sql
+
+    handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
+    alt, owner = db.admin + "_alt", db.admin + "_owner"
+    alt_password = "old-alt-" + db.password
+    with db.superuser() as su:
+        su.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB INHERIT PASSWORD {}").format(
+            sql.Identifier(alt), sql.Literal(alt_password)))
+        su.execute(sql.SQL("GRANT rds_superuser TO {}").format(sql.Identifier(alt)))
+        su.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(db.admin), sql.Identifier(alt)))
+        su.execute(sql.SQL("ALTER ROLE {} SET role TO {}").format(sql.Identifier(alt), sql.Literal(db.admin)))
+    assert _can_create_table(db, alt, alt_password, "made_by_old_alt")
+    assert _owner_of(db, alt, alt_password, "made_by_old_alt") == db.admin
+    # The secret as the old code left it after one rotation: AWSCURRENT the alternate, AWSPREVIOUS the primary.
+    side = make_secret(db.login_secret())
+    sm_client.put_secret_value(SecretId=side.secret_id, SecretString=json.dumps(
+        db.login_secret(username=alt, password=alt_password)))
+    assert side.value()["username"] == alt and side.value("AWSPREVIOUS")["username"] == db.admin
+
+    side.rotate()  # towards the primary: it logs in with AWSPREVIOUS and sets the pair up
+    primary = side.value()
+    assert primary["username"] == db.admin and db.can_login(db.admin, primary["password"])
+    assert db.can_login(alt, alt_password)
+    with db.connect(db.admin, primary["password"]) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (owner,)
+        assert conn.execute("SELECT count(*) FROM made_by_old_alt").fetchone() == (1,)
+    assert _owner_of(db, db.admin, primary["password"], "made_by_old_alt") == owner
+
+    side.rotate()  # towards the alternate (on 16+ by itself, with AWSPREVIOUS: the primary cannot alter it)
+    second = side.value()
+    assert second["username"] == alt and db.can_login(alt, second["password"])
+    assert not db.can_login(alt, alt_password)
+    with db.connect(alt, second["password"]) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (owner,)
+        conn.execute("ALTER TABLE made_by_old_alt ADD COLUMN note text")
+    assert _role_facts(db, owner) == (True, True, False, True)
+
+    side.rotate()
+    third = side.value()
+    assert third["username"] == db.admin and db.can_login(db.admin, third["password"])
+    assert not db.can_login(db.admin, primary["password"])
+
+
+def test_alternating_from_the_alternate_without_a_usable_previous_fails_clearly(db, make_secret, handler_env,
+                                                                                 sm_client, pg):
+    """Towards the primary, when AWSPREVIOUS no longer logs in, the alternate tries itself: enough up to
+    PostgreSQL 15 (CREATEROLE), refused on 16+ (no ADMIN option on the primary) with the server's
+    reason, and nothing is moved."""
+    from psycopg import sql
+
+    handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
+    side = make_secret(db.login_secret())
+    side.rotate()
+    alt = side.value()
+    with db.superuser() as su:  # the primary's password changed by hand: AWSPREVIOUS is dead
+        su.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(db.admin),
+                                                                sql.Literal("by-hand-" + db.password)))
+    token = side.begin()
+    side.step("createSecret", token)
+    if pg.major >= 16:
+        with pytest.raises(RuntimeError, match="SQLSTATE 42501"):
+            side.step("setSecret", token)
+        assert side.value()["username"] == alt["username"]
+        assert db.can_login(alt["username"], alt["password"])
+    else:
+        side.run(token)
+        side.end(token)
+        assert side.value()["username"] == db.admin
+        assert db.can_login(db.admin, side.value()["password"])
 
 
 # --------------------------------------------------------------------------- idempotence and retries
@@ -440,8 +611,10 @@ def test_not_a_postgres_login_is_a_clear_error(make_secret, request, value, mess
     assert "secret" in str(excinfo.value)
 
 
-def test_guards(db, make_secret, handler_env):
-    not_enabled = make_secret(db.login_secret(), rotation=False)
+def test_guards(db, make_secret, handler_env, sm_client):
+    not_enabled = make_secret(db.login_secret())
+    sm_client.cancel_rotate_secret(SecretId=not_enabled.secret_id)
+    assert sm_client.describe_secret(SecretId=not_enabled.secret_id)["RotationEnabled"] is False
     token = not_enabled.begin()
     with pytest.raises(ValueError, match="not enabled for rotation"):
         not_enabled.step("createSecret", token)
@@ -462,6 +635,49 @@ def test_guards(db, make_secret, handler_env):
     handler_env.setenv("ROTATION_STRATEGY", "triple-users")
     with pytest.raises(ValueError, match="ROTATION_STRATEGY"):
         side.step("createSecret", second)
+
+
+def test_a_missing_rotation_enabled_is_not_a_disabled_rotation(db, make_secret, sm_client):
+    """As AWS's templates (`"RotationEnabled" in metadata and not metadata["RotationEnabled"]`): only
+    an explicit false stops a step. moto, like the service while rotation is being configured,
+    omits the key until rotation was set up."""
+    side = make_secret(db.login_secret(), rotation=False)
+    assert "RotationEnabled" not in sm_client.describe_secret(SecretId=side.secret_id)
+    side.rotate()
+    current = side.value()
+    assert db.can_login(db.admin, current["password"]) and not db.can_login(db.admin, db.password)
+
+
+@pytest.mark.parametrize("copy_current", [True, False], ids=["pending-copies-current", "pending-without-value"])
+@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
+def test_rotate_immediately_false_invokes_test_secret_only(db, make_secret, handler_env, caplog, strategy,
+                                                          copy_current):
+    """RotateSecret(RotateImmediately=false) creates an AWSPENDING version, invokes testSecret alone,
+    and removes AWSPENDING again. The step passes (the configuration works) and changes nothing."""
+    handler_env.setenv("ROTATION_STRATEGY", strategy)
+    side = make_secret(db.login_secret(), rotation=False)  # the test runs while rotation is being set up
+    before = side.stages()
+    token = servers.begin_test_rotation(side.secret_id, copy_current=copy_current)
+    side.step("testSecret", token)
+    side.end(token)
+    assert side.value() == db.login_secret()
+    assert db.can_login(db.admin, db.password)
+    stages = side.stages()
+    assert {v: s for v, s in stages.items() if s} == before
+    if not copy_current:
+        assert "has no value (a configuration test)" in caplog.text
+    with db.superuser() as su:
+        assert su.execute("SELECT count(*) FROM pg_roles WHERE rolname LIKE %s", (db.admin + "\\_%",)).fetchone() == (0,)
+    # A later real rotation starts from a clean state.
+    side.rotate()
+    assert db.can_login(side.value()["username"], side.value()["password"])
+
+
+def test_rotate_immediately_false_with_an_unreachable_database_fails(db, make_secret):
+    side = make_secret(db.login_secret(port=servers.closed_port()), rotation=False)
+    token = servers.begin_test_rotation(side.secret_id, copy_current=False)
+    with pytest.raises(ValueError, match="unable to log in .* AWSCURRENT"):
+        side.step("testSecret", token)
 
 
 def test_alternating_rejects_a_username_outside_the_pair(db, make_secret, handler_env):
