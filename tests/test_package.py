@@ -152,3 +152,25 @@ def test_access_settings_reach_the_key_and_secret_policies():
     secret_policy = run.find("aws:secretsmanager/secretPolicy:SecretPolicy", "it").inputs["policy"]
     assert "role/ci" in key_policy and "role/web" in key_policy
     assert "aws:PrincipalTag/team" in secret_policy
+
+
+def test_network_inputs_accept_outputs_of_other_resources():
+    """From TypeScript or Go the VPC usually comes from the same program: those inputs must not be plain."""
+    props = schema()["resources"]["app-secrets:index:RdsPostgresAdminLogin"]["inputProperties"]
+    for name in ("vpcId", "databaseSecurityGroupId"):
+        assert not props[name].get("plain"), name
+    # Each id may be an output; the list itself is plain (the component decides at construction
+    # whether the function runs in a VPC, so it must know whether there are subnets).
+    for name in ("subnetIds", "securityGroupIds"):
+        assert not props[name]["items"].get("plain"), name
+
+
+def test_login_in_a_vpc_gets_its_secrets_manager_endpoint(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_SECRETS_BUILD_DIR", str(tmp_path))
+    vpc = "vpc-0123456789abcdef0"
+    run, result = construct("RdsPostgresAdminLogin", {
+        "identifier": "app-db", "username": "postgres", "initialPassword": "initial-pass-123",
+        "vpcId": vpc, "subnetIds": ["subnet-0123456789abcdef0"], "databaseSecurityGroupId": "sg-0123456789abcdef0"})
+    (endpoint,) = run.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["vpcId"] == vpc and endpoint.inputs["privateDnsEnabled"] is True
+    assert "secretsManagerEndpointId" in result.state

@@ -360,13 +360,13 @@ class RdsPostgresAdminLoginArgs(TypedDict, total=False):
     """Second user for alternating-users. Default `<username>_alt`."""
     secret_name: str
     """Name of the secret. Default `rds-postgres-<identifier>`."""
-    vpc_id: str
+    vpc_id: pulumi.Input[str]
     """VPC of the rotation function (with subnet_ids)."""
-    subnet_ids: list[str]
+    subnet_ids: list[pulumi.Input[str]]
     """Subnets the rotation function runs in."""
-    security_group_ids: list[str]
+    security_group_ids: list[pulumi.Input[str]]
     """Extra security groups for the rotation function."""
-    database_security_group_id: str
+    database_security_group_id: pulumi.Input[str]
     """The database's security group: gets an ingress rule from the function's group."""
     secrets_manager_endpoint: str
     """How the rotation function in a VPC reaches Secrets Manager: `create` (default with vpc_id) an interface endpoint in subnet_ids with private DNS, `existing` (the VPC has one, or a NAT route), `none` (default without a VPC; refused with one)."""
@@ -407,6 +407,8 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
     """ARN of the rotation function's role."""
     function_arn: pulumi.Output[Optional[str]]
     """ARN of the rotation function, when rotation is enabled."""
+    secrets_manager_endpoint_id: pulumi.Output[Optional[str]]
+    """Id of the `secretsmanager` interface VPC endpoint created for the function, when one was."""
 
     def __init__(self, name: str, args: RdsPostgresAdminLoginArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("app-secrets:index:RdsPostgresAdminLogin", name, {}, opts)
@@ -437,10 +439,12 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
         self.environment_variables = pulumi.Output.from_input(list(inner.environment_variables))
         self.rotation_role_arn = pulumi.Output.from_input(inner.rotation_role_arn)
         self.function_arn = pulumi.Output.from_input(inner.function_arn)
+        self.secrets_manager_endpoint_id = pulumi.Output.from_input(inner.secrets_manager_endpoint_id)
         self.register_outputs({"secretArn": self.secret_arn, "secretName": self.secret_name,
                                "kmsKeyArn": self.kms_key_arn, "policyJson": self.policy_json,
                                "environmentVariables": self.environment_variables,
-                               "rotationRoleArn": self.rotation_role_arn, "functionArn": self.function_arn})
+                               "rotationRoleArn": self.rotation_role_arn, "functionArn": self.function_arn,
+                               "secretsManagerEndpointId": self.secrets_manager_endpoint_id})
 
 
 COMPONENTS = [Secret, RandomSecret, UserManagedSecret, ReadSecretPolicy, CustomerManagedKey, RdsPostgresAdminLogin]
