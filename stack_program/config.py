@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from app_secrets import naming
 from app_secrets.secret_settings import RandomSettings, ReplicaRegion
 from . import stack_checks
-from .schema import Bool, ConfigError, Int, List, Map, Obj, OneOf, Problem, Str, join
+from .schema import Bool, ConfigError, Int, List, Map, Obj, OneOf, Problem, Str, config_leaves, is_secure, join
 
 PROJECT = "app-secrets"
 
@@ -408,25 +408,11 @@ def stack_file_leaves_of(stack_config: Mapping[str, Any], project: str = PROJECT
     """Every value of the project's config in a stack file, by key path: True where it is written
     as `{secure: …}` (nothing is decrypted: only where they are is read)."""
     found: dict[str, bool] = {}
-
-    def walk(value: Any, path: str) -> None:
-        if isinstance(value, Mapping):
-            if set(value) == {"secure"}:
-                found[path] = True
-                return
-            for k, v in value.items():
-                walk(v, join(path, str(k)))
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(v, join(path, i))
-        else:
-            found[path] = False
-
     for key, value in (stack_config or {}).items():
         key = str(key)
         short = key[len(project) + 1:] if key.startswith(f"{project}:") else (key if ":" not in key else None)
         if short is not None:
-            walk(value, short)
+            found.update((path, is_secure(leaf)) for path, leaf in config_leaves(value, short))
     return found
 
 

@@ -46,6 +46,23 @@ def _shown(value: str, limit: int = 80) -> str:
     return f"'{value}'" if len(value) <= limit else f"'{value[:limit]}…' ({len(value)} characters)"
 
 
+def is_secure(value: Any) -> bool:
+    """A `{secure: …}` map: how a stack file writes an encrypted value."""
+    return isinstance(value, Mapping) and len(value) == 1 and "secure" in value
+
+
+def config_leaves(value: Any, path: str = ""):
+    """Every leaf of a config value with its key path; a `{secure: …}` map is one leaf."""
+    if isinstance(value, Mapping) and not is_secure(value):
+        for key, item in value.items():
+            yield from config_leaves(item, join(path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from config_leaves(item, join(path, index))
+    else:
+        yield path, value
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing"

@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Optional
 
-from .schema import Problem, join
+from .schema import Problem, config_leaves, is_secure, join
 
 # Namespaces whose keys this program (or a provider it uses) reads.
 PROVIDER_NAMESPACES = ("aws", "random", "pulumi")
@@ -83,30 +83,25 @@ def secure_value_problems(stack_config: Mapping[str, Any], project: str,
         parts = re.split(r"[.\[]", path)
         return len(parts) >= 3 and secret_paths.get(parts[0]) == parts[2]
 
-    def walk(value: Any, path: str) -> None:
-        if isinstance(value, Mapping):
-            if "secure" in value and len(value) == 1:
-                cipher = value["secure"]
-                if not isinstance(cipher, str) or not cipher.strip():
-                    problems.append(Problem(path, "the secure value is empty; expected the ciphertext that "
-                                                  f"`pulumi config set --secret --path '{path}' …` writes"))
-                elif not allowed(path):
-                    problems.append(Problem(path, "expected plain text, got a secure (encrypted) value: only "
-                                                  "secrets.<name>.initialValue and databases.<name>.initialPassword "
-                                                  f"are secret; set it with `pulumi config set --path '{path}' …`"))
-                return
-            for k, v in value.items():
-                walk(v, join(path, str(k)))
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(v, join(path, i))
+    def check(value: Any, path: str) -> None:
+        for leaf_path, leaf in config_leaves(value, path):
+            if not is_secure(leaf):
+                continue
+            cipher = leaf["secure"]
+            if not isinstance(cipher, str) or not cipher.strip():
+                problems.append(Problem(leaf_path, "the secure value is empty; expected the ciphertext that "
+                                                   f"`pulumi config set --secret --path '{leaf_path}' …` writes"))
+            elif not allowed(leaf_path):
+                problems.append(Problem(leaf_path, "expected plain text, got a secure (encrypted) value: only "
+                                                   "secrets.<name>.initialValue and databases.<name>.initialPassword "
+                                                   f"are secret; set it with `pulumi config set --path '{leaf_path}' …`"))
 
     for key, value in (stack_config or {}).items():
         key = str(key)
         if key.startswith(f"{project}:"):
-            walk(value, key[len(project) + 1:])
+            check(value, key[len(project) + 1:])
         elif ":" not in key:
-            walk(value, key)
+            check(value, key)
         elif isinstance(value, Mapping) and set(value) == {"secure"}:
             if not isinstance(value["secure"], str) or not value["secure"].strip():
                 problems.append(Problem(key, "the secure value is empty; expected the ciphertext that "

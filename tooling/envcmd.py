@@ -604,8 +604,13 @@ def _run(argv: list[str]) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point: `main(["env", ...])` / `main(["exec", ...])`; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    return reporting_errors(lambda: _run(argv))
+
+
+def reporting_errors(command) -> int:
+    """Run an AWS-facing command: its exit code, or one `error:` line and the code it means."""
     try:
-        return _run(argv)
+        return command()
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.code

@@ -29,7 +29,7 @@ import uuid
 from typing import Any, Optional, Sequence
 
 from .envcmd import (CommandError, _check_secret_id, check_region, error_parts, make_session, plan_from_stack,
-                     usage)
+                     reporting_errors, usage)
 from .exit_codes import EXIT_FAILED, EXIT_OK
 
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
@@ -324,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
+
+    def command() -> int:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as done:  # --help
@@ -332,13 +333,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if getattr(args, "timeout", 1) <= 0 or getattr(args, "poll", 1) <= 0:
             raise usage("--timeout and --poll must be positive")
         return args.func(args)
-    except CommandError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except Exception:  # noqa: BLE001 - never a traceback; no reason either, it might hold a value
-        print("error: unexpected failure (please report; the reason is not shown, it might hold a value)",
-              file=sys.stderr)
-        return EXIT_FAILED
+
+    return reporting_errors(command)
