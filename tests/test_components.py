@@ -279,3 +279,22 @@ def test_read_secret_policy_looks_secrets_up_by_name_and_attaches_to_roles():
     attachments = run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert sorted(a.inputs["role"] for a in attachments) == ["web", "worker"]
     assert run.find("aws:iam/policy:Policy", "readers").inputs["name"] == "read-app"
+
+
+def test_protect_set_on_the_component_reaches_the_key_secret_and_value():
+    """Children inherit `protect` from a component's resource options unless they say otherwise:
+    the component must not say `protect=False` (a package user has only the resource option)."""
+    def program():
+        RandomSecret("rails", RandomSecretArgs(name="rails", environment_variables=["SECRET_KEY_BASE"]),
+                     opts=pulumi.ResourceOptions(protect=True))
+
+    run = run_inline(program)
+    for type_ in ("aws:kms/key:Key", "aws:secretsmanager/secret:Secret", "aws:secretsmanager/secretVersion:SecretVersion"):
+        assert run.find(type_, "rails").protect is True, type_
+
+
+def test_replica_keys_are_protected_with_their_secret():
+    run = run_inline(secret_program(protect=True, replica_regions=[ReplicaRegion(region="eu-west-1")]),
+                     sensitive={SENSITIVE})
+    assert run.find("aws:kms/key:Key", "smtp-eu-west-1").protect is True
+    assert run.find("aws:kms/key:Key", "smtp").protect is True

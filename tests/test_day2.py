@@ -267,3 +267,22 @@ def test_the_serialized_provider_merges_in_a_fresh_process(sm, moto_endpoint, tm
     outs = json.loads(done.stdout)
     assert outs["added_keys"] == ["B"] and outs["present_keys"] == ["A", "B"]
     assert _current(sm, arn) == {"A": "by-hand", "B": ""}
+
+
+def test_status_that_cannot_read_aws_is_a_failure_not_an_answer(capsys):
+    code = main(["status", "--stack", "dev", "--endpoint-url", "http://127.0.0.1:1", "--fail-on", "empty"])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    assert "could not be read" in err and "Traceback" not in err
+
+
+def test_status_and_rotation_commands_take_aws_region_and_refuse_unknown_regions(moto_endpoint, monkeypatch, capsys):
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")   # boto3 alone would not read it
+    assert main(["rotation", "status", "--secret", "no-such-secret", "--endpoint-url", moto_endpoint]) == 1
+    assert "not found" in capsys.readouterr().err
+    monkeypatch.setenv("AWS_REGION", "us-east-9")
+    assert main(["rotate", "--secret", "x", "--endpoint-url", moto_endpoint]) == 2
+    assert "AWS_REGION 'us-east-9'" in capsys.readouterr().err
+    assert main(["status", "--stack", "dev", "--region", "mars-1", "--endpoint-url", moto_endpoint]) == 2
+    assert "--region 'mars-1'" in capsys.readouterr().err

@@ -207,7 +207,8 @@ def plan_from_stack(stack: str) -> Any:
     doc, failure = plan_or_errors(stack, None, PROJECT_DIR)
     if failure:
         code, lines = failure
-        raise CommandError(f"--stack {stack}: " + "; ".join(lines), code)
+        text = "; ".join(lines)
+        raise CommandError(text if text.startswith("--stack") else f"--stack {stack}: {text}", code)
     if isinstance(doc.get("region"), str):
         return doc
     region = load_stack(stack, load_project(PROJECT_DIR)).values.get("aws:region")
@@ -228,6 +229,20 @@ def check_region(region: str, origin: str) -> None:
              for r in session.get_available_regions("secretsmanager", partition)}
     if known and region not in known:
         raise usage(f"{origin} {region!r}: not an AWS region where Secrets Manager runs (e.g. us-east-1)")
+
+
+def resolve_region(explicit: Optional[str], stack_region: Optional[str] = None,
+                   stack_origin: str = "the stack's aws:region") -> Optional[str]:
+    """The region of every AWS-facing command: --region, then the stack's `aws:region`, then
+    AWS_REGION, then AWS_DEFAULT_REGION (boto3 itself reads only the last); checked against the
+    partition data, naming where a wrong one came from. None: the profile's region, if any."""
+    region, origin = next(((value, name) for name, value in (
+        ("--region", explicit), (stack_origin, stack_region),
+        ("AWS_REGION", os.environ.get("AWS_REGION")), ("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION")))
+        if value), (None, ""))
+    if region is not None:
+        check_region(region, origin)
+    return region
 
 
 def make_client(region: Optional[str], profile: Optional[str], role_arn: Optional[str],
@@ -571,12 +586,7 @@ def _run(argv: list[str]) -> int:
     if args.stage is not None and not re.match(r"^[A-Za-z0-9_+=.@-]{1,256}$", args.stage):
         raise usage(f"--stage {args.stage!r} is not a version stage label")
 
-    region, origin = next(((value, name) for name, value in (
-        ("--region", args.region), (f"{source}: aws:region" if default_region else "", default_region),
-        ("AWS_REGION", os.environ.get("AWS_REGION")), ("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION")))
-        if value), (None, ""))
-    if region is not None:
-        check_region(region, origin)
+    region = resolve_region(args.region, default_region, f"{source}: aws:region" if default_region else "")
     client = make_client(region, args.profile, args.role_arn, args.endpoint_url)
     notes: list[str] = []
     env = collect(requests, client, stage=args.stage, version_id=args.version_id,

@@ -1,6 +1,6 @@
 """`plan --against REF` (review a change before it runs) and `status` (what is still unfilled).
 
-plan --stack NAME --against REF [--format text|markdown|json] [--fail-on data-loss]
+plan --stack NAME --against REF [--format text|markdown | --json] [--fail-on data-loss]
     diffs the plan of the working tree with the plan at REF (tooling/against.py) and prints the
     changes (tooling/diff.py). Exit 0, or 3 with `--fail-on data-loss` when any change loses
     data or would make `pulumi up` fail half way.
@@ -62,11 +62,14 @@ def variable_states(value_text: str | None, variables: list[str]) -> dict[str, s
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .envcmd import CommandError, fetch, make_client, plan_from_stack
+    from .envcmd import CommandError, fetch, make_client, plan_from_stack, resolve_region
 
+    unreadable = 0
     try:
         doc = plan_from_stack(args.stack)
-        client = make_client(args.region, args.profile, None, args.endpoint_url)
+        region = resolve_region(args.region, doc.get("region") if isinstance(doc.get("region"), str) else None,
+                                f"--stack {args.stack}: aws:region")
+        client = make_client(region, args.profile, None, args.endpoint_url)
         unfilled = 0
         for secret in doc["secrets"]:
             if secret["kind"] != "user-managed":
@@ -76,8 +79,10 @@ def cmd_status(args: argparse.Namespace) -> int:
                 response = fetch(client, secret["secretName"], "AWSCURRENT", None)
                 states = variable_states(response.get("SecretString"), variables)
             except CommandError as error:
+                if error.code == EXIT_INVALID:
+                    raise
                 print(f"{secret['name']} ({secret['secretName']}): cannot read: {error}")
-                unfilled += len(variables)
+                unreadable += 1
                 continue
             todo = [v for v in variables if states[v] != "set"]
             unfilled += len(todo)
@@ -88,5 +93,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.code
+    if unreadable:  # a failure while running, not an answer: exit 1 whatever --fail-on says
+        print(f"error: {unreadable} secret(s) could not be read; their variables are unknown", file=sys.stderr)
+        return EXIT_FAILED
     print(f"{unfilled} user-managed variable(s) still to fill in" if unfilled else "every user-managed variable is set")
     return EXIT_FAIL_ON if unfilled and "empty" in (args.fail_on or ()) else EXIT_OK

@@ -28,8 +28,8 @@ import time
 import uuid
 from typing import Any, Optional, Sequence
 
-from .envcmd import (CommandError, _check_secret_id, check_region, error_parts, make_session, plan_from_stack,
-                     reporting_errors, usage)
+from .envcmd import (CommandError, _check_secret_id, error_parts, make_session, plan_from_stack, reporting_errors,
+                     resolve_region, usage)
 from .exit_codes import EXIT_FAILED, EXIT_OK
 
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
@@ -41,11 +41,10 @@ ERROR_LINE = re.compile(r"\[ERROR\]|\bERROR\b|Traceback|Task timed out|Error:")
 
 
 class Clients:
-    def __init__(self, args: argparse.Namespace):
-        if args.region:
-            check_region(args.region, "--region")
+    def __init__(self, args: argparse.Namespace, stack_region: Optional[str] = None):
         self._args = args
-        self._session = make_session(args.region, args.profile, args.role_arn)
+        region = resolve_region(args.region, stack_region, f"--stack {getattr(args, 'stack', None)}: aws:region")
+        self._session = make_session(region, args.profile, args.role_arn)
         self.secrets = self._client("secretsmanager")
         self._logs = None
 
@@ -127,10 +126,13 @@ def function_name(described: dict) -> Optional[str]:
 
 
 def last_error_line(clients: Clients, function: str, streams: int = 5) -> Optional[tuple[str, str]]:
-    """(when, line) of the most recent error line in /aws/lambda/<function>, or None (no group, no
+    """(when, line) of the most recent error line in the function's own log group
+    (/app-secrets/rotation/<function>, where the component sends its logs), or None (no group, no
     error, or not allowed to look: status works without logs permissions)."""
     from botocore.exceptions import BotoCoreError, ClientError
-    group = f"/aws/lambda/{function}"
+
+    from app_secrets.naming import rotation_log_group
+    group = rotation_log_group(function)
     try:
         described = clients.logs.describe_log_streams(logGroupName=group, orderBy="LastEventTime",
                                                       descending=True, limit=streams)
@@ -199,19 +201,19 @@ def status_lines(clients: Clients, secret_id: str) -> tuple[list[str], bool]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     names = list(args.secret)
+    stack_region = None
     if args.stack:
         doc = plan_from_stack(args.stack)
         names += [entry["secretName"] for entry in doc.get("secrets", [])
                   if entry.get("kind") == "rds-postgres-admin-login" and not entry.get("external")]
-        if not args.region and isinstance(doc.get("region"), str):
-            args.region = doc["region"]
+        stack_region = doc.get("region") if isinstance(doc.get("region"), str) else None
         if not names:
             raise usage(f"--stack {args.stack}: the stack has no database logins (nothing rotates)")
     if not names:
         raise usage("rotation status needs --stack NAME or --secret NAME")
     for name in names:
         _check_secret_id(name, f"--secret {name}")
-    clients = Clients(args)
+    clients = Clients(args, stack_region)
     for i, name in enumerate(names):
         lines, _ = status_lines(clients, name)
         if i:

@@ -54,7 +54,8 @@ def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], 
         policy=policy,
         tags=dict(tags) if tags else None,
         region=region,  # None: the provider's region
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+        # None, not False: the key then inherits `protect` from the component's resource options.
+        opts=pulumi.ResourceOptions(parent=parent, protect=True if protect else None),
     )
     alias = aws.kms.Alias(
         resource_name,

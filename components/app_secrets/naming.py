@@ -88,3 +88,9 @@ def rotation_name_problems(secret_name: str, role_name: str | None = None) -> li
             f"Lambda allows {MAX_LAMBDA_FUNCTION_NAME}"
         )
     return problems
+
+
+def rotation_log_group(function_name: str) -> str:
+    """The rotation function's own log group. Not Lambda's default /aws/lambda/<name>: a function
+    that ran before may have created that one (with no retention)."""
+    return f"/app-secrets/rotation/{function_name}"

@@ -79,9 +79,7 @@ class ArchiveLike:  # the shape of packaging.ArchiveInfo that this component rea
     sha256_base64: str
 
 
-def log_group_name(function_name: str) -> str:
-    # Not Lambda's default /aws/lambda/<name>: a function that ran before may have created that one.
-    return f"/app-secrets/rotation/{function_name}"
+log_group_name = naming.rotation_log_group   # the rotation commands read the same group
 
 
 def execution_policy(log_group_arn: str, in_vpc: bool) -> dict:

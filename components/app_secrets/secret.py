@@ -120,6 +120,11 @@ def _all_list(values: Sequence[pulumi.Input[str]]) -> pulumi.Input[list]:
     return pulumi.Output.all(*values).apply(list)
 
 
+def _protect(args: "SecretArgs") -> Optional[bool]:
+    # None, not False: a child then inherits `protect` from the component's own resource options.
+    return True if args.protect else None
+
+
 class Secret(pulumi.ComponentResource):
     TYPE = "app-secrets:secrets:Secret"
 
@@ -204,6 +209,7 @@ class Secret(pulumi.ComponentResource):
                     tags=tags,
                     parent=self,
                     region=replica.region,
+                    protect=args.protect,
                 )
                 replica_keys.append(replica_key.arn)
 
@@ -221,7 +227,7 @@ class Secret(pulumi.ComponentResource):
                 for r, k in zip(args.replica_regions, replica_keys)
             ] or None,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[guard]),
+            opts=pulumi.ResourceOptions(parent=self, protect=_protect(args), depends_on=[guard]),
         )
         secret_policy = aws.secretsmanager.SecretPolicy(
             resource_name,
@@ -244,7 +250,7 @@ class Secret(pulumi.ComponentResource):
             secret_id=secret.id,
             secret_string=secret_string,
             version_stages=INITIAL_VERSION_STAGES,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=IGNORED_VERSION_CHANGES, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=IGNORED_VERSION_CHANGES, protect=_protect(args)),
         )
         # Variables added to the config later reach AWS through this merge, not the version above.
         merged = SecretKeys(

@@ -29,7 +29,7 @@ def played_lambda(monkeypatch, handler, moto_endpoint, sm_client):
     from moto.awslambda.models import LambdaBackend
 
     logs = boto3.client("logs", endpoint_url=moto_endpoint, region_name="us-east-1")
-    group = f"/aws/lambda/{FUNCTION}"
+    group = f"/app-secrets/rotation/{FUNCTION}"   # the component's log group (rotation_function.py)
     logs.create_log_group(logGroupName=group)
     failed: set[str] = set()
     invocations: list[str] = []
