@@ -36,12 +36,13 @@ def generated_config(n: int) -> tuple[dict, set[str]]:
     for i in range(n):
         kind = KINDS[i % 3]
         name = f"app-{i:05d}"
+        variable = f"TOKEN_{i:05d}"   # one variable per secret: the config refuses two secrets giving the same one
         if kind == "secret":
             value = f"secure-bench-{i:05d}"
             sensitive.add(value)
-            secrets[name] = {"type": "secret", "initialValue": {"API_TOKEN": value}}
+            secrets[name] = {"type": "secret", "initialValue": {variable: value}}
         else:
-            secrets[name] = {"type": kind, "environmentVariables": ["API_TOKEN"]}
+            secrets[name] = {"type": kind, "environmentVariables": [variable]}
     return {"aws:region": "us-east-1", "app-secrets:secrets": secrets}, sensitive
 
 
@@ -77,20 +78,21 @@ def baseline_program(n: int):
                                                 "Version": "2012-10-17", "Statement": [
                                                     {"Sid": "AllowRead", "Effect": "Allow", "Principal": {"AWS": r},
                                                      "Action": ["secretsmanager:GetSecretValue"], "Resource": "*"}]})))
+            variable = next(iter(spec["initialValue"])) if spec["type"] == "secret" else spec["environmentVariables"][0]
             if spec["type"] == "random":
-                value = random.RandomPassword(f"{name}-api_token", length=32, special=False).result
+                value = random.RandomPassword(f"{name}-{variable.lower()}", length=32, special=False).result
             elif spec["type"] == "secret":
-                value = pulumi.Output.secret(spec["initialValue"]["API_TOKEN"])
+                value = pulumi.Output.secret(spec["initialValue"][variable])
             else:
                 value = ""
             version = aws.secretsmanager.SecretVersion(
                 name, secret_id=secret.id,
                 secret_string=pulumi.Output.secret(pulumi.Output.from_input(value).apply(
-                    lambda v: json.dumps({"API_TOKEN": v}))),
+                    lambda v, variable=variable: json.dumps({variable: v}))),
                 version_stages=["AWSCURRENT", "APP_SECRETS_INITIAL"],
                 opts=pulumi.ResourceOptions(ignore_changes=["secretString", "versionStages"]))
             # The two dynamic resources of a Secret (key guard, key merge), registered directly.
-            SecretKeys(name, secret_id=secret.arn, key_names=["API_TOKEN"], values={"API_TOKEN": value},
+            SecretKeys(name, secret_id=secret.arn, key_names=[variable], values={variable: value},
                        region=region.region, opts=pulumi.ResourceOptions(depends_on=[version]))
     return program
 
