@@ -41,6 +41,12 @@ class CustomerManagedKeyArgs:
     protect: bool = False
 
 
+def inherited_protect(protect: bool) -> Optional[bool]:
+    """`protect` for a child resource: True, or None (not False) so that the child inherits the
+    component's own `protect` resource option."""
+    return True if protect else None
+
+
 def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], deletion_window_in_days: int,
                    tags: Optional[Mapping[str, str]], parent: pulumi.Resource,
                    region: Optional[str] = None, protect: bool = False) -> tuple[aws.kms.Key, aws.kms.Alias]:
@@ -54,8 +60,7 @@ def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], 
         policy=policy,
         tags=dict(tags) if tags else None,
         region=region,  # None: the provider's region
-        # None, not False: the key then inherits `protect` from the component's resource options.
-        opts=pulumi.ResourceOptions(parent=parent, protect=True if protect else None),
+        opts=pulumi.ResourceOptions(parent=parent, protect=inherited_protect(protect)),
     )
     alias = aws.kms.Alias(
         resource_name,

@@ -57,7 +57,7 @@ from . import naming, policies
 from .secret_settings import RandomSettings, ReplicaRegion
 from .context import AwsContext
 from .key_merge import KmsKeyGuard, SecretKeys
-from .kms import key_with_alias
+from .kms import inherited_protect, key_with_alias
 
 # A staging label of our own that stays on the version this program created. AWS deletes a
 # version once it has no label; without this one, two hand edits later the version is gone, a
@@ -118,11 +118,6 @@ def _all_list(values: Sequence[pulumi.Input[str]]) -> pulumi.Input[list]:
     if len(values) == 1:
         return pulumi.Output.from_input(values[0]).apply(lambda v: [v])
     return pulumi.Output.all(*values).apply(list)
-
-
-def _protect(args: "SecretArgs") -> Optional[bool]:
-    # None, not False: a child then inherits `protect` from the component's own resource options.
-    return True if args.protect else None
 
 
 class Secret(pulumi.ComponentResource):
@@ -227,7 +222,7 @@ class Secret(pulumi.ComponentResource):
                 for r, k in zip(args.replica_regions, replica_keys)
             ] or None,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=_protect(args), depends_on=[guard]),
+            opts=pulumi.ResourceOptions(parent=self, protect=inherited_protect(args.protect), depends_on=[guard]),
         )
         secret_policy = aws.secretsmanager.SecretPolicy(
             resource_name,
@@ -242,22 +237,24 @@ class Secret(pulumi.ComponentResource):
             opts=child,
         )
         keys = sorted(initial_value)
-        secret_string = pulumi.Output.secret(
-            pulumi.Output.all(*[initial_value[k] for k in keys]).apply(
-                lambda values: json.dumps(dict(zip(keys, values)), sort_keys=True)))
+        # One Output of the whole value serves the initial version and the key merge.
+        values_by_key = pulumi.Output.all(*[initial_value[k] for k in keys]).apply(
+            lambda values: dict(zip(keys, values)))
+        secret_string = pulumi.Output.secret(values_by_key.apply(lambda values: json.dumps(values, sort_keys=True)))
         version = aws.secretsmanager.SecretVersion(
             resource_name,
             secret_id=secret.id,
             secret_string=secret_string,
             version_stages=INITIAL_VERSION_STAGES,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=IGNORED_VERSION_CHANGES, protect=_protect(args)),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=IGNORED_VERSION_CHANGES,
+                                        protect=inherited_protect(args.protect)),
         )
         # Variables added to the config later reach AWS through this merge, not the version above.
         merged = SecretKeys(
             resource_name,
             secret_id=secret.arn,
             key_names=keys,
-            values=pulumi.Output.all(*[initial_value[k] for k in keys]).apply(lambda values: dict(zip(keys, values))),
+            values=values_by_key,
             region=context.region,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[version]),
         )
