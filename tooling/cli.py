@@ -130,9 +130,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           help="project folder holding Pulumi.yaml (default: this project)")
     status = sub.add_parser("status", help="user-managed variables still empty in AWS")
     status.add_argument("--stack", default="dev", help="stack name (default: dev)")
-    status.add_argument("--region")
-    status.add_argument("--profile")
-    status.add_argument("--endpoint-url", help="Secrets Manager endpoint (e.g. a local emulator)")
+    from .envcmd import add_aws_options
+    add_aws_options(status)
     status.add_argument("--fail-on", action="append", choices=("empty",), help="exit 3 if any variable is empty")
     status.set_defaults(func=cmd_status)
     sub.add_parser("env", help="print a stack's secrets as a dotenv file (see: env --help)")

@@ -231,6 +231,15 @@ def check_region(region: str, origin: str) -> None:
         raise usage(f"{origin} {region!r}: not an AWS region where Secrets Manager runs (e.g. us-east-1)")
 
 
+def add_aws_options(parser: argparse.ArgumentParser, endpoint: str = "Secrets Manager") -> None:
+    """The AWS options every AWS-facing command takes (env, exec, status, rotate, rotation)."""
+    aws = parser.add_argument_group("AWS")
+    aws.add_argument("--region", help="default: the stack's aws:region, then AWS_REGION, then AWS_DEFAULT_REGION")
+    aws.add_argument("--profile")
+    aws.add_argument("--role-arn", help=f"assume this role first (session name {SESSION_NAME})")
+    aws.add_argument("--endpoint-url", help=f"{endpoint} endpoint (e.g. a local emulator)")
+
+
 def resolve_region(explicit: Optional[str], stack_region: Optional[str] = None,
                    stack_origin: str = "the stack's aws:region") -> Optional[str]:
     """The region of every AWS-facing command: --region, then the stack's `aws:region`, then
@@ -534,11 +543,7 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     ver = parser.add_mutually_exclusive_group()
     ver.add_argument("--stage", metavar="LABEL", help="version stage to read (default AWSCURRENT)")
     ver.add_argument("--version-id", metavar="ID", help="version id to read")
-    aws = parser.add_argument_group("AWS")
-    aws.add_argument("--region")
-    aws.add_argument("--profile")
-    aws.add_argument("--role-arn", help=f"assume this role first (session name {SESSION_NAME})")
-    aws.add_argument("--endpoint-url", help="Secrets Manager endpoint (e.g. a local emulator)")
+    add_aws_options(parser)
     parser.add_argument("--decode-base64", action="append", default=[], metavar="VAR",
                         help="base64-decode this variable's value (repeatable)")
     if command == "env":

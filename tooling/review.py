@@ -69,7 +69,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         doc = plan_from_stack(args.stack)
         region = resolve_region(args.region, doc.get("region") if isinstance(doc.get("region"), str) else None,
                                 f"--stack {args.stack}: aws:region")
-        client = make_client(region, args.profile, None, args.endpoint_url)
+        client = make_client(region, args.profile, args.role_arn, args.endpoint_url)
         unfilled = 0
         for secret in doc["secrets"]:
             if secret["kind"] != "user-managed":

@@ -28,8 +28,8 @@ import time
 import uuid
 from typing import Any, Optional, Sequence
 
-from .envcmd import (CommandError, _check_secret_id, error_parts, make_session, plan_from_stack, reporting_errors,
-                     resolve_region, usage)
+from .envcmd import (CommandError, _check_secret_id, add_aws_options, error_parts, make_session, plan_from_stack,
+                     reporting_errors, resolve_region, usage)
 from .exit_codes import EXIT_FAILED, EXIT_OK
 
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
@@ -292,11 +292,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _aws_options(parser: argparse.ArgumentParser) -> None:
-    aws = parser.add_argument_group("AWS")
-    aws.add_argument("--region")
-    aws.add_argument("--profile")
-    aws.add_argument("--role-arn", help="assume this role first")
-    aws.add_argument("--endpoint-url", help="Secrets Manager and CloudWatch Logs endpoint (e.g. a local emulator)")
+    add_aws_options(parser, endpoint="Secrets Manager and CloudWatch Logs")
 
 
 def build_parser() -> argparse.ArgumentParser:
