@@ -89,13 +89,13 @@ def plan_at_ref(ref: str, stack: str, *, template: Optional[str], project_dir: P
 
 
 def _stack_file(root: Path, stack: str) -> Optional[Path]:
-    try:
-        import yaml
+    """Where that checkout keeps the stack's file (its own Pulumi.yaml's stackConfigDir)."""
+    from stack_program.project import StackFileError, load_project
 
-        doc = yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}
-    except (OSError, ValueError):
+    try:
+        return load_project(root).stack_config_dir / f"Pulumi.{stack}.yaml"
+    except StackFileError:
         return None
-    return root / doc.get("stackConfigDir", ".") / f"Pulumi.{stack}.yaml"
 
 
 def load_against(ref: str, stack: str, *, template: Optional[str], project_dir: Path) -> tuple[dict[str, Any], str]:

@@ -99,6 +99,11 @@ def _suffix(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()
 
 
+def _uuid(h: str) -> str:
+    """A UUID-shaped id (KMS key ids, secret version ids) from a hex digest."""
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
 class AwsMocks(pulumi.runtime.Mocks):
     """Plausible values for what only the cloud knows, deterministic per name.
 
@@ -126,7 +131,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         outputs: dict[str, Any] = {}
         rid = f"{name}-id"
         if t == "aws:kms/key:Key":
-            key_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            key_id = _uuid(h)
             outputs["keyId"] = self._invent(key_id, f"key id of {name}")
             outputs["arn"] = self._invent(f"arn:aws:kms:{region}:{account}:key/{key_id}", f"arn of key {name}")
             rid = key_id
@@ -138,7 +143,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             outputs["arn"] = self._invent(arn, f"arn of secret {physical}")
             rid = arn
         elif t == "aws:secretsmanager/secretVersion:SecretVersion":
-            version = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            version = _uuid(h)
             outputs["versionId"] = self._invent(version, f"version id of {name}")
             rid = f"{inputs.get('secretId')}|{version}"
         elif t == "aws:iam/role:Role":
@@ -217,7 +222,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             name = a.get("name") or a.get("arn")
             h = _suffix("existing", name)
             arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-{h[:6]}"
-            key = f"arn:aws:kms:{region}:{account}:key/{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            key = f"arn:aws:kms:{region}:{account}:key/{_uuid(h)}"
             self.computed.setdefault(arn, f"arn of existing secret {name}")
             self.computed.setdefault(key, f"key arn of existing secret {name}")
             return {"arn": arn, "name": name, "id": arn, "kmsKeyId": key, "description": "", "tags": {}}
@@ -226,7 +231,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             region = a.get("region") or region
             if key_id.startswith("alias/"):   # an alias resolves to its key's ARN
                 h = _suffix("alias", region, key_id)
-                arn = f"arn:aws:kms:{region}:{account}:key/{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+                arn = f"arn:aws:kms:{region}:{account}:key/{_uuid(h)}"
             else:
                 arn = key_id if key_id.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key_id}"
             return {"arn": arn, "id": key_id}
