@@ -59,16 +59,20 @@ def account_root(partition: str, account_id: str) -> str:
     return f"arn:{partition}:iam::{account_id}:root"
 
 
+def one_or_many(values: Iterable[str]) -> str | list[str]:
+    """The sorted distinct values, as policy documents write them: one bare string, or a list."""
+    unique = sorted(set(values))
+    return unique[0] if len(unique) == 1 else unique
+
+
 def secretsmanager_via_service(region: str | Sequence[str], dns_suffix: str = "amazonaws.com") -> dict:
     """Condition limiting KMS use to requests that Secrets Manager makes in this region (or these)."""
-    regions = [region] if isinstance(region, str) else sorted(set(region))
-    services = [f"secretsmanager.{r}.{dns_suffix}" for r in regions]
-    return {"StringEquals": {"kms:ViaService": services[0] if len(services) == 1 else services}}
+    regions = [region] if isinstance(region, str) else region
+    return {"StringEquals": {"kms:ViaService": one_or_many(f"secretsmanager.{r}.{dns_suffix}" for r in regions)}}
 
 
 def _principal(arns: Sequence[str]) -> dict:
-    unique = sorted(set(arns))
-    return {"AWS": unique[0] if len(unique) == 1 else unique}
+    return {"AWS": one_or_many(arns)}
 
 
 def _allow(sid: str, principals: Sequence[str] | None, **fields: Any) -> list[dict]:
@@ -176,8 +180,7 @@ def trust_tag_denials(trust_tags: Mapping[str, str], exempt_principals: Sequence
     for key, value in sorted((trust_tags or {}).items()):
         condition: dict[str, Any] = {"StringNotEquals": {f"aws:PrincipalTag/{key}": value}}
         if exempt_principals:
-            exempt = sorted(set(exempt_principals))
-            condition["ArnNotEquals"] = {"aws:PrincipalArn": exempt[0] if len(exempt) == 1 else exempt}
+            condition["ArnNotEquals"] = {"aws:PrincipalArn": one_or_many(exempt_principals)}
         statements.append({"Sid": f"DenyReadWithoutTag{sid_suffix(key)}", "Effect": "Deny", "Principal": "*",
                            "Action": ["secretsmanager:GetSecretValue"], "Resource": "*", "Condition": condition})
     return statements
@@ -234,13 +237,12 @@ def read_policy(
         read_sid, decrypt_sid = f"Read{sid_suffix(name)}", f"Decrypt{sid_suffix(name)}"
     else:
         read_sid, decrypt_sid = "ReadSecrets", "DecryptSecrets"
-    arns = sorted({arn for _, arn, _ in secrets} | {arn for _, arn, _ in replicas})
-    keys = sorted({key for _, _, key in secrets if key} | {key for _, _, key in replicas if key})
-    statements = [{"Sid": read_sid, "Effect": "Allow", "Action": SECRET_READ_ACTIONS,
-                   "Resource": arns[0] if len(arns) == 1 else arns}]
+    arns = [arn for _, arn, _ in [*secrets, *replicas]]
+    keys = [key for _, _, key in [*secrets, *replicas] if key]
+    statements = [{"Sid": read_sid, "Effect": "Allow", "Action": SECRET_READ_ACTIONS, "Resource": one_or_many(arns)}]
     if keys:
         statements.append({"Sid": decrypt_sid, "Effect": "Allow", "Action": ["kms:Decrypt"],
-                           "Resource": keys[0] if len(keys) == 1 else keys, "Condition": via})
+                           "Resource": one_or_many(keys), "Condition": via})
     return document(statements)
 
 
