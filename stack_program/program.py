@@ -14,17 +14,16 @@ from typing import Any, Optional
 
 import pulumi
 
-from . import config as cfg, evolution, stack_checks
-from app_secrets import naming, policies
-from . import consumers
+from app_secrets import policies
 from app_secrets.context import AwsContext
 from app_secrets.kms import CustomerManagedKey, CustomerManagedKeyArgs
 from app_secrets.read_policy import ExistingSecret, ReadSecretPolicy, ReadSecretPolicyArgs, SecretRef
-from .schema import ConfigError
 from app_secrets.secret import (KmsKeyRef, RandomSecret, RandomSecretArgs, Secret, SecretArgs, UserManagedSecret,
-                     UserManagedSecretArgs)
+                                UserManagedSecretArgs)
 
+from . import config as cfg, consumers, evolution, stack_checks
 from .project import PROJECT_DIR
+from .schema import ConfigError
 
 
 def build_dir() -> Path:
@@ -46,13 +45,6 @@ def _decode(value: Any) -> Any:
 # The offline runner points this at the stack file it read (a review stack is planned from the
 # `pr` template's file); under the engine the program finds `Pulumi.<stack>.yaml` itself.
 stack_file_override: Optional[Path] = None
-
-
-def stack_file_leaves(stack: str) -> Optional[dict[str, bool]]:
-    """Which config values the stack file writes as `secure:` (read from the file, decrypting
-    nothing); None when the file cannot be found, e.g. config that came from elsewhere."""
-    config = stack_file_config(stack)
-    return None if config is None else cfg.stack_file_leaves_of(config)
 
 
 def stack_file_path(stack: str) -> Optional[Path]:
