@@ -62,6 +62,7 @@ PG_IDENTIFIER = Str(pattern=re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"),
                     expected="a PostgreSQL role name (letter or _, then letters, digits, _ or $; at most 63)")
 DB_INSTANCE_ID = Str(pattern=re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$"),
                      expected="an RDS instance identifier (1-63 letters, digits, hyphens; starts with a letter)")
+SECURITY_GROUP_ID = Str(pattern=re.compile(r"^sg-[0-9a-f]+$"), expected="a security group id (sg-...)")
 
 
 def _replica():
@@ -138,8 +139,8 @@ DATABASE = Obj(
         "strategy": Str(choices=("single-user", "alternating-users")),
         "vpcId": Str(pattern=re.compile(r"^vpc-[0-9a-f]+$"), expected="a VPC id (vpc-...)"),
         "subnetIds": List(Str(pattern=re.compile(r"^subnet-[0-9a-f]+$"), expected="a subnet id (subnet-...)"), unique=True),
-        "securityGroupIds": List(Str(pattern=re.compile(r"^sg-[0-9a-f]+$"), expected="a security group id (sg-...)"), unique=True),
-        "databaseSecurityGroupId": Str(pattern=re.compile(r"^sg-[0-9a-f]+$"), expected="a security group id (sg-...)"),
+        "securityGroupIds": List(SECURITY_GROUP_ID, unique=True),
+        "databaseSecurityGroupId": SECURITY_GROUP_ID,
         "secretsManagerEndpoint": Str(choices=("create", "existing", "none")),
         "sslMode": Str(choices=("require", "verify-ca", "verify-full", "prefer", "disable")),
         "passwordLength": Int(minimum=16, maximum=128),
