@@ -42,14 +42,11 @@ class _Parser(argparse.ArgumentParser):
 
 def cmd_plan(args: argparse.Namespace) -> int:
     if (args.format or args.fail_on) and not args.against:
-        print("error: --format and --fail-on go with --against REF", file=sys.stderr)
-        return EXIT_INVALID
+        raise CliError("--format and --fail-on go with --against REF")
     doc, failure = plan_or_errors(args.stack, args.template, args.project_dir)
     if failure:
         code, lines = failure
-        for line in lines:
-            print(f"error: {line}", file=sys.stderr)
-        return code
+        raise CliError(lines, code)
     if args.against:
         from .review import review
         return review(doc, args)
@@ -120,14 +117,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     plan.add_argument("--format", choices=("text", "markdown"), help="with --against: markdown for a PR comment")
     plan.add_argument("--fail-on", action="append", choices=("data-loss",), help="with --against: exit 3 if any change loses data")
     plan.set_defaults(func=cmd_plan)
-    for command in (plan,):
-        command.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
-                             help="project folder holding Pulumi.yaml (default: this project)")
     validate = sub.add_parser("validate", help="check every stack file in stacks/")
     validate.add_argument("--stack", action="append", help="only these stacks (repeatable)")
     validate.set_defaults(func=cmd_validate)
-    validate.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
-                          help="project folder holding Pulumi.yaml (default: this project)")
+    for command in (plan, validate):
+        command.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
+                             help="project folder holding Pulumi.yaml (default: this project)")
     status = sub.add_parser("status", help="user-managed variables still empty in AWS")
     status.add_argument("--stack", default="dev", help="stack name (default: dev)")
     from .envcmd import add_aws_options
