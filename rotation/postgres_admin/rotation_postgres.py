@@ -174,6 +174,13 @@ def _options(attrs: tuple[bool, bool, bool], login: bool):
                               sql.SQL("INHERIT" if inherit else "NOINHERIT")])
 
 
+def _start_as(user: str, owner: str):
+    """The statement that makes every new session of `user` start as `owner` (SET ROLE)."""
+    from psycopg import sql
+
+    return sql.SQL("ALTER ROLE {} SET role TO {}").format(sql.Identifier(user), sql.Literal(owner))
+
+
 def ensure_shared_owner(conn, primary: str, alternate: str, owner: str, *, alternate_password: Optional[str],
                         act_as_owner: bool) -> dict[str, Any]:
     """As the primary (logged in as itself): set up the alternating pair so that it works without any
@@ -204,7 +211,7 @@ def ensure_shared_owner(conn, primary: str, alternate: str, owner: str, *, alter
         if owner not in facts.attrs:
             conn.execute(sql.SQL("CREATE ROLE {} WITH {}").format(sql.Identifier(owner), _options(attrs, False)))
             report["created_owner"] = True
-        if conn.info.server_version >= 160000:
+        if facts.modern:
             # The creator already holds ADMIN on it (granted by the bootstrap superuser, which cannot be
             # granted back), but neither INHERIT nor SET.
             if not facts.uses(primary, owner):
@@ -236,11 +243,9 @@ def ensure_shared_owner(conn, primary: str, alternate: str, owner: str, *, alter
                 sql.Identifier(alternate), sql.Literal(_verifier(conn, alternate, alternate_password))))
         if act_as_owner:
             if facts.defaults.get(alternate) != owner:
-                report["alternate_settings"] = _attempt(conn, sql.SQL("ALTER ROLE {} SET role TO {}").format(
-                    sql.Identifier(alternate), sql.Literal(owner)))
+                report["alternate_settings"] = _attempt(conn, _start_as(alternate, owner))
             if facts.defaults.get(primary) != owner:
-                conn.execute(sql.SQL("ALTER ROLE {} SET role TO {}").format(sql.Identifier(primary),
-                                                                            sql.Literal(owner)))
+                conn.execute(_start_as(primary, owner))
             if report["created_owner"]:
                 conn.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(sql.Identifier(primary),
                                                                           sql.Identifier(owner)))
@@ -254,13 +259,12 @@ def adopt_shared_owner(conn, user: str, owner: str) -> bool:
     """As `user` itself: start its sessions as `owner` when it is a member and does not yet (its own
     settings need no privilege). True if it changed anything."""
     import psycopg
-    from psycopg import sql
 
     try:
         facts = RoleFacts(conn, [user, owner])
         if owner not in facts.attrs or not facts.uses(user, owner) or facts.defaults.get(user) == owner:
             return False
-        conn.execute(sql.SQL("ALTER ROLE {} SET role TO {}").format(sql.Identifier(user), sql.Literal(owner)))
+        conn.execute(_start_as(user, owner))
         return True
     except psycopg.Error as exc:
         raise ChangeRejected(getattr(exc, "sqlstate", None), _message(exc)) from None
