@@ -62,10 +62,6 @@ def ssl_in_use(conn) -> bool:
     return bool(row and row[0])
 
 
-def role_exists(conn, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (name,)).fetchone() is not None
-
-
 def _verifier(conn, username: str, password: str) -> str:
     # The algorithm follows the server's password_encryption (scram-sha-256 on PG14+/RDS defaults).
     return conn.pgconn.encrypt_password(password.encode("utf-8"), username.encode("utf-8")).decode("ascii")
