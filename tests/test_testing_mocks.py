@@ -85,3 +85,19 @@ def test_answerless_mocks_fail_naming_the_lookup_not_with_a_type_error():
 def test_an_unknown_lookup_is_named():
     with pytest.raises(UnansweredLookup, match="aws:ec2/getVpc:getVpc"):
         AwsMocks().call(pulumi.runtime.MockCallArgs("aws:ec2/getVpc:getVpc", {}, ""))
+
+
+def test_the_readme_example_runs():
+    """README, "Unit-testing your program": the snippet as written, then its test function."""
+    from tooling.offline import PROJECT_DIR
+
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Unit-testing your program**", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "AwsMocks" in code and "@pulumi.runtime.test" in code
+    _fresh_runtime()
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    tests = [value for name, value in namespace.items() if name.startswith("test_")]
+    assert len(tests) == 1
+    tests[0]()
