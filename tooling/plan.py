@@ -21,7 +21,14 @@ Document shape (`python -m components plan --stack dev --json`):
                     "readRequiresTags": {tag: value}, "tagExempt": [principal],
                     "readableByAnyIamPrincipal": bool}}
       ],
+      "apps": [                                                # one per read policy (tooling/apps.py)
+        {"name": str, "secrets": [config key], "environmentVariables": [str], "roleNames": [str],
+         "readers": [principal], "roleCanRead": {role: [config key]},
+         "cost": {"items": {item: {"count": n, "monthlyUsd": usd}}, "monthlyUsd": usd}}
+      ],
+      "cost": {"items": {...}, "monthlyUsd": usd, "prices": {dated table, tooling/pricing.py}},
       "summary": {"total": int, "byType": {type: int}},
+      "problems": [str],                                       # a read policy role that cannot read
       "warnings": [str]                                        # e.g. placeholder `secure:` values
     }
 
