@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 import boto3
 import pytest
@@ -120,6 +121,10 @@ def test_env_app_gives_each_app_its_own_variables(project, moto_endpoint, capsys
         assert code == 0, err
         assert dict(line.split("=", 1) for line in out.splitlines()) == {
             "SECRET_KEY_BASE": f"'{app}-skb'", "SMTP_USERNAME": f"'{app}-user'", "SMTP_PASSWORD": f"'{app}-pw'"}
+    # exec: the command sees its app's values only.
+    code = main(["exec", "--stack", "staging", "--app", "billing", "--endpoint-url", moto_endpoint, "--",
+                 sys.executable, "-c", "import os, sys; sys.exit(os.environ['SMTP_PASSWORD'] != 'billing-pw')"])
+    assert code == 0
     # Without --app, which SECRET_KEY_BASE? One line naming the apps, exit 2.
     code = main(["env", "--stack", "staging", "--endpoint-url", moto_endpoint])
     out, err = capsys.readouterr()
