@@ -166,6 +166,18 @@ def test_stack_wide_readers_reading_another_apps_secrets_are_warned(project, cap
             "principal; key policy names the principal); name readers per app with readPolicies") in out
 
 
+def test_the_warning_holds_when_the_stack_file_writes_its_real_account(project, capsys):
+    """Production's file names its readers in account 123456789012; the roles of read policies come
+    from the running account. Evaluated in the stack's account they are the same role, as in AWS."""
+    text = stack_file("production", stack_readers=["arn:aws:iam::123456789012:role/example-production-app"])
+    (project / "stacks" / "Pulumi.production.yaml").write_text(text.replace(ACCOUNT, "123456789012"))
+    assert main(["validate", "--stack", "production", "--project-dir", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "readPolicies.example: its role example-production-app can also read app billing's " \
+           "secrets.billing-rails, secrets.billing-smtp" in out
+    assert "readPolicies.billing" not in out
+
+
 def test_a_role_that_cannot_read_its_own_secret_is_refused_with_the_reason(project, capsys):
     (project / "stacks" / "Pulumi.staging.yaml").write_text(
         stack_file("staging", billing_extra={"trustTags": {"team": "billing"}}))

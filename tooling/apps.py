@@ -12,6 +12,8 @@ for every role of every read policy, with the tags the policy says its roles car
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from typing import Any
 
 from . import pricing
@@ -23,6 +25,36 @@ CROSS_APP_HINT = ("name readers per app with readPolicies (and drop the stack-wi
 
 def role_arn(account: str, name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account}:role/{name}"
+
+
+IAM_ACCOUNT = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):")
+
+
+def stack_account(run) -> str:
+    """The account the stack file's principal ARNs live in, when they name exactly one: the
+    account the stack deploys to. The offline plan's mocks invent another one, so a role of a read
+    policy (built from the running account) and the same role named in `readPrincipals` (written
+    with the real account) would look like two principals; evaluating in the stack's account
+    makes them one, as they are in AWS. Otherwise the plan's own account."""
+    named = set(IAM_ACCOUNT.findall(json.dumps(run.config.values, default=str)))
+    return named.pop() if len(named) == 1 else run.mocks.account
+
+
+def _in_account(value, mock: str, account: str):
+    """A policy document or ARN with the plan's invented account replaced by the stack's."""
+    if mock == account or value is None:
+        return value
+    if isinstance(value, str):
+        return value.replace(f":{mock}:", f":{account}:")
+    return json.loads(json.dumps(value).replace(f":{mock}:", f":{account}:"))
+
+
+def _accesses_in(accesses: dict, mock: str, account: str) -> dict:
+    return {key: replace(access, arn=_in_account(access.arn, mock, account),
+                         policy=_in_account(access.policy, mock, account),
+                         key_arn=_in_account(access.key_arn, mock, account),
+                         key_policy=_in_account(access.key_policy, mock, account))
+            for key, access in accesses.items()}
 
 
 def _descendants(run, root_urn: str) -> list:
@@ -48,7 +80,7 @@ def secret_resources(run) -> dict[str, list]:
     return out
 
 
-def _role_principals(run, apps: dict[str, Any]) -> dict[str, Principal]:
+def _role_principals(run, apps: dict[str, Any], account: str) -> dict[str, Principal]:
     """Each role of a read policy, with every read policy attached to it and the tags declared."""
     policies = run.outputs.get("readPolicies") or {}
     documents: dict[str, list] = {}
@@ -56,9 +88,10 @@ def _role_principals(run, apps: dict[str, Any]) -> dict[str, Principal]:
     for app, view in apps.items():
         text = (policies.get(app) or {}).get("policyJson")
         for name in view["roleNames"]:
-            documents.setdefault(name, []).append(json.loads(text) if isinstance(text, str) else {})
+            documents.setdefault(name, []).append(
+                _in_account(json.loads(text), run.mocks.account, account) if isinstance(text, str) else {})
             tags.setdefault(name, {}).update(view.get("roleTags") or {})
-    return {name: Principal(role_arn(run.mocks.account, name), tuple(documents[name]), tags.get(name, {}))
+    return {name: Principal(role_arn(account, name), tuple(documents[name]), tags.get(name, {}))
             for name in documents}
 
 
@@ -76,9 +109,10 @@ def app_views(run, secrets: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
     """(apps, problems, warnings) of an offline run; `secrets` is the plan document's list."""
     apps: dict[str, Any] = run.outputs.get("apps") or {}
     by_key = {s["name"]: s for s in secrets}
-    accesses = secret_accesses(run)
+    account = stack_account(run)
+    accesses = _accesses_in(secret_accesses(run), run.mocks.account, account)
     resources = secret_resources(run)
-    principals = _role_principals(run, apps)
+    principals = _role_principals(run, apps, account)
     problems: list[str] = []
     warnings: list[str] = []
     views = []
