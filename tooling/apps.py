@@ -57,10 +57,7 @@ def _accesses_in(accesses: dict, mock: str, account: str) -> dict:
             for key, access in accesses.items()}
 
 
-def _descendants(run, root_urn: str) -> list:
-    children: dict[str, list] = {}
-    for reg in run.registrations:
-        children.setdefault(reg.parent, []).append(reg)
+def _descendants(children: dict[str, list], root_urn: str) -> list:
     found, todo = [], [root_urn]
     while todo:
         for reg in children.get(todo.pop(), []):
@@ -74,9 +71,12 @@ def secret_resources(run) -> dict[str, list]:
     out: dict[str, list] = {}
     keys = set(run.outputs.get("secrets") or {})
     components = {reg.urn for reg in run.registrations if not reg.custom}
+    children: dict[str, list] = {}
+    for reg in run.registrations:
+        children.setdefault(reg.parent, []).append(reg)
     for reg in run.registrations:
         if not reg.custom and reg.name in keys and reg.name not in out and reg.parent not in components:
-            out[reg.name] = _descendants(run, reg.urn)
+            out[reg.name] = _descendants(children, reg.urn)
     return out
 
 
@@ -108,6 +108,8 @@ def _why_not(decision, summary: dict[str, Any], tags: dict[str, str]) -> str:
 def app_views(run, secrets: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """(apps, problems, warnings) of an offline run; `secrets` is the plan document's list."""
     apps: dict[str, Any] = run.outputs.get("apps") or {}
+    if not apps:
+        return [], [], []
     by_key = {s["name"]: s for s in secrets}
     account = stack_account(run)
     accesses = _accesses_in(secret_accesses(run), run.mocks.account, account)
