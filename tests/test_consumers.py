@@ -303,3 +303,30 @@ def test_k8s_name(text, name):
 def test_k8s_name_needs_letters():
     with pytest.raises(ValueError):
         c.k8s_name("__")
+
+
+# ---------------------------------------------------------------------------------------------
+# One app (issue 18)
+
+
+ARN_B = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/smtp-XyZ123"
+
+
+def test_app_documents_hold_every_secret_of_the_app_once():
+    sources = [(ARN, ["USER", "PASSWORD"]), (ARN_B, ["SMTP_PASSWORD"])]
+    assert [e["name"] for e in c.app_ecs_secrets(sources)] == ["PASSWORD", "SMTP_PASSWORD", "USER"]
+    external = c.app_external_secret("billing", [("app/db", ["USER", "PASSWORD"]), ("app/smtp", ["SMTP_PASSWORD"])])
+    assert [(d["secretKey"], d["remoteRef"]["key"]) for d in external["spec"]["data"]] == [
+        ("PASSWORD", "app/db"), ("SMTP_PASSWORD", "app/smtp"), ("USER", "app/db")]
+    assert external["spec"]["target"]["name"] == "billing"
+    spc = c.app_secret_provider_class("billing", sources, sync_secret=True)
+    objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
+    assert [o["objectName"] for o in objects] == [ARN, ARN_B]
+    assert [d["key"] for d in spc["spec"]["secretObjects"][0]["data"]] == ["PASSWORD", "SMTP_PASSWORD", "USER"]
+
+
+def test_app_documents_refuse_a_variable_from_two_secrets():
+    with pytest.raises(ValueError, match="'USER' comes from both"):
+        c.app_ecs_secrets([(ARN, ["USER"]), (ARN_B, ["USER"])])
+    with pytest.raises(ValueError, match="at least one secret"):
+        c.app_external_secret("billing", [])

@@ -17,7 +17,7 @@ from tooling.offline import PROJECT_DIR
 
 def problems_of(raw: dict) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        parse_config(raw, stack="s", region="us-east-1", secret_keys={"secrets"})
+        parse_config(raw, stack="s", region="us-east-1", secret_keys={"secrets", "databases"})
     return [str(p) for p in caught.value.problems]
 
 
@@ -91,3 +91,22 @@ def test_region_help_promises_the_stack_only_where_there_is_one(capsys):
     assert "the stack's aws:region" not in rotate_help and "--stack" not in rotate_help
     assert main(["rotation", "status", "--help"]) == 0
     assert "the stack's aws:region (with --stack)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_read_policy_role_tags_and_database_urls_per_app():
+    db = {"identifier": "db-a", "username": "admin_user", "initialPassword": "long-enough-pw"}
+    settings = parse_config({
+        "databases": {"a-db": db, "b-db": {**db, "identifier": "db-b"}},
+        "secrets": {"a-url": {"type": "user-managed", "environmentVariables": ["DATABASE_URL"]}},
+        "readPolicies": {"a": {"secrets": ["a-url"], "roleNames": ["a-app"], "roleTags": {"team": "a"}},
+                         "b": {"secrets": ["a-db", "b-db"]}}},
+        stack="s", region="us-east-1", secret_keys={"databases"})
+    assert settings.read_policies[0].role_tags == {"team": "a"}
+    # A secret giving DATABASE_URL beside a login of the same app is refused.
+    found = problems_of({
+        "databases": {"a-db": db},
+        "secrets": {"a-url": {"type": "user-managed", "environmentVariables": ["DATABASE_URL"]}},
+        "readPolicies": {"a": {"secrets": ["a-url", "a-db"]}}})
+    assert found == ["databases.a-db: environment variable DATABASE_URL is also given by secrets.a-url; both are "
+                     "read by app a (readPolicies.a): expected each variable once per app, so rename one or move "
+                     "it to another read policy"]
