@@ -4,7 +4,6 @@ all: what must NOT be printed, failures while running (exit 1), files named the 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import boto3
 import pytest
