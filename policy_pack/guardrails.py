@@ -17,7 +17,7 @@ Pack config (set in Pulumi Cloud or in a `--policy-pack-config` file, outside an
 |---|---|---|---|
 | `allowedLongLivedSecrets` | list of secret names | `[]` | long-lived secrets a review stack may read (e.g. staging's `example-prismic`) |
 | `allowedReviewRoleNames` | list of role names | `[]` | roles a review stack may attach policies to (besides roles it creates) |
-| `reviewStackNamePattern` | regex | `^pr(-\|$)` | stacks that are review stacks whatever their config says (a pull request can set `reviewStack: false`, not rename its stack) |
+| `reviewStackNamePattern` | regex | `^pr(-\\|$)` | stacks that are review stacks whatever their config says (a pull request can set `reviewStack: false`, not rename its stack) |
 | `maxRotationDays` | integer | `30` | database logins rotate at least this often |
 
 Values a preview does not know yet (a policy built from ARNs of secrets it creates) are checked

@@ -160,7 +160,9 @@ DATABASE = Obj(
 READ_POLICY = Obj(
     {"secrets": List(Str(min_len=1, expected="a key of `secrets` or `databases`"), min_items=1, unique=True),
      "roleNames": List(IAM_ROLE_NAME, unique=True),
-     "policyName": Str(pattern=re.compile(r"^[\w+=,.@-]{1,128}$"), expected="an IAM policy name")},
+     "policyName": Str(pattern=re.compile(r"^[\w+=,.@-]{1,128}$"), expected="an IAM policy name"),
+     # issue 18: the IAM tags its roles carry, checked against the trustTags of its secrets.
+     "roleTags": TAGS},
     required=("secrets",),
 )
 
@@ -273,6 +275,7 @@ class ReadPolicySpec:
     policy_name: str
     secrets: tuple[str, ...]
     role_names: tuple[str, ...]
+    role_tags: Mapping[str, str] = field(default_factory=dict)   # what its roles carry (issue 18)
 
 
 @dataclass(frozen=True)
@@ -361,12 +364,17 @@ def parse_config(
     window = TOP_LEVEL_DEFAULTS["recoveryWindowInDays"] if window is None else window
     settings_secrets = _secrets(values.get("secrets") or {}, review, stack, window, problems)
     settings_dbs = _databases(values.get("databases") or {}, review, stack, window, problems)
+    # Keys of entries that are present but invalid count as known: their own problem is reported,
+    # a read policy listing them is not wrong too.
+    written = {str(k) for top in ("secrets", "databases") if isinstance(raw.get(top), Mapping) for k in raw[top]}
     policies = _read_policies(values.get("readPolicies") or {}, review, stack,
-                              {s.key for s in settings_secrets} | {d.key for d in settings_dbs}, problems)
+                              {s.key for s in settings_secrets} | {d.key for d in settings_dbs} | written, problems)
+    problems += _misplaced_read_policies(raw.get("secrets"))
 
     _check_duplicates(settings_secrets, settings_dbs, problems)
     _check_aliases(settings_secrets, settings_dbs, problems)
     _check_overlaps(settings_secrets, settings_dbs, problems)
+    _check_app_variables(settings_secrets, settings_dbs, policies, problems)
     if region:
         for spec in list(settings_secrets) + list(settings_dbs):
             top = "secrets" if isinstance(spec, SecretSpec) else "databases"
@@ -600,7 +608,8 @@ def _read_policies(entries, review, stack, known: set[str], problems) -> tuple[R
             problems.append(Problem(f"readPolicies.{key}.policyName", f"'{policy_name}' is longer than 128 characters"))
         out.append(ReadPolicySpec(key=key, policy_name=policy_name,
                                   secrets=tuple(s for s in entry.get("secrets") or () if s),
-                                  role_names=tuple(entry.get("roleNames") or ())))
+                                  role_names=tuple(entry.get("roleNames") or ()),
+                                  role_tags=dict(entry.get("roleTags") or {})))
     return tuple(out)
 
 
@@ -644,21 +653,7 @@ def _check_aliases(secrets, databases, problems) -> None:
 
 
 def _check_overlaps(secrets, databases, problems) -> None:
-    """Two secrets giving the same environment variable (`env --stack` could not tell which one
-    wins), and a replica region listed twice."""
-    owner: dict[str, str] = {}
-    for spec in secrets:
-        for var in dict.fromkeys(spec.environment_variables):  # a repeat inside one list is reported there
-            if var in owner:
-                problems.append(Problem(f"secrets.{spec.key}", f"environment variable {var} is also given by "
-                                        f"{owner[var]}; expected each variable from one secret"))
-            else:
-                owner[var] = f"secrets.{spec.key}"
-    for spec in databases:  # every login gives DATABASE_URL; two logins are told apart by secret
-        for var in ("DATABASE_URL",):
-            if owner.get(var, "").startswith("secrets."):
-                problems.append(Problem(f"databases.{spec.key}", f"environment variable {var} is also given by "
-                                        f"{owner[var]}; expected each variable from one secret"))
+    """A replica region listed twice (variables are checked per app: _check_app_variables)."""
     for top, specs in (("secrets", secrets), ("databases", databases)):
         for spec in specs:
             seen: set[str] = set()
@@ -667,3 +662,57 @@ def _check_overlaps(secrets, databases, problems) -> None:
                     problems.append(Problem(f"{top}.{spec.key}.replicaRegions[{i}].region",
                                             f"'{replica.region}' is listed twice; expected one replica per region"))
                 seen.add(replica.region)
+
+
+# ---------------------------------------------------------------------------------------------
+# Apps (issue 18): an app is a read policy; its environment is the variables of its secrets.
+
+NO_APP = ""   # the secrets no read policy lists: one environment of their own
+
+
+def app_groups(secret_keys: Sequence[str], policies: Sequence[ReadPolicySpec]) -> dict[str, tuple[str, ...]]:
+    """The secrets of each app, by read policy key, in the policy's order; NO_APP holds the
+    secrets (and databases) no read policy lists, when there are any."""
+    groups = {policy.key: tuple(dict.fromkeys(policy.secrets)) for policy in policies}
+    listed = {key for keys in groups.values() for key in keys}
+    rest = tuple(key for key in secret_keys if key not in listed)
+    if rest:
+        groups[NO_APP] = rest
+    return groups
+
+
+def _misplaced_read_policies(entries: Any) -> list[Problem]:
+    """A read policy written under `secrets:` would only be told `type: is required`."""
+    found = []
+    for key, entry in (entries.items() if isinstance(entries, Mapping) else ()):
+        if isinstance(entry, Mapping) and "type" not in entry and ("roleNames" in entry or "secrets" in entry):
+            found.append(Problem(f"secrets.{key}", "looks like a read policy (it has secrets/roleNames, no type); "
+                                 f"expected it under {PROJECT}:readPolicies, not {PROJECT}:secrets"))
+    return found
+
+
+def _check_app_variables(secrets, databases, policies, problems) -> None:
+    """Each variable from one secret within one app's environment (what `env --app` and the
+    app's consumer outputs load together). Two apps may each have their own SECRET_KEY_BASE.
+    Every database login gives DATABASE_URL: two logins are told apart by secret, but a secret
+    giving DATABASE_URL beside a login of the same app is refused."""
+    variables = {spec.key: tuple(dict.fromkeys(spec.environment_variables)) for spec in secrets}
+    database_keys = {spec.key for spec in databases}
+    reported: set[tuple[str, str]] = set()
+    for app, keys in app_groups([*variables, *database_keys], policies).items():
+        where = (f"; both are read by app {app} (readPolicies.{app}): expected each variable once per app, "
+                 "so rename one or move it to another read policy") if app else             "; expected each variable from one secret (or list them in different readPolicies, one per app)"
+        owner: dict[str, str] = {}
+        for key in keys:
+            for var in variables.get(key, ()):  # a repeat inside one list is reported there
+                if var in owner and (key, var) not in reported:
+                    reported.add((key, var))
+                    problems.append(Problem(f"secrets.{key}", f"environment variable {var} is also given by "
+                                            f"{owner[var]}{where}"))
+                owner.setdefault(var, f"secrets.{key}")
+        for key in keys:
+            if key in database_keys and owner.get("DATABASE_URL", "").startswith("secrets.") \
+                    and (key, "DATABASE_URL") not in reported:
+                reported.add((key, "DATABASE_URL"))
+                problems.append(Problem(f"databases.{key}", "environment variable DATABASE_URL is also given by "
+                                        f"{owner['DATABASE_URL']}{where}"))

@@ -41,6 +41,8 @@ VERSION_STAGE_PATTERN = re.compile(r"^[A-Za-z0-9_+=.@-]{1,256}$")
 ESO_API_VERSION = "external-secrets.io/v1"
 CSI_API_VERSION = "secrets-store.csi.x-k8s.io/v1"
 STORE_KINDS = ("SecretStore", "ClusterSecretStore")
+# systmms/dsops internal/config/config.go (Config.Load) refuses any other version.
+DSOPS_CONFIG_VERSION = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,18 +232,31 @@ def secret_provider_class(name: str, secret_arn: str, keys: list[str], *, namesp
 # dsops
 
 
+def dsops_store_uri(store: str, secret: str, version: Optional[str] = None) -> str:
+    """A dsops `store://<store>/<key>[?version=V]` reference, as dsops' ParseSecretRef reads it
+    (systmms/dsops pkg/secretstore/secretstore.go: the store is what precedes the first `/`, the
+    key may hold further `/`; `#` starts a field and `?` the options, so neither may be in the
+    key - Secrets Manager names never hold them)."""
+    uri = f"store://{store}/{secret}"
+    if version is not None:
+        uri += f"?version={version}"
+    return uri
+
+
 def dsops_envs(secret_name: str, keys: list[str], *, store: str = "aws-sm", env_name: str = "default",
                version: Optional[str] = None) -> dict:
-    """dsops `envs`: each variable read from `secret_name` and cut out with `json_extract`."""
+    """dsops `envs`: each variable read from `secret_name` and cut out with `json_extract`.
+
+    `from.store` is a `store://` URI: dsops' loader takes that or the legacy `{provider, key}`
+    (its docs' `{store: aws-sm, key: ...}` is refused: `aws-sm` is not a URI)."""
     key = _name_or_arn(secret_name)
     store = _check(store, re.compile(r"^[A-Za-z0-9_.-]+$"), "a dsops store name")
     env_name = _check(env_name, re.compile(r"^[A-Za-z0-9_.-]+$"), "a dsops environment name")
+    if version is not None:
+        version = _check(version, re.compile(r"^[A-Za-z0-9_+=.@-]{1,256}$"), "a version stage or id")
     variables = {}
     for var in check_keys(keys):
-        source: dict[str, Any] = {"store": store, "key": key}
-        if version is not None:
-            source["version"] = _check(version, re.compile(r"^[A-Za-z0-9_+=.@-]{1,256}$"), "a version stage or id")
-        variables[var] = {"from": source, "transform": f"json_extract:.{var}"}
+        variables[var] = {"from": {"store": dsops_store_uri(store, key, version)}, "transform": f"json_extract:.{var}"}
     return {"envs": {env_name: variables}}
 
 
@@ -251,7 +266,7 @@ def dsops_secret_store(region: str, store: str = "aws-sm") -> dict:
 
 
 def dsops_config(*parts: dict) -> dict:
-    """One `dsops.yaml` document (`version: 1`) from `dsops_secret_store` / `dsops_envs` results.
+    """One `dsops.yaml` document (`version: 0`, the only one dsops' loader accepts) from `dsops_secret_store` / `dsops_envs` results.
 
     Raises ValueError when two parts define the same store differently or the same variable of
     an environment twice (two secrets exporting one name).
@@ -272,12 +287,60 @@ def dsops_config(*parts: dict) -> dict:
                 if var in target:
                     raise ValueError(f"dsops env {env!r}: variable {var!r} comes from two secrets")
                 target[var] = definition
-    doc: dict[str, Any] = {"version": 1}
+    doc: dict[str, Any] = {"version": DSOPS_CONFIG_VERSION}
     if stores:
         doc["secretStores"] = stores
     if envs:
         doc["envs"] = {env: dict(sorted(v.items())) for env, v in envs.items()}
     return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# One app: every secret it reads, in one document of each kind (issue 18)
+
+
+def _check_app_keys(sources: list[tuple[str, list[str]]]) -> None:
+    owner: dict[str, str] = {}
+    for secret, keys in sources:
+        for key in check_keys(keys):
+            if key in owner:
+                raise ValueError(f"JSON key {key!r} comes from both {owner[key]} and {secret}; "
+                                 "one app's environment takes each variable once")
+            owner[key] = secret
+
+
+def app_ecs_secrets(sources: list[tuple[str, list[str]]]) -> list[dict]:
+    """The ECS container `secrets` list of an app: (secret ARN, keys) pairs, by variable."""
+    _check_app_keys(sources)
+    return sorted((entry for arn, keys in sources for entry in ecs_secrets(arn, keys)), key=lambda e: e["name"])
+
+
+def app_external_secret(name: str, sources: list[tuple[str, list[str]]], **options: Any) -> dict:
+    """One ExternalSecret (so one Kubernetes Secret) holding every variable of an app:
+    (secret name or ARN, keys) pairs. Options as external_secret()."""
+    _check_app_keys(sources)
+    documents = [external_secret(name, secret, keys, **options) for secret, keys in sources]
+    if not documents:
+        raise ValueError("an app needs at least one secret")
+    merged = documents[0]
+    merged["spec"]["data"] = sorted((d for doc in documents for d in doc["spec"]["data"]),
+                                    key=lambda d: d["secretKey"])
+    return merged
+
+
+def app_secret_provider_class(name: str, sources: list[tuple[str, list[str]]], **options: Any) -> dict:
+    """One SecretProviderClass mounting every variable of an app: (secret ARN, keys) pairs."""
+    _check_app_keys(sources)
+    documents = [secret_provider_class(name, arn, keys, **options) for arn, keys in sources]
+    if not documents:
+        raise ValueError("an app needs at least one secret")
+    merged = documents[0]
+    objects = [obj for doc in documents for obj in yaml.safe_load(doc["spec"]["parameters"]["objects"])]
+    merged["spec"]["parameters"]["objects"] = _dump(objects)
+    if "secretObjects" in merged["spec"]:
+        merged["spec"]["secretObjects"][0]["data"] = sorted(
+            (d for doc in documents for d in doc["spec"]["secretObjects"][0]["data"]), key=lambda d: d["key"])
+    return merged
 
 
 # ---------------------------------------------------------------------------------------------

@@ -131,6 +131,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
     # Build the rotation archives first: if that fails, nothing has been registered.
     archives = rotation_archives() if any(db.rotation.enabled for db in settings.databases) else None
     context = AwsContext.lookup()
+    policy_roles = read_policy_roles(settings)
     tags = stack_tags(settings)
     shared_key: Optional[KmsKeyRef] = None
     deployers = list(settings.deployer_principals) or None
@@ -162,7 +163,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             name=spec.name,
             description=spec.description,
             admin_principals=_principals(spec.admin_principals, settings.admin_principals),
-            read_principals=_principals(spec.read_principals, settings.read_principals),
+            read_principals=_readers(spec.key, spec.read_principals, settings, policy_roles, context),
             readwrite_principals=list(spec.readwrite_principals),
             resource_tags={**tags, **spec.tags},
             trust_tags=spec.trust_tags,
@@ -214,7 +215,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             database_security_group_id=db.database_security_group_id,
             secrets_manager_endpoint=db.secrets_manager_endpoint,
             admin_principals=_principals(db.admin_principals, settings.admin_principals),
-            read_principals=_principals(db.read_principals, settings.read_principals),
+            read_principals=_readers(db.key, db.read_principals, settings, policy_roles, context),
             deployer_principals=deployers,
             log_retention_in_days=settings.log_retention_in_days,
             replica_regions=list(db.replica_regions),
@@ -239,8 +240,9 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
     return {
         "reviewStack": settings.review_stack,
         "secrets": {key: describe(component) for key, component in built.items()},
-        "consumers": consumer_outputs(built, context),
+        "consumers": consumer_outputs(built, context, {p.key: p.secrets for p in settings.read_policies}),
         "readPolicies": {key: {"arn": p.arn, "policyJson": p.policy_json} for key, p in read_policies.items()},
+        "apps": describe_apps(settings),
     }
 
 
@@ -259,10 +261,13 @@ def shared_key_users(settings: cfg.StackSettings, root_arn: str) -> dict[str, li
     exist yet): review stacks rotate only when asked, and then the account writes through IAM."""
     readers: set[str] = set()
     writers: set[str] = set()
+    policy_roles = read_policy_roles(settings)
     for spec in [*settings.secrets, *settings.databases]:
         if getattr(spec, "existing_secret_name", None):
             continue
-        readers.update(spec.read_principals or settings.read_principals or (root_arn,))
+        named = spec.read_principals or settings.read_principals
+        roles = [role_arn(root_arn, name) for name in policy_roles.get(spec.key, ())]
+        readers.update([*named, *roles] or (root_arn,))
         writers.update(getattr(spec, "readwrite_principals", ()))
     if any(db.rotation.enabled for db in settings.databases):
         writers.add(root_arn)
@@ -307,7 +312,8 @@ def _consumer_documents(key: str, arn: str, name: str, variables: list[str], reg
     }
 
 
-def consumer_outputs(built: dict[str, Any], context: AwsContext) -> pulumi.Output[dict]:
+def consumer_outputs(built: dict[str, Any], context: AwsContext,
+                     apps: Optional[dict[str, tuple[str, ...]]] = None) -> pulumi.Output[dict]:
     """How apps consume each secret (ECS, External Secrets, CSI driver, dsops), per secret and for
     the whole stack. Only names and ARNs: never a value."""
     keys = list(built)
@@ -325,10 +331,68 @@ def consumer_outputs(built: dict[str, Any], context: AwsContext) -> pulumi.Outpu
         # Each document starts with `---`, so the stream is the per-secret texts joined.
         manifests = consumers.to_yaml(consumers.secret_store(region)) + "".join(
             entry["externalSecret"] + entry["secretProviderClass"] for entry in exported.values())
-        return {"secrets": exported, "kubernetesManifests": manifests, "dsopsConfig": consumers.to_yaml(dsops)}
+        found = {key: (arn, name, list(variables)) for key, (arn, name, variables) in zip(keys, triples)}
+        return {"secrets": exported, "kubernetesManifests": manifests, "dsopsConfig": consumers.to_yaml(dsops),
+                "apps": {app: app_consumer_documents(app, [found[k] for k in members if k in found], region)
+                         for app, members in (apps or {}).items()}}
 
     pairs = [pulumi.Output.all(_secret_arn(c), _secret_name(c), evolution.present_variables(c)) for c in built.values()]
     return pulumi.Output.all(context.region, *pairs).apply(documents)
+
+
+# ---------------------------------------------------------------------------------------------
+# Apps and read policies (issue 18): an app is a read policy; its roles read its secrets.
+
+
+def read_policy_roles(settings: cfg.StackSettings) -> dict[str, tuple[str, ...]]:
+    """The roles each secret's read policies name, by secret key (sorted, each once)."""
+    roles: dict[str, set[str]] = {}
+    for policy in settings.read_policies:
+        for key in policy.secrets:
+            roles.setdefault(key, set()).update(policy.role_names)
+    return {key: tuple(sorted(names)) for key, names in roles.items() if names}
+
+
+def role_arn(root_arn: str, role_name: str) -> str:
+    """`arn:<partition>:iam::<account>:role/<name>` from the account root's ARN."""
+    return root_arn[: -len("root")] + f"role/{role_name}"
+
+
+def _readers(key: str, own: tuple[str, ...], settings: cfg.StackSettings,
+             policy_roles: dict[str, tuple[str, ...]], context: AwsContext) -> Optional[list]:
+    """Who reads a secret, in its key policy and its secret policy: the secret's own readers (else
+    the stack's), plus every role of a read policy listing it, as CDK's grantRead names the
+    grantee. With none of these, None: the component falls back to the account (IAM decides)."""
+    named: list = list(own or settings.read_principals)
+    named += [context.root_arn.apply(lambda root, name=name: role_arn(root, name)) for name in policy_roles.get(key, ())]
+    return named or None
+
+
+def describe_apps(settings: cfg.StackSettings) -> dict[str, Any]:
+    """Each app (read policy) as the plan shows it: its secrets, roles and the tags they carry."""
+    return {policy.key: {"secrets": list(policy.secrets), "roleNames": list(policy.role_names),
+                         "roleTags": dict(policy.role_tags), "policyName": policy.policy_name}
+            for policy in settings.read_policies}
+
+
+def app_consumer_documents(app: str, members: list[tuple[str, str, list[str]]], region: str) -> dict[str, Any]:
+    """One app's consumer files: every secret of the app in one ECS `secrets` list, one
+    ExternalSecret and one SecretProviderClass (one Kubernetes Secret for the app), one dsops env
+    named after the app. `members`: (arn, name, variables) of each secret."""
+    members = [m for m in members if m[2]]
+    if not members:
+        return {"ecsSecrets": []}
+    k8s = consumers.k8s_name(app)
+    return {
+        "ecsSecrets": consumers.app_ecs_secrets([(arn, variables) for arn, _, variables in members]),
+        "externalSecret": consumers.to_yaml(consumers.app_external_secret(
+            k8s, [(name, variables) for _, name, variables in members])),
+        "secretProviderClass": consumers.to_yaml(consumers.app_secret_provider_class(
+            k8s, [(arn, variables) for arn, _, variables in members], region=region)),
+        "dsopsConfig": consumers.to_yaml(consumers.dsops_config(
+            consumers.dsops_secret_store(region),
+            *(consumers.dsops_envs(name, variables, env_name=app) for _, name, variables in members))),
+    }
 
 
 def run() -> None:

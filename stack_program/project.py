@@ -57,14 +57,24 @@ def _duplicate_key(node: yaml.Node, path: str = "") -> Optional[tuple[str, yaml.
     return None
 
 
+def shown_path(path: Path) -> str:
+    """A file as messages name it: relative to the project when inside it (as config errors
+    name `stacks/Pulumi.<stack>.yaml`), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_DIR))
+    except ValueError:
+        return str(path)
+
+
 def read_yaml(path: Path) -> Any:
     """A YAML file read as Pulumi reads it; StackFileError (file, line, what is wrong) otherwise."""
+    shown = shown_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise StackFileError(f"{path}: file not found") from None
+        raise StackFileError(f"{shown}: file not found") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise StackFileError(f"{path}: cannot read it ({getattr(error, 'strerror', None) or 'not UTF-8 text'})") from None
+        raise StackFileError(f"{shown}: cannot read it ({getattr(error, 'strerror', None) or 'not UTF-8 text'})") from None
     try:
         loader = Yaml12Loader(text)
         try:
@@ -74,13 +84,13 @@ def read_yaml(path: Path) -> Any:
             duplicate = _duplicate_key(node)
             if duplicate:
                 key_path, key = duplicate
-                raise StackFileError(f"{path}: line {key.start_mark.line + 1}: {key_path}: duplicate key "
+                raise StackFileError(f"{shown}: line {key.start_mark.line + 1}: {key_path}: duplicate key "
                                      "(expected each key once; the Pulumi CLI refuses the file)")
             return loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.YAMLError as error:
-        raise StackFileError(f"{path}: invalid YAML: {yaml_problem(error)}") from None
+        raise StackFileError(f"{shown}: invalid YAML: {yaml_problem(error)}") from None
 
 
 def load_project(project_dir: Path = PROJECT_DIR) -> ProjectFile:

@@ -24,26 +24,27 @@ SCENARIOS = ["named reader", "reader missing its tag", "account admin (*)", "nam
 # Expected reads, one row per scenario, one column per secret (in stack-file order: secrets, then
 # databases). Y allowed, n denied, - scenario absent from that stack.
 EXPECTED_READS = {
-    # dev names no readers: the account reads, i.e. any principal IAM allows (the plan flags it).
+    # dev names no readers, but its read policy's role becomes the named reader of each secret
+    # (issue 18, as CDK's grantRead): IAM alone reads nothing.
     "dev": {"columns": ["example-rails", "example-prismic", "example-smtp", "example-db"], "rows": {
         "named reader":           "Y Y Y Y",
         "reader missing its tag": "Y Y Y Y",
-        "account admin (*)":      "Y Y Y Y",
+        "account admin (*)":      "n n n n",
         "named admin":            "- - - -",
         "read-write principal":   "- - - -",
         "rotation role":          "n n n Y",
         "deployer":               "Y Y Y Y",
-        "review-stack role":      "Y Y Y Y"}},
+        "review-stack role":      "n n n n"}},
     # staging: example-prismic carries trustTags team=example, enforced by a Deny.
     "staging": {"columns": ["example-rails", "example-prismic", "example-db"], "rows": {
         "named reader":           "Y Y Y",
         "reader missing its tag": "Y n Y",
-        "account admin (*)":      "Y n Y",
+        "account admin (*)":      "n n n",
         "named admin":            "- - -",
         "read-write principal":   "- - -",
         "rotation role":          "n n Y",
         "deployer":               "Y Y Y",
-        "review-stack role":      "Y n Y"}},
+        "review-stack role":      "n n n"}},
     # production names its reader and deployer: IAM alone reads nothing.
     "production": {"columns": ["example-rails", "example-prismic", "example-smtp", "example-db"], "rows": {
         "named reader":           "Y Y Y Y",
@@ -199,7 +200,7 @@ def test_policy_json_alone_reads_every_replica_when_readers_default_to_the_accou
     config = stack_config("production")
     account = stack_account(config)
     run = run_program("production", mocks=AwsMocks(region="us-east-1", account_id=account),
-                      config_override={"readPrincipals": []})
+                      config_override={"readPrincipals": [], "readPolicies": {}})
     replicas = replica_accesses(run)
     assert replicas
     for (secret, region), access in replicas.items():

@@ -189,14 +189,67 @@ def test_secret_provider_class_sync_to_kubernetes_secret_and_stage():
 # dsops
 
 
+# What dsops' own loader accepts, restated from systmms/dsops at b3057b49 (v0.2.5-15), so that a
+# file we emit is one `dsops` loads:
+# - internal/config/config.go:151-158 (Config.Load): `version` must be 0 ("Set 'version: 0'").
+# - internal/config/config.go:72 (Reference) and :304-331 (IsLegacyFormat, IsStoreReference,
+#   ToSecretRef): a `from` with `store` is parsed by ParseSecretRef, even when `key` is there
+#   too; without `store`, the legacy pair `{provider, key}` is used.
+# - pkg/secretstore/secretstore.go:663-704 (ParseSecretRef): the text must start with
+#   `store://`; `?` starts the options (`version=`), `#` a field; the store is what precedes the
+#   first `/`, and the path after it must not be empty.
+def dsops_loader_problems(doc: dict) -> list[str]:
+    from urllib.parse import parse_qs
+
+    problems = []
+    if doc.get("version", 0) != 0:
+        problems.append(f"unsupported configuration version {doc['version']}")
+    stores = set(doc.get("secretStores") or {}) | set(doc.get("providers") or {})
+    for env, variables in (doc.get("envs") or {}).items():
+        for var, spec in variables.items():
+            ref = spec.get("from") or {}
+            if ref.get("store"):
+                uri = ref["store"]
+                if not uri.startswith("store://"):
+                    problems.append(f"{env}.{var}: URI must start with store://")
+                    continue
+                rest = uri[len("store://"):]
+                rest, _, query = rest.partition("?")
+                rest, _, _field = rest.partition("#")
+                store, _, path = rest.partition("/")
+                parse_qs(query, strict_parsing=bool(query))
+                if not store:
+                    problems.append(f"{env}.{var}: store name is required")
+                elif not path:
+                    problems.append(f"{env}.{var}: path is required")
+                elif store not in stores:
+                    problems.append(f"{env}.{var}: store {store} is not defined")
+            elif not (ref.get("provider") and ref.get("key")):
+                problems.append(f"{env}.{var}: no store:// reference and no provider/key pair")
+    return problems
+
+
+def test_the_loader_rules_refuse_what_the_dsops_docs_show():
+    """The check itself: the documented shape (version 1, {store: aws-sm, key}) is refused twice."""
+    documented = {"version": 1, "secretStores": {"aws-sm": {"type": "aws.secretsmanager"}},
+                  "envs": {"default": {"USER": {"from": {"store": "aws-sm", "key": "app/db"}}}}}
+    assert dsops_loader_problems(documented) == ["unsupported configuration version 1",
+                                                 "default.USER: URI must start with store://"]
+    legacy = {"version": 0, "providers": {"aws-sm": {}},
+              "envs": {"default": {"USER": {"from": {"provider": "aws-sm", "key": "app/db"}}}}}
+    assert dsops_loader_problems(legacy) == []
+    assert dsops_loader_problems({"envs": {"e": {"V": {"from": {"store": "store://aws-sm/"}}}}}) == \
+        ["e.V: path is required"]
+
+
 def test_dsops_envs_exact_shape():
     assert c.dsops_envs("app/db", ["USER", "PASSWORD"]) == {"envs": {"default": {
-        "PASSWORD": {"from": {"store": "aws-sm", "key": "app/db"}, "transform": "json_extract:.PASSWORD"},
-        "USER": {"from": {"store": "aws-sm", "key": "app/db"}, "transform": "json_extract:.USER"},
+        "PASSWORD": {"from": {"store": "store://aws-sm/app/db"}, "transform": "json_extract:.PASSWORD"},
+        "USER": {"from": {"store": "store://aws-sm/app/db"}, "transform": "json_extract:.USER"},
     }}}
     pinned = c.dsops_envs("app/db", ["USER"], store="prod-sm", env_name="production", version="AWSPREVIOUS")
     assert pinned == {"envs": {"production": {"USER": {
-        "from": {"store": "prod-sm", "key": "app/db", "version": "AWSPREVIOUS"},
+        "from": {"store": "store://prod-sm/app/db?version=AWSPREVIOUS"},
         "transform": "json_extract:.USER"}}}}
     assert c.dsops_secret_store("eu-west-1") == {"secretStores": {"aws-sm": {"type": "aws.secretsmanager",
                                                                               "region": "eu-west-1"}}}
@@ -204,12 +257,15 @@ def test_dsops_envs_exact_shape():
 
 def test_dsops_config_merges_and_refuses_a_variable_from_two_secrets():
     doc = c.dsops_config(c.dsops_secret_store("eu-west-1"), c.dsops_envs("app/db", ["USER"]),
-                         c.dsops_envs("app/api", ["API_KEY"]))
+                         c.dsops_envs("app/api", ["API_KEY"]),
+                         c.dsops_envs("arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/x-AbCdEf", ["X"]),
+                         c.dsops_envs("app/db", ["PASSWORD"], version="AWSPREVIOUS"))
     (parsed,) = yaml.safe_load_all(c.to_yaml(doc))
-    assert parsed["version"] == 1
+    assert parsed["version"] == 0
+    assert dsops_loader_problems(parsed) == []
     assert parsed["secretStores"]["aws-sm"]["type"] == "aws.secretsmanager"
-    assert parsed["envs"]["default"]["USER"]["from"]["key"] == "app/db"
-    assert parsed["envs"]["default"]["API_KEY"]["from"]["key"] == "app/api"
+    assert parsed["envs"]["default"]["USER"]["from"] == {"store": "store://aws-sm/app/db"}
+    assert parsed["envs"]["default"]["API_KEY"]["from"] == {"store": "store://aws-sm/app/api"}
     assert parsed["envs"]["default"]["API_KEY"]["transform"] == "json_extract:.API_KEY"
     with pytest.raises(ValueError, match="'USER' comes from two secrets"):
         c.dsops_config(c.dsops_envs("app/db", ["USER"]), c.dsops_envs("app/other", ["USER"]))
@@ -247,3 +303,30 @@ def test_k8s_name(text, name):
 def test_k8s_name_needs_letters():
     with pytest.raises(ValueError):
         c.k8s_name("__")
+
+
+# ---------------------------------------------------------------------------------------------
+# One app (issue 18)
+
+
+ARN_B = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/smtp-XyZ123"
+
+
+def test_app_documents_hold_every_secret_of_the_app_once():
+    sources = [(ARN, ["USER", "PASSWORD"]), (ARN_B, ["SMTP_PASSWORD"])]
+    assert [e["name"] for e in c.app_ecs_secrets(sources)] == ["PASSWORD", "SMTP_PASSWORD", "USER"]
+    external = c.app_external_secret("billing", [("app/db", ["USER", "PASSWORD"]), ("app/smtp", ["SMTP_PASSWORD"])])
+    assert [(d["secretKey"], d["remoteRef"]["key"]) for d in external["spec"]["data"]] == [
+        ("PASSWORD", "app/db"), ("SMTP_PASSWORD", "app/smtp"), ("USER", "app/db")]
+    assert external["spec"]["target"]["name"] == "billing"
+    spc = c.app_secret_provider_class("billing", sources, sync_secret=True)
+    objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
+    assert [o["objectName"] for o in objects] == [ARN, ARN_B]
+    assert [d["key"] for d in spc["spec"]["secretObjects"][0]["data"]] == ["PASSWORD", "SMTP_PASSWORD", "USER"]
+
+
+def test_app_documents_refuse_a_variable_from_two_secrets():
+    with pytest.raises(ValueError, match="'USER' comes from both"):
+        c.app_ecs_secrets([(ARN, ["USER"]), (ARN_B, ["USER"])])
+    with pytest.raises(ValueError, match="at least one secret"):
+        c.app_external_secret("billing", [])

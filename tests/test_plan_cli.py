@@ -94,7 +94,8 @@ def test_plan_dev_physical_names_and_env(capsys):
     assert kinds == {"example-rails": "random", "example-prismic": "user-managed", "example-smtp": "secret",
                      "example-db": "rds-postgres-admin-login"}
     policy = next(r for r in doc["resources"] if r["type"] == "aws:secretsmanager/secretPolicy:SecretPolicy")
-    assert any(line.startswith("AllowRead: arn:aws:iam::<account>:root -> secretsmanager:DescribeSecret")
+    # The read policy's role is the named reader (issue 18), no longer the whole account.
+    assert any(line.startswith("AllowRead: arn:aws:iam::<account>:role/example-dev-app -> secretsmanager:DescribeSecret")
                for line in policy["inputs"]["policy"])
 
 
@@ -134,7 +135,14 @@ def test_plain_text_plan_shows_tree_env_and_summary(capsys):
     warnings = [line for line in lines if line.startswith("warning: ")]
     # The dev stack still holds the example's placeholders: one warning each, after the summary.
     assert len(warnings) == 3 and lines[-3:] == warnings
-    assert lines[-4].startswith(f"{out.count('  + ') + out.count(chr(10) + '+ ')} resources to create: ")
+    assert lines[-5].startswith(f"{out.count('  + ') + out.count(chr(10) + '+ ')} resources to create: ")
+    # The monthly cost follows the summary, dated and with its sources (tooling/pricing.py).
+    assert lines[-4].startswith("Monthly cost: $5.60 (4 secret = $1.60; 4 kms-key = $4.00; ")
+    assert "list prices as of 2026-11-27 from https://aws.amazon.com/kms/pricing/" in lines[-4]
+    # The invented deployer is explained where it appears.
+    assert "(role/plan-deployer stands for whoever runs `pulumi up`" in out
+    assert "Apps (read policies):\n  example-app: $5.60/month\n    secrets: example-rails, example-prismic, " \
+           "example-smtp, example-db\n" in out
     for value in sensitive_of("dev"):
         assert value not in out
 
@@ -302,10 +310,11 @@ def test_tree_order_is_depth_first_with_siblings_by_type_then_name():
 def test_plan_shows_who_can_read_write_and_administer(capsys):
     staging = plan_json(capsys, "--stack", "staging")
     access = {s["name"]: s["access"] for s in staging["secrets"]}
-    # No readers named: any principal IAM allows reads, and the plan says so.
-    assert access["example-rails"]["readableByAnyIamPrincipal"] is True
-    assert "any principal IAM allows" in access["example-rails"]["read"]
-    # trustTags: still the account's readers, but only with the tag (deployer exempt).
+    # No readers named, but the read policy's role is the reader (issue 18), not the account.
+    assert access["example-rails"]["readableByAnyIamPrincipal"] is False
+    assert access["example-rails"]["read"] == ["arn:aws:iam::<account>:role/example-staging-app",
+                                               "arn:aws:iam::<account>:role/plan-deployer"]
+    # trustTags: the role's reads need the tag too (deployer exempt).
     assert access["example-prismic"]["readableByAnyIamPrincipal"] is False
     assert access["example-prismic"]["readRequiresTags"] == {"team": "example"}
     assert access["example-prismic"]["tagExempt"] == ["arn:aws:iam::<account>:role/plan-deployer"]
@@ -317,9 +326,13 @@ def test_plan_shows_who_can_read_write_and_administer(capsys):
         assert secret["access"]["administer"][0] == "arn:aws:iam::123456789012:role/platform-admin"
     assert main(["plan", "--stack", "staging"]) == 0
     text = capsys.readouterr().out
-    assert "  example-rails:  ! readable by any principal IAM allows" in text
-    assert "  example-prismic:\n    read: any principal IAM allows, arn:aws:iam::<account>:role/plan-deployer " \
+    assert "  example-prismic:\n    read: arn:aws:iam::<account>:role/example-staging-app, " \
+           "arn:aws:iam::<account>:role/plan-deployer " \
            "(with tags team=example; exempt: arn:aws:iam::<account>:role/plan-deployer)" in text
+    # A read policy with no roles (the review template) leaves reads to IAM, and the plan says so.
+    assert main(["plan", "--stack", "pr"]) == 0
+    text = capsys.readouterr().out
+    assert "  example-rails:  ! readable by any principal IAM allows" in text
 
 
 def test_plan_shows_the_region_of_replica_keys_only(capsys):

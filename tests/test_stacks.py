@@ -170,7 +170,7 @@ def test_consumer_outputs_map_every_key_to_its_secret(stack_run):
         objects = yaml.safe_load(spc["spec"]["parameters"]["objects"])
         assert objects == [{"objectName": arn, "objectType": "secretsmanager",
                             "jmesPath": [{"path": v, "objectAlias": v} for v in sorted(variables)]}]
-        assert dsops["envs"][key] == {v: {"from": {"store": "aws-sm", "key": name}, "transform": f"json_extract:.{v}"}
+        assert dsops["envs"][key] == {v: {"from": {"store": f"store://aws-sm/{name}"}, "transform": f"json_extract:.{v}"}
                                       for v in variables}
 
 

@@ -134,7 +134,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_parser("rotate", help="rotate a secret now (see: rotate --help)")
     sub.add_parser("rotation", help="rotation status / cancel (see: rotation status --help)")
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:   # named with its subcommand, as `env` does
+            raise CliError(f"python -m components {args.command}: unrecognized arguments: {' '.join(extra)} "
+                           "(see --help)")
         return args.func(args)
     except CliError as error:
         for line in error.lines:

@@ -18,6 +18,9 @@ Sources (combine freely; every variable must come from exactly one place):
                              top-level "region" string in it, if present, is used unless
                              --region is given.
   --stack NAME               the same document, computed now by `tooling.plan.plan_stack`.
+  --app NAME                 with --stack/--plan-json: only the secrets of this app (a read
+                             policy of the stack). Without it, a stack whose apps give the same
+                             variable (each app its own SECRET_KEY_BASE) is refused, naming them.
 
 Versions: --stage LABEL (default AWSCURRENT, e.g. AWSPREVIOUS) or --version-id ID. The stage is
 always sent explicitly (the emulator and AWS then agree on what "current" means).
@@ -177,6 +180,31 @@ def requests_from_plan(doc: Any, source: str) -> list[Request]:
     return requests
 
 
+def app_secrets_of(doc: Any, app: Optional[str], source: str) -> Any:
+    """The plan document narrowed to one app's secrets (`--app`), or, without an app, the whole
+    document unless two apps give the same variable (which of them would `env` take?)."""
+    apps = doc.get("apps") if isinstance(doc, dict) and isinstance(doc.get("apps"), list) else []
+    names = [a.get("name") for a in apps if isinstance(a, dict)]
+    if app is not None:
+        chosen = next((a for a in apps if isinstance(a, dict) and a.get("name") == app), None)
+        if chosen is None:
+            raise usage(f"--app {app}: not an app of {source}; its apps (readPolicies): {', '.join(names) or '(none)'}")
+        keep = set(chosen.get("secrets") or ())
+        return {**doc, "secrets": [s for s in doc["secrets"] if isinstance(s, dict) and s.get("name") in keep]}
+    givers: dict[str, set] = {}
+    for entry in doc.get("secrets") or () if isinstance(doc, dict) else ():
+        if isinstance(entry, dict):
+            for var in entry.get("environmentVariables") or ():
+                givers.setdefault(var, set()).add(entry.get("name"))
+    overlapping = sorted(var for var, keys in givers.items() if len(keys) > 1)
+    if overlapping and names:
+        involved = sorted({a["name"] for a in apps for var in overlapping
+                           if set(a.get("secrets") or ()) & givers[var]})
+        raise usage(f"{source}: {', '.join(overlapping)} given by more than one secret, in apps "
+                    f"{', '.join(involved)}; pick one with --app NAME")
+    return doc
+
+
 def load_plan_file(path: str) -> Any:
     source = "stdin" if path == "-" else path
     try:
@@ -231,10 +259,13 @@ def check_region(region: str, origin: str) -> None:
         raise usage(f"{origin} {region!r}: not an AWS region where Secrets Manager runs (e.g. us-east-1)")
 
 
-def add_aws_options(parser: argparse.ArgumentParser, endpoint: str = "Secrets Manager") -> None:
-    """The AWS options every AWS-facing command takes (env, exec, status, rotate, rotation)."""
+def add_aws_options(parser: argparse.ArgumentParser, endpoint: str = "Secrets Manager",
+                    stack_region: bool = True) -> None:
+    """The AWS options every AWS-facing command takes (env, exec, status, rotate, rotation).
+    `stack_region`: the command takes --stack, whose aws:region is the default region."""
     aws = parser.add_argument_group("AWS")
-    aws.add_argument("--region", help="default: the stack's aws:region, then AWS_REGION, then AWS_DEFAULT_REGION")
+    aws.add_argument("--region", help=("default: the stack's aws:region (with --stack), then " if stack_region
+                                       else "default: ") + "AWS_REGION, then AWS_DEFAULT_REGION, then the profile's region")
     aws.add_argument("--profile")
     aws.add_argument("--role-arn", help=f"assume this role first (session name {SESSION_NAME})")
     aws.add_argument("--endpoint-url", help=f"{endpoint} endpoint (e.g. a local emulator)")
@@ -537,6 +568,8 @@ def build_parser(command: str) -> argparse.ArgumentParser:
                      help="a secret name or ARN, optionally with the JSON keys to take (repeatable)")
     src.add_argument("--raw", action="append", default=[], metavar="VAR=NAME",
                      help="the whole (non-JSON) value of secret NAME as variable VAR (repeatable)")
+    src.add_argument("--app", metavar="NAME", help="with --stack or --plan-json: only this app's secrets "
+                     "(an app is a read policy of the stack)")
     plan = src.add_mutually_exclusive_group()
     plan.add_argument("--plan-json", metavar="FILE", help="a `plan --json` document ('-' = stdin)")
     plan.add_argument("--stack", metavar="NAME", help="plan this stack now and read its secrets")
@@ -581,9 +614,11 @@ def _run(argv: list[str]) -> int:
         doc = load_plan_file(args.plan_json) if args.plan_json else plan_from_stack(args.stack)
         source = f"--plan-json {'stdin' if args.plan_json == '-' else args.plan_json}" if args.plan_json \
             else f"--stack {args.stack}"
-        requests += requests_from_plan(doc, source)
+        requests += requests_from_plan(app_secrets_of(doc, args.app, source), source)
         if isinstance(doc, dict) and isinstance(doc.get("region"), str):
             default_region = doc["region"]
+    elif args.app:
+        raise usage("--app NAME goes with --stack or --plan-json (it picks that app's secrets)")
     if not requests:
         raise usage("nothing to read: give --secret, --raw, --plan-json or --stack")
     for var in args.decode_base64:

@@ -21,7 +21,14 @@ Document shape (`python -m components plan --stack dev --json`):
                     "readRequiresTags": {tag: value}, "tagExempt": [principal],
                     "readableByAnyIamPrincipal": bool}}
       ],
+      "apps": [                                                # one per read policy (tooling/apps.py)
+        {"name": str, "secrets": [config key], "environmentVariables": [str], "roleNames": [str],
+         "readers": [principal], "roleCanRead": {role: [config key]},
+         "cost": {"items": {item: {"count": n, "monthlyUsd": usd}}, "monthlyUsd": usd}}
+      ],
+      "cost": {"items": {...}, "monthlyUsd": usd, "prices": {dated table, tooling/pricing.py}},
       "summary": {"total": int, "byType": {type: int}},
+      "problems": [str],                                       # a read policy role that cannot read
       "warnings": [str]                                        # e.g. placeholder `secure:` values
     }
 
@@ -40,9 +47,10 @@ from typing import Any, Optional
 from app_secrets import policies
 from .access import access_summary, secret_accesses
 from . import placeholders
-from .offline import PROJECT_DIR, OfflineRun, Registration, SECRET_SIG, run_program
+from .offline import DEPLOYER_ROLE, PROJECT_DIR, OfflineRun, Registration, SECRET_SIG, run_program
 
 SECRET = "[secret]"
+DEPLOYER_ROLE_ARN_PART = f":role/{DEPLOYER_ROLE}"
 UNKNOWN_SIG = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the SDK's marker for unknown values
 POLICY_INPUTS = {"policy", "assumeRolePolicy"}
 # Inputs that say nothing to a reviewer.
@@ -153,6 +161,11 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
         source = str(run.config.path.relative_to(project_dir))
     except ValueError:
         source = str(run.config.path)
+    from .apps import app_views, stack_cost
+
+    apps, app_problems, app_warnings = app_views(run, secrets)
+    for app in apps:
+        app["readers"] = [renderer.value("read", r) for r in app["readers"]]
     return {
         "project": "app-secrets",
         "stack": run.stack,
@@ -160,8 +173,11 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
         "reviewStack": bool(run.outputs.get("reviewStack")),
         "resources": resources,
         "secrets": secrets,
+        "apps": apps,
+        "cost": stack_cost(run),
         "summary": {"total": len(run.registrations), "byType": dict(sorted(by_type.items()))},
-        "warnings": [f"{source}: {w}" for w in placeholders.warnings_for(run.config.path)],
+        "problems": app_problems,
+        "warnings": [f"{source}: {w}" for w in [*placeholders.warnings_for(run.config.path), *app_warnings]],
     }
 
 
@@ -225,8 +241,10 @@ def render_text(doc: dict[str, Any]) -> str:
     lines.append("")
     lines += _env_lines(doc)
     lines += access_lines(doc)
+    lines += app_lines(doc)
     lines.append("")
     lines.append(summary_line(doc))
+    lines += cost_lines(doc)
     lines += [f"warning: {w}" for w in doc.get("warnings") or ()]
     return "\n".join(lines)
 
@@ -255,7 +273,40 @@ def access_lines(doc: dict[str, Any]) -> list[str]:
         lines.append(f"  {secret['name']}:{flag}")
         lines += [f"    read: {read}", f"    write: {', '.join(access['write'])}",
                   f"    administer: {', '.join(access['administer'])}"]
+    if any(DEPLOYER_ROLE_ARN_PART in line for line in lines):
+        lines.append(f"  (role/{DEPLOYER_ROLE} stands for whoever runs `pulumi up`: with deployerPrincipals unset, "
+                     "the role behind the running credentials is the deployer; the offline plan cannot know it)")
     return lines
+
+
+def app_lines(doc: dict[str, Any]) -> list[str]:
+    """Each app (read policy): its secrets, variables, readers and monthly cost."""
+    from .pricing import usd
+
+    if not doc.get("apps"):
+        return []
+    lines = ["Apps (read policies):"]
+    for app in doc["apps"]:
+        lines.append(f"  {app['name']}: {usd(app['cost']['monthlyUsd'])}/month")
+        lines += [f"    secrets: {', '.join(app['secrets']) or '(none)'}",
+                  f"    variables: {', '.join(app['environmentVariables']) or '(none)'}",
+                  f"    roles: {', '.join(app['roleNames']) or '(none: the policy is attached to no role)'}",
+                  f"    readers: {', '.join(app['readers']) or '(none)'}"]
+    return lines
+
+
+def cost_lines(doc: dict[str, Any]) -> list[str]:
+    """The stack's monthly cost by item, with the price table's date and what it leaves out."""
+    from .pricing import PRICES, usd
+
+    cost = doc.get("cost")
+    if not cost:
+        return []
+    table = cost["prices"]
+    parts = [f"{item['count']:g} {name} = {usd(item['monthlyUsd'])}" for name, item in cost["items"].items()]
+    return [f"Monthly cost: {usd(cost['monthlyUsd'])} ({'; '.join(parts) or 'nothing priced'}); "
+            f"{table['region']} list prices as of {table['asOf']} from "
+            + ", ".join(sorted({p.source for p in PRICES.values()})) + f"; excludes {table['excluded']}"]
 
 
 def summary_line(doc: dict[str, Any]) -> str:
@@ -295,7 +346,8 @@ def render_rich(doc: dict[str, Any], console) -> None:
         table.add_row(escape(secret["name"]), escape(str(secret["secretName"])) + (" (existing)" if secret["external"] else ""),
                       escape(", ".join(secret["environmentVariables"])))
     console.print(table)
-    console.print("\n".join(access_lines(doc)), highlight=False, markup=False)
+    console.print("\n".join(access_lines(doc) + app_lines(doc)), highlight=False, markup=False)
     console.print(escape(summary_line(doc)))
+    console.print("\n".join(cost_lines(doc)), highlight=False, markup=False)
     for warning in doc.get("warnings") or ():
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)

@@ -32,17 +32,22 @@ def review(doc: dict[str, Any], args: argparse.Namespace) -> int:
     except AgainstFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    from .pricing import cost_difference, difference_line
+
     changes = diff_plans(before, doc)
+    cost = cost_difference(before, doc)
     now = f"working tree (stack {args.stack})"
     fmt = "json" if args.json else (args.format or "text")
     if fmt == "json":
         json.dump({"against": label, "stack": args.stack, "dataLoss": has_data_loss(changes),
-                   "changes": [c.to_json() for c in changes]}, sys.stdout, indent=2, sort_keys=True)
+                   "changes": [c.to_json() for c in changes], "cost": cost}, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     elif fmt == "markdown":
         print(render_markdown(changes, label, now))
+        print(f"\n{difference_line(cost)}")
     else:
         print(render_text(changes, label, now))
+        print(difference_line(cost))
     for warning in doc.get("warnings") or ():
         print(f"warning: {warning}", file=sys.stderr)
     if "data-loss" in (args.fail_on or ()) and has_data_loss(changes):

@@ -227,8 +227,9 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     clients = Clients(args)
     described = describe(clients, name)
     if not function_name(described):
-        raise CommandError(f"secret {name} has no rotation function: rotation is not configured "
-                           "(set it up with the stack's `rotation` settings and `pulumi up`)")
+        raise CommandError(f"secret {name} has no rotation function, so it cannot be rotated: only database "
+                           "logins rotate (databases.<key>.rotation in the stack file); a random, user-managed or "
+                           "plain secret changes through the stack (`pulumi up`) or by writing a new value")
     stuck = stuck_pending(described, versions(clients, name))
     if stuck:
         raise CommandError(f"secret {name}: a rotation is already in progress or stuck (AWSPENDING on version "
@@ -291,8 +292,8 @@ class _Parser(argparse.ArgumentParser):
         raise usage(f"{self.prog}: {message} (see --help)")
 
 
-def _aws_options(parser: argparse.ArgumentParser) -> None:
-    add_aws_options(parser, endpoint="Secrets Manager and CloudWatch Logs")
+def _aws_options(parser: argparse.ArgumentParser, stack: bool = False) -> None:
+    add_aws_options(parser, endpoint="Secrets Manager and CloudWatch Logs", stack_region=stack)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -302,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = sub.add_parser("rotate", help="rotate a secret now")
     rotate.add_argument("--secret", required=True, metavar="NAME")
     rotate.add_argument("--wait", action="store_true", help="wait for the outcome and report it")
-    rotate.add_argument("--timeout", type=float, default=300, metavar="SECONDS", help="with --wait (default 300)")
+    rotate.add_argument("--timeout", type=float, metavar="SECONDS", help="with --wait (default 300)")
     rotate.add_argument("--poll", type=float, default=2, metavar="SECONDS", help=argparse.SUPPRESS)
     _aws_options(rotate)
     rotate.set_defaults(func=cmd_rotate)
@@ -311,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = actions.add_parser("status", help="rotation state of a stack's database logins or of secrets")
     status.add_argument("--stack", metavar="NAME")
     status.add_argument("--secret", action="append", default=[], metavar="NAME")
-    _aws_options(status)
+    _aws_options(status, stack=True)
     status.set_defaults(func=cmd_status)
     cancel = actions.add_parser("cancel", help="cancel a stuck rotation (turns automatic rotation off)")
     cancel.add_argument("--secret", required=True, metavar="NAME")
@@ -325,11 +326,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     def command() -> int:
         try:
-            args = build_parser().parse_args(argv)
+            args, extra = build_parser().parse_known_args(argv)
         except SystemExit as done:  # --help
             return int(done.code or 0)
-        if getattr(args, "timeout", 1) <= 0 or getattr(args, "poll", 1) <= 0:
-            raise usage("--timeout and --poll must be positive")
+        command_name = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
+        if extra:   # named with its subcommand, as `env` does
+            raise usage(f"python -m components {command_name}: unrecognized arguments: {' '.join(extra)} "
+                        "(see --help)")
+        if args.command == "rotate":
+            if args.timeout is not None and not args.wait:
+                raise usage(f"--timeout {args.timeout:g}: goes with --wait (without --wait, rotate only starts the "
+                            "rotation and returns)")
+            if args.timeout is not None and args.timeout <= 0:
+                raise usage(f"--timeout {args.timeout:g}: expected a positive number of seconds")
+            if args.poll <= 0:
+                raise usage(f"--poll {args.poll:g}: expected a positive number of seconds")
+            args.timeout = 300.0 if args.timeout is None else args.timeout
         return args.func(args)
 
     return reporting_errors(command)

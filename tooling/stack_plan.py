@@ -32,7 +32,10 @@ def plan_or_errors(stack: str, template: Optional[str], project_dir: Path):
         if problem:
             return None, (EXIT_INVALID, [problem])
     try:
-        return plan_stack(stack, template=template, project_dir=project_dir), None
+        doc = plan_stack(stack, template=template, project_dir=project_dir)
+        if doc.get("problems"):   # e.g. a read policy whose role cannot read its secrets (tooling/apps.py)
+            return None, (EXIT_INVALID, [f"{doc['source']}: {p}" for p in doc["problems"]])
+        return doc, None
     except StackFileError as error:
         return None, (EXIT_INVALID, [str(error)])
     except InvalidConfig as error:

@@ -31,14 +31,36 @@ class AwsContext:
         identity = aws.get_caller_identity_output(opts=opts)
         partition = aws.get_partition_output(opts=opts)
         region = aws.get_region_output(opts=opts)
-        root_arn = pulumi.Output.all(partition.partition, identity.account_id).apply(lambda a: account_root(*a))
-        session = aws.iam.get_session_context_output(arn=identity.arn, opts=opts)
+        account_id = answered(identity.account_id, "aws:index/getCallerIdentity:getCallerIdentity", "accountId")
+        partition_name = answered(partition.partition, "aws:index/getPartition:getPartition", "partition")
+        root_arn = pulumi.Output.all(partition_name, account_id).apply(lambda a: account_root(*a))
+        caller = answered(identity.arn, "aws:index/getCallerIdentity:getCallerIdentity", "arn")
+        session = aws.iam.get_session_context_output(arn=caller, opts=opts)
+        issuer = answered(session.issuer_arn, "aws:iam/getSessionContext:getSessionContext", "issuerArn")
         return AwsContext(
-            account_id=identity.account_id,
-            partition=partition.partition,
-            dns_suffix=partition.dns_suffix,
-            region=region.region,
+            account_id=account_id,
+            partition=partition_name,
+            dns_suffix=answered(partition.dns_suffix, "aws:index/getPartition:getPartition", "dnsSuffix"),
+            region=answered(region.region, "aws:index/getRegion:getRegion", "region"),
             root_arn=root_arn,
             root_list=root_arn.apply(lambda r: [r]),
-            deployer_list=session.issuer_arn.apply(lambda r: [r]),
+            deployer_list=issuer.apply(lambda r: [r]),
         )
+
+
+class MissingLookup(Exception):
+    """A data source answered without a field the components need: under unit-test mocks, a
+    `Mocks.call` that does not answer this token (app_secrets.testing.AwsMocks answers them all)."""
+
+
+def answered(value: pulumi.Output, token: str, field: str) -> pulumi.Output:
+    """`value`, or MissingLookup naming the data source and field when it came back empty (the
+    real provider always fills them; a mock returning {} does not)."""
+    def check(found):
+        if found is None or found == "":
+            raise MissingLookup(
+                f"app_secrets: the data source {token} returned no '{field}'. Under Pulumi's unit-test mocks, "
+                f"answer it in your Mocks.call (or use app_secrets.testing.AwsMocks, which answers every "
+                f"lookup the components make)")
+        return found
+    return value.apply(check)

@@ -44,7 +44,7 @@ import pulumi_aws as aws
 
 from . import naming
 from .secret_settings import ReplicaRegion
-from .context import AwsContext
+from .context import AwsContext, answered
 from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
 from .secret import KmsKeyRef, Secret, SecretArgs
 
@@ -185,11 +185,13 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
         alternate = args.alternate_username or f"{args.username}_alt"
         instance = aws.rds.get_instance_output(
             db_instance_identifier=args.identifier, opts=pulumi.InvokeOptions(parent=self))
+        # A mock that does not answer the lookup fails here, naming it (app_secrets.testing).
+        instance_address = answered(instance.address, "aws:rds/getInstance:getInstance", "address")
         # An instance created without a database name has only the default `postgres` database.
         dbname = (pulumi.Output.from_input(args.database_name) if args.database_name
                   else instance.db_name.apply(lambda name: name or "postgres"))
         password = pulumi.Output.secret(args.initial_password)
-        url = pulumi.Output.secret(pulumi.Output.all(password, instance.address, instance.port, dbname).apply(
+        url = pulumi.Output.secret(pulumi.Output.all(password, instance_address, instance.port, dbname).apply(
             lambda a: database_url(args.username, a[0], a[1], a[2], a[3])))
         initial_value = {
             "engine": instance.engine,

@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies
-from .context import AwsContext
+from .context import AwsContext, answered
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,17 @@ class ExistingSecret:
         found = aws.secretsmanager.get_secret_output(
             name=secret_name, opts=pulumi.InvokeOptions(parent=parent) if parent else None)
         key_id = found.kms_key_id.apply(_key_arn)
+        arn = answered(found.arn, "aws:secretsmanager/getSecret:getSecret", "arn")
         self.name = pulumi.Output.from_input(secret_name)
-        self.arn = found.arn
-        self.id = found.arn
+        self.arn = arn
+        self.id = arn
         self.kms_key_arn = key_id
         self.kms_key_alias = None
         self.environment_variables = list(environment_variables)
         self.rotation_role_arn = None
         self.rotation_role_name = None
         self.replicas = []   # the secret's own replicas are not read through a preview
-        self.policy_json = pulumi.Output.all(found.arn, key_id, context.region, context.dns_suffix).apply(
+        self.policy_json = pulumi.Output.all(arn, key_id, context.region, context.dns_suffix).apply(
             lambda a: policies.to_json(policies.read_policy([(secret_name, a[0], a[1])], region=a[2], dns_suffix=a[3])))
 
 

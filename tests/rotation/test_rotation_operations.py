@@ -171,7 +171,7 @@ def test_status_of_a_stacks_database_logins(capfd, moto_endpoint, db, make_secre
      "error: --region 'us-esat-1': not an AWS region"),
     (["rotation", "cancel", "--secret", "plain"], 1, "error: secret plain has no rotation configured"),
     (["rotate", "--secret", "plain"], 1, "error: secret plain has no rotation function"),
-    (["rotate", "--secret", "plain", "--wait", "--timeout", "0"], 2, "error: --timeout and --poll must be positive"),
+    (["rotate", "--secret", "plain", "--wait", "--timeout", "0"], 2, "error: --timeout 0: expected a positive number of seconds"),
 ])
 def test_bad_input_and_failures_are_one_line(capfd, moto_endpoint, make_secret, argv, code, message):
     make_secret({"A": "value-not-a-login"}, rotation=False, name="plain")
