@@ -164,7 +164,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             admin_principals=_principals(spec.admin_principals, settings.admin_principals),
             read_principals=_principals(spec.read_principals, settings.read_principals),
             readwrite_principals=list(spec.readwrite_principals),
-            resource_tags={**tags, **spec.tags},
+            # An adopted secret keeps exactly its own tags (the import compares them).
+            resource_tags=dict(spec.tags) if spec.adopted else {**tags, **spec.tags},
             trust_tags=spec.trust_tags,
             secret_policies=list(spec.secret_policies),
             replica_regions=list(spec.replica_regions),
@@ -174,7 +175,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             kms_key=shared_key,
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
             context=context,
-            protect=settings.protect,
+            protect=settings.protect or spec.adopted is not None,
+            adoption=spec.adopted,
         )
         opts = evolution.secret_options(spec.key, spec.kind, spec.aliases)
         if spec.kind == "random":

@@ -1,0 +1,66 @@
+"""Adoption: a Secret component that takes over a secret made elsewhere (thoughtbot's Terraform
+modules, another tool, the console) instead of creating one.
+
+The engine imports a resource when its registration carries an `import` ID, and refuses the
+import when the registered inputs differ from the live resource ("inputs to import do not match
+the existing resource", pulumi/pulumi pkg/resource/deploy/step.go, ImportStep.Apply). So an
+adopted component registers exactly what exists:
+
+- the secret, its resource policy, its KMS key and alias, each with `import_` and `protect`;
+- the live policies verbatim (`secret_policy`, `key_policy`) when given, instead of the built ones;
+- no initial `SecretVersion` (the live value stays; the key merge only adds missing keys);
+- no `deletionWindowInDays` on the key and no `blockPublicPolicy` on the policy: AWS does not
+  report them, so the provider's read leaves them empty and any value would be a mismatch
+  (terraform-provider-aws internal/service/kms/key.go `importIgnore=deletion_window_in_days`;
+  secretsmanager/secret_policy.go reads only `policy` and `secret_arn`).
+
+Everything here depends on `Adoption` alone, never on whether import IDs are present: deleting
+the IDs after the first `up` leaves every registered input as it was.
+
+Import ID formats (provider importers, terraform-provider-aws, all `ImportStatePassthrough`):
+| resource | ID | source |
+|---|---|---|
+| aws.secretsmanager.Secret | the secret ARN | secretsmanager/secret.go (`d.SetId(ARN)`) |
+| aws.secretsmanager.SecretPolicy | the secret ARN | secretsmanager/secret_policy.go (`secret_arn = d.Id()`) |
+| aws.kms.Key | the key id (UUID or mrk-…) | kms/key.go (`d.SetId(KeyMetadata.KeyId)`) |
+| aws.kms.Alias | the alias name, `alias/<name>` | kms/alias.go (`d.SetId(name)`) |
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+import pulumi
+
+# The import IDs an adoption may carry, by the resource they adopt.
+IMPORT_TARGETS = ("secret", "secretPolicy", "kmsKey", "kmsAlias")
+
+SECRET_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:(.+)-[A-Za-z0-9]{6}$")
+KMS_KEY_ID_PATTERN = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+KMS_ALIAS_PATTERN = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What a stack file says about a secret it took over (config key `adopted`)."""
+
+    import_ids: Mapping[str, str] = field(default_factory=dict)  # IMPORT_TARGETS -> ID
+    secret_policy: Optional[str] = None   # the live resource policy, kept as it is
+    key_policy: Optional[str] = None      # the live key policy, kept as it is
+    aws_managed_key: bool = False         # encrypted with aws/secretsmanager: no key of its own
+
+
+def secret_name_of_arn(arn: str) -> Optional[str]:
+    """The secret name inside a secret ARN (without AWS's 6-character suffix), or None. Pure."""
+    match = SECRET_ARN_PATTERN.match(arn)
+    return match.group(1) if match else None
+
+
+def options(adoption: Optional[Adoption], target: str, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """Options of one adopted child: its import ID (when still in the stack file) and `protect`,
+    from the first `up` on. Without an adoption: the child's plain options."""
+    if adoption is None:
+        return pulumi.ResourceOptions(parent=parent)
+    return pulumi.ResourceOptions(parent=parent, protect=True, import_=adoption.import_ids.get(target) or None)
