@@ -116,6 +116,9 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.generated_secrets: set[str] = set()
         self.calls: list[tuple[str, dict]] = []
         self.created: list[tuple[str, str]] = []
+        # (type, name) -> id of resources already in the stack's state (issue 17: adopted by an
+        # earlier `up`), so a later plan sees their real ids as the engine would.
+        self.existing: dict[tuple[str, str], str] = {}
 
     def _invent(self, value: str, label: str) -> str:
         self.computed[value] = label
@@ -184,8 +187,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             self.generated_secrets.add(value)
             outputs["result"] = value
             outputs["bcryptHash"] = f"$2a$10${h[:53]}"
-        if args.resource_id:  # issue 17: an import reads the existing resource: its own id and ARN
-            rid = self._imported(t, args.resource_id, outputs, region)
+        known = args.resource_id or self.existing.get((t, name))
+        if known:  # issue 17: an import (or a resource imported earlier) has its own id and ARN
+            rid = self._imported(t, known, outputs, region)
         if "arn" not in outputs and t.startswith("aws:"):
             outputs.setdefault("arn", None)
         state = {**inputs, **{k: v for k, v in outputs.items() if v is not None}}
