@@ -353,3 +353,51 @@ def test_a_key_the_program_would_change_is_refused_with_the_fix(capsys, aws, pro
     assert err == (f"error: secret rails-secret: its KMS key {landscape['rails-secret']['key_id']} has yearly rotation "
                    f"off, the stack turns it on; expected `aws kms enable-key-rotation --key-id "
                    f"{landscape['rails-secret']['key_id']}` first\n")
+
+
+# ------------------------------------------------------------------------------------------------
+# Pure parts, without AWS
+
+
+def test_policy_reading_maps_thoughtbot_statements_and_names_the_rest():
+    from tooling.adopt import read_secret_policy
+
+    reading = read_secret_policy(_doc(
+        {"Sid": "AllowAdmin", "Effect": "Allow", "Principal": {"AWS": ROOT}, "Resource": "*",
+         "NotAction": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]},
+        {"Sid": "AllowReadWrite", "Effect": "Allow", "Principal": {"AWS": [ADMIN_ROLE]}, "Resource": "*",
+         "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]},
+        {"Sid": "AllowRead", "Effect": "Allow", "Principal": {"AWS": APP_ROLE}, "Resource": "*",
+         "Action": "secretsmanager:GetSecretValue"},
+        {"Sid": "DenyOthers", "Effect": "Deny", "Principal": "*", "Resource": "*", "Action": "secretsmanager:*",
+         "Condition": {"StringNotEquals": {"aws:PrincipalArn": APP_ROLE}}},
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Resource": "*",
+         "Action": "secretsmanager:GetSecretValue"}))
+    assert (reading.admin, reading.readwrite, reading.read) == ([ROOT], [ADMIN_ROLE], [APP_ROLE])
+    assert reading.unexpressed == [
+        'DenyOthers: Deny secretsmanager:* for "*" with a condition has no config equivalent',
+        'Statement[4]: Allow secretsmanager:GetSecretValue for {"Service": "lambda.amazonaws.com"} has no config '
+        "equivalent"]
+
+
+def test_entry_keys_are_config_keys_and_unique():
+    from tooling.adopt import entry_key
+
+    taken = {"api"}
+    assert [entry_key(n, taken) for n in ("API", "api", "prod/Stripe_Key", "///")] == \
+        ["api-2", "api-3", "prod-stripe-key", "secret"]
+
+
+def test_entries_go_under_the_secrets_map_or_a_new_one_and_nothing_else_moves():
+    from tooling.adopt import insert_entries
+
+    entry = {"x": {"type": "user-managed", "environmentVariables": ["A"]}}
+    with_map = "# top\nconfig:\n  aws:region: us-east-1  # region\n  app-secrets:secrets:\n    old: {type: random, environmentVariables: [B]}\n  app-secrets:tags: {a: b}\n"
+    new = insert_entries(with_map, entry)
+    assert new.startswith("# top\nconfig:\n  aws:region: us-east-1  # region\n  app-secrets:secrets:\n    x:\n")
+    assert yaml.safe_load(new)["config"]["app-secrets:secrets"] == {
+        "old": {"type": "random", "environmentVariables": ["B"]}, **entry}
+    without = "config:\n  aws:region: us-east-1\n"
+    assert yaml.safe_load(insert_entries(without, entry))["config"]["app-secrets:secrets"] == entry
+    # A flow-style map cannot take block entries: refused rather than guessed.
+    assert insert_entries("config:\n  app-secrets:secrets: {old: {type: random}}\n", entry) is None

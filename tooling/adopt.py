@@ -467,7 +467,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
                 report.append(f"{key}: has no resource policy; the stack adds its own (see the plan)")
             if not secret.kms_key_id:
                 report.append(f"{key}: encrypted with the AWS-managed key aws/secretsmanager, which any principal of "
-                              "the account may use through Secrets Manager; kept (awsManagedKey: true)")
+                              "the account may use through Secrets Manager; kept (awsManagedKey: true); the policy pack's "
+                              "secret-customer-managed-key rule reports it until it moves to a key of its own")
     except ClientError as error:
         code, message = error_parts(error)
         raise AdoptError(f"AWS refused: {code}: {message}", EXIT_FAILED) from None
