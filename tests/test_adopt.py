@@ -401,3 +401,14 @@ def test_entries_go_under_the_secrets_map_or_a_new_one_and_nothing_else_moves():
     assert yaml.safe_load(insert_entries(without, entry))["config"]["app-secrets:secrets"] == entry
     # A flow-style map cannot take block entries: refused rather than guessed.
     assert insert_entries("config:\n  app-secrets:secrets: {old: {type: random}}\n", entry) is None
+
+
+def test_a_secret_naming_its_key_by_id_is_refused_with_the_fix(capsys, aws, project):
+    key = aws["kms"].create_key(Description="by-id")["KeyMetadata"]
+    aws["kms"].enable_key_rotation(KeyId=key["KeyId"])
+    aws["sm"].create_secret(Name="by-id", KmsKeyId=key["KeyId"], SecretString=json.dumps({"A": "s3cr3t"}))
+    code, out, err = adopt(capsys, aws, project, "--secret", "by-id")
+    assert code == 2 and out == "" and MARK not in err
+    assert err == (f"error: secret by-id: names its KMS key as '{key['KeyId']}', the stack names it by ARN; expected "
+                   f"`aws secretsmanager update-secret --secret-id by-id --kms-key-id {key['Arn']}` first (the same "
+                   "key: no value changes)\n")

@@ -305,6 +305,11 @@ def inspect(sm, kms, name: str, region: Optional[str]) -> Inspected:
                 problems.append(f"secret {name}: its KMS key {key_id} is described '{metadata.get('Description') or ''}', "
                                 f"the stack describes its key by the secret name; expected `aws kms "
                                 f"update-key-description --key-id {key_id} --description '{secret.name}'` first")
+            if key_ref != metadata["Arn"]:
+                # The provider compares kms_key_id as written (no id/ARN equivalence for secrets).
+                problems.append(f"secret {name}: names its KMS key as '{key_ref}', the stack names it by ARN; "
+                                f"expected `aws secretsmanager update-secret --secret-id {name} --kms-key-id "
+                                f"{metadata['Arn']}` first (the same key: no value changes)")
             if not kms.get_key_rotation_status(KeyId=key_id).get("KeyRotationEnabled"):
                 problems.append(f"secret {name}: its KMS key {key_id} has yearly rotation off, the stack turns it on; "
                                 f"expected `aws kms enable-key-rotation --key-id {key_id}` first")
