@@ -105,8 +105,9 @@ ADOPTED = Obj(
 )
 
 
-def _adoption_of(entry: Mapping[str, Any], path: str, review: bool, problems: list[Problem]):
-    """The Adoption of a secret entry, or None; cross-field problems are appended."""
+def _adoption_of(entry: Mapping[str, Any], path: str, review: bool, problems: list[Problem],
+                 own_name: str | None = None):
+    """The Adoption of a secret or database entry, or None; cross-field problems are appended."""
     adopted = entry.get("adopted")
     if not adopted:
         return None
@@ -124,10 +125,11 @@ def _adoption_of(entry: Mapping[str, Any], path: str, review: bool, problems: li
     if ids.get("kmsAlias") and not ids.get("kmsKey"):
         problems.append(Problem(f"{where}.import.kmsAlias", "expected kmsKey too (the alias is imported with its key)"))
     arn_name = _adoption.secret_name_of_arn(ids["secret"]) if ids.get("secret") else None
-    own = entry.get("name") or path.split(".", 1)[1]
+    own = own_name or entry.get("name") or path.split(".", 1)[1]
     if arn_name is not None and arn_name != own:
-        problems.append(Problem(f"{where}.import.secret", f"names secret '{arn_name}' but this entry's name is "
-                                f"'{own}'; expected name: {arn_name} (a different name would replace the secret)"))
+        field = "secretName" if path.startswith("databases.") else "name"
+        problems.append(Problem(f"{where}.import.secret", f"names secret '{arn_name}' but this entry's {field} is "
+                                f"'{own}'; expected {field}: {arn_name} (a different name would replace the secret)"))
     if ids.get("secretPolicy") and not adopted.get("secretPolicy"):
         problems.append(Problem(f"{where}.secretPolicy", "is required with import.secretPolicy (the live policy, "
                                 "as `adopt` wrote it; a different one would make the import fail)"))
@@ -218,8 +220,9 @@ DATABASE = Obj(
         "tags": TAGS,
         "trustTags": TAGS,
         "recoveryWindowInDays": RECOVERY_WINDOW,
+        "adopted": ADOPTED,   # issue 17: initialPassword is then not needed (never written)
     },
-    required=("identifier", "username", "initialPassword"),
+    required=("identifier", "username"),
     defaults={"strategy": "single-user", "sslMode": "require", "passwordLength": 32},
 )
 
@@ -332,6 +335,7 @@ class DatabaseSpec:
     trust_tags: Mapping[str, str]
     recovery_window_in_days: int
     aliases: tuple[str, ...] = ()
+    adopted: "_adoption.Adoption | None" = None   # issue 17: took over an existing login secret
 
 
 @dataclass(frozen=True)
@@ -435,9 +439,10 @@ def parse_config(
     _check_aliases(settings_secrets, settings_dbs, problems)
     _check_overlaps(settings_secrets, settings_dbs, problems)
     if values.get("sharedKmsKey"):  # issue 17: an adopted secret keeps the key it has
-        problems += [Problem(f"secrets.{spec.key}.adopted", "sharedKmsKey would move this adopted secret to the "
-                             "stack's shared key; expected sharedKmsKey: false in a stack that adopts secrets")
-                     for spec in settings_secrets if spec.adopted]
+        problems += [Problem(f"{'secrets' if isinstance(spec, SecretSpec) else 'databases'}.{spec.key}.adopted",
+                             "sharedKmsKey would move this adopted secret to the stack's shared key; expected "
+                             "sharedKmsKey: false in a stack that adopts secrets")
+                     for spec in (*settings_secrets, *settings_dbs) if spec.adopted]
     if region:
         for spec in list(settings_secrets) + list(settings_dbs):
             top = "secrets" if isinstance(spec, SecretSpec) else "databases"
@@ -602,6 +607,9 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
                                         "could be generated (each type is required); expected it to leave some"))
         identifier = entry.get("identifier") or key
         secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}", review, stack)
+        adopted = _adoption_of(entry, path, review, problems, own_name=secret_name)  # issue 17
+        if "initialPassword" not in entry and not adopted:
+            problems.append(Problem(f"{path}.initialPassword", "is required (a password of 8-128 characters)"))
         for message in naming.rotation_name_problems(secret_name):
             problems.append(Problem(f"{path}.secretName", message))
         for needs_vpc in ("subnetIds", "securityGroupIds", "databaseSecurityGroupId"):
@@ -637,7 +645,8 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             database_name=entry.get("databaseName"),
             alternate_username=alternate,
             secret_name=secret_name,
-            description=entry.get("description") or f"Admin login of RDS PostgreSQL instance {identifier}",
+            description=entry.get("description") if adopted else
+            (entry.get("description") or f"Admin login of RDS PostgreSQL instance {identifier}"),
             strategy=entry.get("strategy") or "single-user",
             vpc_id=entry.get("vpcId"),
             subnet_ids=tuple(entry.get("subnetIds") or ()),
@@ -657,6 +666,7 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             trust_tags=dict(entry.get("trustTags") or {}),
             recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
             aliases=tuple(entry.get("aliases") or ()),
+            adopted=adopted,
         ))
     return tuple(out)
 

@@ -220,13 +220,14 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             deployer_principals=deployers,
             log_retention_in_days=settings.log_retention_in_days,
             replica_regions=list(db.replica_regions),
-            tags={**tags, **db.tags},
+            tags=dict(db.tags) if db.adopted else {**tags, **db.tags},   # issue 17: an adopted login keeps its tags
             trust_tags=db.trust_tags,
             recovery_window_in_days=db.recovery_window_in_days,
             kms_key=shared_key,
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
             context=context,
-            protect=settings.protect,
+            protect=settings.protect or db.adopted is not None,
+            adoption=db.adopted,
         ), evolution.database_options(db.aliases))
 
     read_policies = {}

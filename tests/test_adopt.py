@@ -143,8 +143,9 @@ def landscape(aws):
                                      rotation_role=False, tags={}),
         # rds-postgres/admin-login: the secret module under the name rds-postgres-<identifier>.
         "rds-postgres-orders": thoughtbot_secret(aws, "rds-postgres-orders", {
-            "dbname": "orders", "engine": "postgres", "host": "orders.example", "password": "pw-s3cr3t", "port": 5432,
-            "username": "orders_admin"}, rotation_role=True, tags={}),
+            "dbname": "orders", "engine": "postgres", "host": "orders.example", "password": "pw-s3cr3t", "port": "5432",
+            "username": "orders_admin"}, rotation_role=True, tags={"service": "orders"},
+            description="Postgres password for: rds-postgres-orders"),
     }
     sm.put_secret_value(SecretId="prismic", SecretString=json.dumps({"PRISMIC_TOKEN": "filled-by-hand-s3cr3t",
                                                                      "PRISMIC_SECRET": ""}))
@@ -331,8 +332,8 @@ def test_adopt_by_prefix_and_tag_prints_without_writing(capsys, aws, project, la
     (["--secret", "plain-text"], "error: secret plain-text: its value is not a JSON object"),
     (["--secret", "owned-elsewhere"], "error: secret owned-elsewhere is already managed by Pulumi.other.yaml "
                                       "(stack other) secrets.billing"),
-    (["--secret", "rds-postgres-orders"], "error: secret rds-postgres-orders: its keys (dbname, engine, host, "
-                                          "password, port, username) are an RDS admin login"),
+    (["--secret", "rds-postgres-orders"], "error: secret rds-postgres-orders: an RDS admin login without "
+                                          "DATABASE_URL yet (its rotation function adds it)"),
     (["--prefix", "zzz"], "error: --prefix zzz: no secret matches"),
     (["--tag", "team"], "error: --tag 'team': expected KEY=VALUE"),
 ])
@@ -412,3 +413,42 @@ def test_a_secret_naming_its_key_by_id_is_refused_with_the_fix(capsys, aws, proj
     assert err == (f"error: secret by-id: names its KMS key as '{key['KeyId']}', the stack names it by ARN; expected "
                    f"`aws secretsmanager update-secret --secret-id by-id --kms-key-id {key['Arn']}` first (the same "
                    "key: no value changes)\n")
+
+
+def test_adopt_an_rds_admin_login_into_databases(capsys, aws, project, landscape):
+    """thoughtbot's rds-postgres/admin-login after its function rotated once (DATABASE_URL added)."""
+    sm = aws["sm"]
+    live = json.loads(sm.get_secret_value(SecretId="rds-postgres-orders")["SecretString"])
+    sm.put_secret_value(SecretId="rds-postgres-orders", SecretString=json.dumps(
+        {**live, "DATABASE_URL": "postgres://orders_admin:pw-s3cr3t@orders.example:5432/orders"}))
+    before_values = every_version(sm)
+    code, out, err = adopt(capsys, aws, project, "--secret", "rds-postgres-orders", "--write")
+    assert code == 2 and err.startswith("error: secret rds-postgres-orders is an RDS admin login "
+                                        "(rds-postgres/admin-login): expected --username")
+    code, out, err = adopt(capsys, aws, project, "--secret", "rds-postgres-orders", "--username", "orders_admin",
+                           "--write")
+    assert code == 0, err
+    assert "orders: rotation stays with the function that rotates it now" in out and MARK not in out + err
+    doc = yaml.safe_load((project / "stacks" / "Pulumi.prod.yaml").read_text())
+    login = doc["config"]["app-secrets:databases"]["rds-postgres-orders"]
+    assert {k: login[k] for k in ("identifier", "username", "strategy", "rotation", "description", "tags")} == {
+        "identifier": "orders", "username": "orders_admin", "strategy": "alternating-users",
+        "rotation": {"enabled": False}, "description": "Postgres password for: rds-postgres-orders",
+        "tags": {"service": "orders"}}
+    assert "initialPassword" not in login
+    assert login["adopted"]["import"]["kmsKey"] == landscape["rds-postgres-orders"]["key_id"]
+    assert cli(capsys, "validate", "--stack", "prod", "--project-dir", str(project))[0] == 0
+
+    run = run_program("prod", project_dir=project)
+    mine = [r for r in run.registrations if r.urn.split("::")[-1] == "rds-postgres-orders" and r.custom]
+    assert {r.type for r in mine if r.import_id} == IMPORTED_TYPES
+    assert {r.type for r in mine if not r.import_id} == {"pulumi-python:dynamic/app-secrets:SecretKeys",
+                                                         "pulumi-python:dynamic/app-secrets:KmsKeyGuard"}
+    assert all(r.protect for r in mine if r.import_id)
+    assert run.outputs["secrets"]["rds-postgres-orders"]["environmentVariables"] == ["DATABASE_URL"]
+    from app_secrets.key_merge import SecretKeysProvider
+
+    merge = next(r for r in mine if r.type.endswith("SecretKeys"))
+    assert "password" not in merge.inputs["key_names"] and "DATABASE_URL" not in merge.inputs["key_names"]
+    assert SecretKeysProvider().create(engine_props(merge)).outs["added_keys"] == []
+    assert every_version(sm) == before_values

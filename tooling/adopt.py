@@ -2,7 +2,12 @@
 by hand) under a stack, without touching a value, an ARN or a key.
 
 adopt --stack NAME (--secret NAME ... | --prefix P | --tag KEY=VALUE ...) [--type user-managed|random]
-      [--write] [--project-dir DIR] [--region R] [--profile P] [--role-arn A] [--endpoint-url URL]
+      [--username U [--identifier DB]] [--write] [--project-dir DIR] [--region R] [--profile P]
+      [--role-arn A] [--endpoint-url URL]
+
+An RDS admin login (the keys of thoughtbot's rds-postgres/admin-login) becomes a `databases:`
+entry with rotation off (its current function keeps rotating it); `--username` names its user,
+since nothing is copied out of a value.
 
 For each secret it reads, with boto3: DescribeSecret (description, tags, KMS key, replicas,
 rotation), GetResourcePolicy, and for a key of its own KMS DescribeKey, GetKeyPolicy,
@@ -154,17 +159,34 @@ class Inspected:
     key_policy: Optional[str] = None
     rotation: Optional[str] = None          # a sentence, when rotation is on
     notes: list[str] = field(default_factory=list)
+    login: bool = False                     # an RDS admin login (keys of rds-postgres/admin-login)
+
+
+def login_entry(secret: Inspected, identifier: str, username: str, reading: PolicyReading) -> dict[str, Any]:
+    """The `databases:` entry of an adopted RDS admin login: its rotation stays with the function
+    that runs it now (rotation off here) until the user switches it over. Pure."""
+    entry: dict[str, Any] = {"identifier": identifier, "username": username}
+    if secret.name != f"rds-postgres-{identifier}":
+        entry["secretName"] = secret.name
+    entry["strategy"] = "alternating-users"   # what rds-postgres/admin-login's function does
+    entry["rotation"] = {"enabled": False}
+    return {**entry, **_common(secret, reading, readwrite=False)}
 
 
 def stack_entry(secret: Inspected, kind: str, reading: PolicyReading) -> dict[str, Any]:
     """The `secrets:` entry of one adopted secret. Pure."""
     entry: dict[str, Any] = {"type": kind, "name": secret.name, "environmentVariables": list(secret.keys)}
+    return {**entry, **_common(secret, reading, readwrite=True)}
+
+
+def _common(secret: Inspected, reading: PolicyReading, readwrite: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
     if secret.description:
         entry["description"] = secret.description
     if secret.tags:
         entry["tags"] = dict(sorted(secret.tags.items()))
     for config_key, principals in (("readPrincipals", reading.read), ("adminPrincipals", reading.admin),
-                                   ("readwritePrincipals", reading.readwrite)):
+                                   ("readwritePrincipals", reading.readwrite if readwrite else [])):
         if principals:
             entry[config_key] = list(principals)
     if reading.trust_tags:
@@ -260,11 +282,12 @@ def inspect(sm, kms, name: str, region: Optional[str]) -> Inspected:
                          "password); that service owns it, so it cannot be adopted")
     keys = _key_names(sm, described["ARN"], name)
     bad = [k for k in keys if not naming.ENV_VAR_PATTERN.match(k)]
-    if bad and ADMIN_LOGIN_KEYS <= set(keys):
-        raise AdoptError(f"secret {name}: its keys ({', '.join(keys)}) are an RDS admin login (thoughtbot "
-                         "rds-postgres/admin-login); adopting one into `databases:` is not supported yet, keep it "
-                         "in Terraform or read it with existingSecretName (README, Adopting existing secrets)")
-    if bad:
+    login = ADMIN_LOGIN_KEYS <= set(keys)   # thoughtbot rds-postgres/admin-login: a `databases:` entry
+    if login and "DATABASE_URL" not in keys:
+        raise AdoptError(f"secret {name}: an RDS admin login without DATABASE_URL yet (its rotation function adds "
+                         "it); expected it rotated once first (aws secretsmanager rotate-secret --secret-id "
+                         f"{name}), so that consumers keep DATABASE_URL")
+    if bad and not login:
         raise AdoptError(f"secret {name}: keys {', '.join(bad)} are not environment variable names "
                          "(^[A-Z_][A-Z0-9_]*$), which environmentVariables needs; rename them first")
     policy_text = sm.get_resource_policy(SecretId=described["ARN"]).get("ResourcePolicy")
@@ -275,6 +298,7 @@ def inspect(sm, kms, name: str, region: Optional[str]) -> Inspected:
         replicas=[{"region": r["Region"], "kmsKeyId": r.get("KmsKeyId") or "alias/aws/secretsmanager"}
                   for r in described.get("ReplicationStatus") or ()],
         secret_policy=compact_json(policy_text) if policy_text else None,
+        login=login,
     )
     problems = [f"secret {name}: tag {k} is reserved by AWS (aws:*) and cannot be written in a stack file"
                 for k in tags if k.lower().startswith("aws:")]
@@ -355,22 +379,24 @@ def render_entries(entries: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(entries), sort_keys=False, width=10_000, allow_unicode=True)
 
 
-def insert_entries(text: str, entries: Mapping[str, Any]) -> Optional[str]:
-    """The stack file's text with the entries under `app-secrets:secrets:` (other lines, comments
-    included, untouched), or None when they cannot be placed safely. Pure."""
+def insert_entries(text: str, entries: Mapping[str, Any], section: str = "app-secrets:secrets") -> Optional[str]:
+    """The stack file's text with the entries under `<section>:` (other lines, comments included,
+    untouched), or None when they cannot be placed safely. Pure."""
     import yaml
 
+    if not entries:
+        return text
     before = yaml.safe_load(text) or {}
     fragment = render_entries(entries)
     lines = text.splitlines(keepends=True)
-    head = next((i for i, line in enumerate(lines) if re.match(r"^(\s+)app-secrets:secrets:\s*(#.*)?$", line)), None)
+    head = next((i for i, line in enumerate(lines) if re.match(rf"^(\s+){re.escape(section)}:\s*(#.*)?$", line)), None)
     if head is not None:
         indent = len(lines[head]) - len(lines[head].lstrip()) + 2
         body = "".join(" " * indent + line if line.strip() else line for line in fragment.splitlines(keepends=True))
         new = "".join(lines[:head + 1]) + body + "".join(lines[head + 1:])
     elif set(before) == {"config"}:
         body = "".join("    " + line for line in fragment.splitlines(keepends=True))
-        new = text + ("" if text.endswith("\n") else "\n") + "  app-secrets:secrets:\n" + body
+        new = text + ("" if text.endswith("\n") else "\n") + f"  {section}:\n" + body
     else:
         return None
     try:
@@ -379,7 +405,7 @@ def insert_entries(text: str, entries: Mapping[str, Any]) -> Optional[str]:
         return None
     expected = json.loads(json.dumps(before))
     config = expected.setdefault("config", {})
-    config["app-secrets:secrets"] = {**(config.get("app-secrets:secrets") or {}), **entries}
+    config[section] = {**(config.get(section) or {}), **entries}
     return new if json.loads(json.dumps(after)) == expected else None
 
 
@@ -398,6 +424,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--type", choices=("user-managed", "random"), default="user-managed",
                         help="the entries' type: user-managed (default) or random (variables added later are generated)")
     parser.add_argument("--write", action="store_true", help="put the entries into the stack file (default: print them)")
+    parser.add_argument("--username", help="an RDS admin login's user (a `databases:` entry needs it)")
+    parser.add_argument("--identifier", help="an RDS admin login's DB instance (default: from rds-postgres-<identifier>)")
     add_aws_options(parser, endpoint="Secrets Manager and KMS")
 
 
@@ -443,6 +471,7 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     owners = managed_elsewhere(project, args.stack)
     taken = set(own) | set(config.get("app-secrets:databases") or {})
     entries: dict[str, Any] = {}
+    logins: dict[str, Any] = {}   # RDS admin logins go under app-secrets:databases
     report: list[str] = []
     problems: list[str] = []
     try:
@@ -464,7 +493,24 @@ def cmd_adopt(args: argparse.Namespace) -> int:
                 continue
             key = entry_key(secret.name, taken)
             reading = read_secret_policy(secret.secret_policy)
-            entries[key] = stack_entry(secret, args.type, reading)
+            if secret.login:
+                identifier = args.identifier or (secret.name[len("rds-postgres-"):]
+                                                 if secret.name.startswith("rds-postgres-") else None)
+                if not args.username or not identifier:
+                    problems.append(f"secret {secret.name} is an RDS admin login (rds-postgres/admin-login): expected "
+                                    + ("--username (its admin user; adopt copies nothing out of a value)"
+                                       if not args.username else "--identifier (its DB instance)"))
+                    continue
+                logins[key] = login_entry(secret, identifier, args.username, reading)
+                report.append(f"{key}: rotation stays with the function that rotates it now (rotation.enabled: "
+                              "false here); to move it to this project's function set rotation.enabled: true "
+                              "(strategy alternating-users, as before), then remove the old function, its role, "
+                              "security group and policies")
+                if reading.readwrite:
+                    report.append(f"{key}: AllowReadWrite for {', '.join(reading.readwrite)} stays in the live "
+                                  "policy; `databases:` entries have no readwritePrincipals")
+            else:
+                entries[key] = stack_entry(secret, args.type, reading)
             report += [f"{key}: {line}" for line in reading.unexpressed + secret.notes]
             if secret.rotation:
                 report.append(f"{key}: {secret.rotation}")
@@ -481,19 +527,22 @@ def cmd_adopt(args: argparse.Namespace) -> int:
         raise AdoptError(f"could not reach AWS: {error}", EXIT_FAILED) from None
     if problems:
         raise AdoptError(problems)
-    for name in (e["name"] for e in entries.values()):
-        if any(isinstance(v, dict) and (v.get("name") or k) == name for k, v in own.items()):
-            raise AdoptError(f"secret {name} is already an entry of {path.name}")
+    sections = [(section, found) for section, found in (("app-secrets:secrets", entries),
+                                                        ("app-secrets:databases", logins)) if found]
     if args.write:
-        new = insert_entries(path.read_text(), entries)
+        new = path.read_text()
+        for section, found in sections:
+            new = insert_entries(new, found, section) if new is not None else None
         if new is None:
-            raise AdoptError(f"{path}: could not place the entries under app-secrets:secrets without touching "
-                             "other lines; run without --write and paste them there", EXIT_FAILED)
+            raise AdoptError(f"{path}: could not place the entries without touching other lines; run without "
+                             "--write and paste them there", EXIT_FAILED)
         path.write_text(new)
-        print(f"{path}: added {', '.join(entries)} under app-secrets:secrets")
+        for section, found in sections:
+            print(f"{path}: added {', '.join(found)} under {section}")
     else:
-        print(f"# under app-secrets:secrets in {path}:")
-        print(render_entries(entries), end="")
+        for section, found in sections:
+            print(f"# under {section} in {path}:")
+            print(render_entries(found), end="")
     if report:
         print("\nWhat the stack file does not express (left as it is in AWS):")
         for line in report:
