@@ -505,7 +505,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
                 report.append(f"{key}: rotation stays with the function that rotates it now (rotation.enabled: "
                               "false here); to move it to this project's function set rotation.enabled: true "
                               "(strategy alternating-users, as before), then remove the old function, its role, "
-                              "security group and policies")
+                              "security group and policies; until then the policy pack's "
+                              "database-login-rotation-configured rule reports it")
                 if reading.readwrite:
                     report.append(f"{key}: AllowReadWrite for {', '.join(reading.readwrite)} stays in the live "
                                   "policy; `databases:` entries have no readwritePrincipals")
