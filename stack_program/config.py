@@ -75,11 +75,10 @@ ALIASES = List(Str(pattern=re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$"), expected="a
 
 # ---- issue 17: adopting secrets made elsewhere (see app_secrets/adoption.py, README "Adopting") ----
 from app_secrets import adoption as _adoption  # noqa: E402 (kept beside the block that uses it)
+import json  # noqa: E402
 
 
 def _key_policy_problem(text: str) -> str | None:
-    import json
-
     try:
         doc = json.loads(text)
     except ValueError as error:
@@ -136,8 +135,30 @@ def _adoption_of(entry: Mapping[str, Any], path: str, review: bool, problems: li
     if ids.get("secretPolicy") and ids.get("secret") and ids["secretPolicy"] != ids["secret"]:
         problems.append(Problem(f"{where}.import.secretPolicy", "expected the same ARN as import.secret (a secret "
                                 "policy is imported by its secret's ARN)"))
+    if adopted.get("secretPolicy"):
+        _check_kept_policy(entry, path, adopted["secretPolicy"], problems)
     return _adoption.Adoption(import_ids=ids, secret_policy=adopted.get("secretPolicy"),
                               key_policy=adopted.get("keyPolicy"), aws_managed_key=bool(adopted.get("awsManagedKey")))
+
+
+def _check_kept_policy(entry: Mapping[str, Any], path: str, document: str, problems: list[Problem]) -> None:
+    """While an adopted entry keeps the live secret policy verbatim, its principals and trust tags
+    must say what that policy says: an edit of them alone would change nothing in AWS (Day 2)."""
+    reading = _adoption.read_secret_policy(document)
+    fields = [("readPrincipals", reading.read), ("adminPrincipals", reading.admin), ("trustTags", reading.trust_tags)]
+    if path.startswith("secrets."):
+        fields.append(("readwritePrincipals", reading.readwrite))
+    for field_name, live in fields:
+        configured = entry.get(field_name) or ({} if field_name == "trustTags" else [])
+        same = configured == live if field_name == "trustTags" else set(configured) == set(live)
+        if not same:
+            shown = json.dumps(live) if live else "nothing"
+            problems.append(Problem(f"{path}.{field_name}", f"differs from adopted.secretPolicy, which is kept as it "
+                                    f"is in AWS and says {shown}; edit that document too, or delete "
+                                    "adopted.secretPolicy to use the policy built from this entry"))
+    if entry.get("secretPolicies"):
+        problems.append(Problem(f"{path}.secretPolicies", "has no effect while adopted.secretPolicy keeps the live "
+                                "policy; put the statements into adopted.secretPolicy, or delete it"))
 # ---- end issue 17 ----
 
 COMMON_SECRET_FIELDS = {

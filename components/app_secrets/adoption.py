@@ -28,11 +28,14 @@ Import ID formats (provider importers, terraform-provider-aws, all `ImportStateP
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
+
+from . import policies
 
 # The import IDs an adoption may carry, by the resource they adopt.
 IMPORT_TARGETS = ("secret", "secretPolicy", "kmsKey", "kmsAlias")
@@ -77,3 +80,81 @@ def options(adoption: Optional[Adoption], target: str, parent: pulumi.Resource) 
         return pulumi.ResourceOptions(parent=parent)
     return pulumi.ResourceOptions(parent=parent, protect=True, import_=adoption.import_ids.get(target) or None,
                                   ignore_changes=UNREAD_INPUTS.get(target))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a secret policy in config terms (pure; used by `adopt` and by the config's checks)
+
+READ_ACTIONS = set(policies.SECRET_READ_ACTIONS)
+READWRITE_ACTIONS = READ_ACTIONS | {"secretsmanager:PutSecretValue"}
+PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[\w+=,.@/-]+)$")
+
+
+def _list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+@dataclass
+class PolicyReading:
+    """What a secret policy says in config terms, and what it says that config cannot."""
+
+    read: list[str] = field(default_factory=list)
+    admin: list[str] = field(default_factory=list)
+    readwrite: list[str] = field(default_factory=list)
+    trust_tags: dict[str, str] = field(default_factory=dict)
+    rotation_roles: list[str] = field(default_factory=list)
+    unexpressed: list[str] = field(default_factory=list)
+
+
+def _trust_tags(condition: Any) -> Optional[dict[str, str]]:
+    """{tag: value} when a condition is only `StringEquals aws:PrincipalTag/<k>: <one value>`."""
+    if not condition:
+        return {}
+    if not isinstance(condition, dict) or set(condition) != {"StringEquals"}:
+        return None
+    tags = {}
+    for key, value in condition["StringEquals"].items():
+        values = _list(value)
+        if not key.startswith("aws:PrincipalTag/") or len(values) != 1:
+            return None
+        tags[key.split("/", 1)[1]] = str(values[0])
+    return tags
+
+
+def read_secret_policy(text: Optional[str]) -> PolicyReading:
+    """Readers, admins, writers and trust tags of a secret policy shaped like thoughtbot's
+    `secret` module's (statements AllowRead, AllowAdmin, AllowReadWrite, AllowRotation); every
+    other statement is listed as unexpressed (it stays in the live policy, kept verbatim). Pure."""
+    out = PolicyReading()
+    if not text:
+        return out
+    doc = json.loads(text)
+    for index, statement in enumerate(_list(doc.get("Statement"))):
+        sid = statement.get("Sid") or f"Statement[{index}]"
+        principals = _list((statement.get("Principal") or {}).get("AWS")) if isinstance(statement.get("Principal"), dict) else []
+        actions = set(_list(statement.get("Action")))
+        known = (statement.get("Effect") == "Allow" and principals and
+                 all(isinstance(p, str) and PRINCIPAL_ARN.match(p) for p in principals))
+        tags = _trust_tags(statement.get("Condition"))
+        if known and statement.get("NotAction") and not actions and tags == {}:
+            out.admin += principals
+        elif known and actions and actions <= READ_ACTIONS and tags is not None:
+            out.read += principals
+            out.trust_tags.update(tags)
+        elif known and actions and actions <= READWRITE_ACTIONS and tags == {}:
+            out.readwrite += principals
+        elif known and actions == set(policies.ROTATION_SECRET_ACTIONS) and tags == {}:
+            out.rotation_roles += principals
+            out.unexpressed.append(f"{sid}: rotation by {', '.join(principals)} is left as it is (this stack does "
+                                   "not manage that role, its policy or a rotation function)")
+        else:
+            what = ", ".join(sorted(actions or {f"all but {a}" for a in _list(statement.get('NotAction'))}))
+            who = ", ".join(str(p) for p in principals) or json.dumps(statement.get("Principal"))
+            out.unexpressed.append(f"{sid}: {statement.get('Effect')} {what} for {who}"
+                                   + (" with a condition" if statement.get("Condition") else "")
+                                   + " has no config equivalent")
+    for name in ("read", "admin", "readwrite"):
+        setattr(out, name, list(dict.fromkeys(getattr(out, name))))
+    return out
