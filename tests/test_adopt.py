@@ -270,6 +270,7 @@ def test_adopt_thoughtbot_and_hand_made_secrets_imports_only_and_changes_no_valu
     code, out, _ = cli(capsys, "plan", "--stack", "prod", "--project-dir", str(project), "--against", str(against),
                        "--fail-on", "data-loss")
     assert code == 0 and "= import  aws:kms/key:Key  api-credentials" in out and "nothing loses data" in out
+    assert f"adopts the existing resource {landscape['api-credentials']['key_id']} as it is" in out
 
     # Every dynamic resource's create, against moto, with the inputs the program registered.
     from app_secrets.key_merge import KmsKeyGuardProvider, SecretKeysProvider
@@ -298,6 +299,17 @@ def test_adopt_thoughtbot_and_hand_made_secrets_imports_only_and_changes_no_valu
     later = plan_document(run_program("prod", project_dir=project, mocks=state), project)
     assert not any(r.get("import") for r in later["resources"])
     assert diff_plans(after_plan, later) == []
+
+    # Deleting a whole `adopted` block would write an initial version over the live value: flagged.
+    doc = yaml.safe_load(stack_file.read_text())
+    del doc["config"]["app-secrets:secrets"]["prismic"]["adopted"]
+    stack_file.write_text(yaml.safe_dump(doc))
+    again = AwsMocks(region=REGION)
+    again.existing = dict(state.existing)
+    changes = diff_plans(later, plan_document(run_program("prod", project_dir=project, mocks=again), project))
+    version = next(c for c in changes if c.type == "aws:secretsmanager/secretVersion:SecretVersion")
+    assert version.action == "create" and version.risk == "data-loss" and version.name == "prismic"
+    assert version.notes[0].startswith("writes an initial version into the existing secret")
 
 
 def test_key_merge_of_an_adopted_secret_adds_only_the_missing_keys(capsys, aws, project, landscape):

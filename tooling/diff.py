@@ -106,7 +106,7 @@ def diff_plans(old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]) -> list[C
                     physical_name=resource.get("physicalName"))
         if previous is None:
             # issue 17: an `import` adopts the existing resource; nothing is created.
-            changes.append(Change(action="import" if resource.get("import") else "create", **base))
+            changes.append(Change(action="import" if resource.get("import") else "create", after=resource, **base))
             continue
         changed = _changed(previous, resource, renames)
         if bool(previous.get("protect")) != bool(resource.get("protect")):
@@ -146,12 +146,19 @@ def _annotate(changes: list[Change], old_doc: Mapping[str, Any], new_doc: Mappin
     deletes = {(c.type, c.physical_name): c for c in changes if c.action == "delete" and c.physical_name}
     db_secrets = {s["secretName"] for s in (old_doc.get("secrets") or ()) if s.get("kind") == "rds-postgres-admin-login"}
     imported = {r["import"] for r in (new_doc.get("resources") or ()) if r.get("import")}
+    existing_secrets = {(r.get("parent"), r["name"]) for r in (old_doc.get("resources") or ()) if r["type"] == SECRET}
 
     for c in changes:
         before, after = c.before or {}, c.after or {}
         label = f"{c.physical_name or c.name}"
         if c.old_urn:
             c.notes.append(f"moves from {c.old_urn} (alias): the same cloud resource is kept")
+        if c.type == VERSION and c.action == "create" and (after.get("parent"), c.name) in existing_secrets:
+            # issue 17: e.g. `adopted` deleted from an entry: the program writes its initial version again.
+            c.risk = DATA_LOSS
+            c.notes.insert(0, f"writes an initial version into the existing secret {c.physical_name or c.name}: "
+                              "it becomes AWSCURRENT and replaces the live value (and hand edits). Was `adopted` "
+                              "removed from the entry? Keep it")
         if c.type == KEYS_MERGE and c.action == "create" and (after.get("inputs") or {}).get("secret_id") in imported:
             c.notes.append("reads the adopted secret's live value and adds only the keys it lacks; existing keys "
                            "keep their values")
