@@ -150,7 +150,7 @@ def landscape(aws):
     sm.put_secret_value(SecretId="prismic", SecretString=json.dumps({"PRISMIC_TOKEN": "filled-by-hand-s3cr3t",
                                                                      "PRISMIC_SECRET": ""}))
     # By hand: the AWS-managed key, no resource policy.
-    made["console/stripe"] = {"arn": sm.create_secret(Name="console/stripe",
+    made["console/stripe"] = {"arn": sm.create_secret(Name="console/stripe", AddReplicaRegions=[{"Region": "us-west-2"}],
                                                       SecretString=json.dumps({"STRIPE_KEY": "sk_live_s3cr3t"}))["ARN"]}
     sm.create_secret(Name="plain-text", SecretString="not json at all s3cr3t")
     sm.create_secret(Name="owned-elsewhere", SecretString=json.dumps({"BILLING_KEY": "b"}))
@@ -226,6 +226,8 @@ def test_adopt_thoughtbot_and_hand_made_secrets_imports_only_and_changes_no_valu
     assert secrets["console-stripe"]["adopted"] == {"awsManagedKey": True,
                                                     "import": {"secret": landscape["console/stripe"]["arn"]}}
     assert secrets["rails-secret"]["type"] == "random"
+    # A replica keeps the key AWS reports for it (here the AWS-managed one): no key is made for it.
+    assert secrets["console-stripe"]["replicaRegions"] == [{"region": "us-west-2", "kmsKeyId": "alias/aws/secretsmanager"}]
     # What the file cannot say is said in plain words: the rotation role of the `secret` module.
     assert "AllowRotation: rotation by arn:aws:iam::123456789012:role/api-credentials-rotation is left as it is" in out
     assert "console-stripe: encrypted with the AWS-managed key aws/secretsmanager" in out
@@ -258,6 +260,9 @@ def test_adopt_thoughtbot_and_hand_made_secrets_imports_only_and_changes_no_valu
     secret = next(r for r in adopted if r["type"] == "aws:secretsmanager/secret:Secret" and r["name"] == "api-credentials")
     assert secret["inputs"]["kmsKeyId"].endswith(landscape["api-credentials"]["key_id"])
     assert secret["inputs"]["tags"] == {"team": "web"} and secret["inputs"]["description"] == "API credentials"
+    stripe = next(r for r in adopted if r["type"] == "aws:secretsmanager/secret:Secret" and r["name"] == "console-stripe")
+    assert stripe["inputs"]["replicas"] == [{"kmsKeyId": "alias/aws/secretsmanager", "region": "us-west-2"}]
+    assert "kmsKeyId" not in stripe["inputs"]
 
     # plan --against: no data loss, the imports listed, nothing of the existing stack touched.
     changes = diff_plans(before_plan, after_plan)
