@@ -33,8 +33,7 @@ import argparse
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from app_secrets import naming
 from app_secrets.adoption import PolicyReading, read_secret_policy  # noqa: F401 (pure; shared with config)
@@ -201,7 +200,7 @@ def _key_names(sm, arn: str, name: str) -> list[str]:
     return keys
 
 
-def inspect(sm, kms, name: str, region: Optional[str]) -> Inspected:
+def inspect(sm, kms, name: str) -> Inspected:
     described = sm.describe_secret(SecretId=name)
     if described.get("DeletedDate"):
         raise AdoptError(f"secret {name} is scheduled for deletion; restore it first (aws secretsmanager restore-secret)")
@@ -405,7 +404,7 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     try:
         for name in selected_names(sm, args.secret or [], args.prefix, tags):
             try:
-                secret = inspect(sm, kms, name, region)
+                secret = inspect(sm, kms, name)
             except AdoptError as error:
                 problems += error.lines
                 continue
