@@ -383,6 +383,9 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     config = doc.get("config") or {}
     if config.get("app-secrets:reviewStack") is True:
         raise AdoptError(f"{path}: a review stack's secrets are short-lived copies; adopt into a long-lived stack")
+    if config.get("app-secrets:sharedKmsKey") is True:
+        raise AdoptError(f"{path}: app-secrets:sharedKmsKey is true, which would move adopted secrets to the "
+                         "stack's shared key; adopt into a stack without it")
     stack_region = config.get("aws:region") if isinstance(config.get("aws:region"), str) else None
     try:
         region = resolve_region(args.region, stack_region, f"{path.name}: aws:region")
