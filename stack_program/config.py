@@ -73,8 +73,97 @@ def _replica():
 # Former config keys of a secret or database (renames move the resources instead of replacing them).
 ALIASES = List(Str(pattern=re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$"), expected="a former key of this entry"), unique=True)
 
+# ---- issue 17: adopting secrets made elsewhere (see app_secrets/adoption.py, README "Adopting") ----
+from app_secrets import adoption as _adoption  # noqa: E402 (kept beside the block that uses it)
+import json  # noqa: E402
+
+
+def _key_policy_problem(text: str) -> str | None:
+    try:
+        doc = json.loads(text)
+    except ValueError as error:
+        return f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+    return None if isinstance(doc, dict) and doc.get("Statement") else "expected a policy document with a Statement list"
+
+
+ADOPTED = Obj(
+    {
+        "import": Obj(
+            {"secret": Str(pattern=_adoption.SECRET_ARN_PATTERN,
+                           expected="a secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)"),
+             "secretPolicy": Str(pattern=_adoption.SECRET_ARN_PATTERN, expected="the secret's ARN (the policy's import ID)"),
+             "kmsKey": Str(pattern=_adoption.KMS_KEY_ID_PATTERN, expected="a KMS key id (1234abcd-12ab-34cd-56ef-1234567890ab)"),
+             "kmsAlias": Str(pattern=_adoption.KMS_ALIAS_PATTERN, expected="a KMS alias name (alias/<name>)")},
+            required=("secret",),
+            expected="the import IDs of the first `pulumi up` (secret, secretPolicy, kmsKey, kmsAlias)"),
+        "secretPolicy": POLICY_DOCUMENT,
+        "keyPolicy": Str(expected="a JSON key policy", extra=_key_policy_problem),
+        "awsManagedKey": Bool(),
+    },
+    expected="what `adopt` read of an existing secret (import, secretPolicy, keyPolicy, awsManagedKey)",
+)
+
+
+def _adoption_of(entry: Mapping[str, Any], path: str, review: bool, problems: list[Problem],
+                 own_name: str | None = None):
+    """The Adoption of a secret or database entry, or None; cross-field problems are appended."""
+    adopted = entry.get("adopted")
+    if not adopted:
+        return None
+    ids = dict(adopted.get("import") or {})
+    where = f"{path}.adopted"
+    if review:
+        problems.append(Problem(where, "review stacks create their own short-lived secrets; adopt into a long-lived "
+                                       "stack (dev, staging, production)"))
+    if entry.get("existingSecretName"):
+        problems.append(Problem(where, "give either adopted (take the secret over) or existingSecretName (only read "
+                                       "it), not both"))
+    if adopted.get("awsManagedKey") and (ids.get("kmsKey") or ids.get("kmsAlias") or adopted.get("keyPolicy")):
+        problems.append(Problem(where, "awsManagedKey: true means the secret has no key of its own; expected no "
+                                       "kmsKey, kmsAlias or keyPolicy"))
+    if ids.get("kmsAlias") and not ids.get("kmsKey"):
+        problems.append(Problem(f"{where}.import.kmsAlias", "expected kmsKey too (the alias is imported with its key)"))
+    arn_name = _adoption.secret_name_of_arn(ids["secret"]) if ids.get("secret") else None
+    own = own_name or entry.get("name") or path.split(".", 1)[1]
+    if arn_name is not None and arn_name != own:
+        field = "secretName" if path.startswith("databases.") else "name"
+        problems.append(Problem(f"{where}.import.secret", f"names secret '{arn_name}' but this entry's {field} is "
+                                f"'{own}'; expected {field}: {arn_name} (a different name would replace the secret)"))
+    if ids.get("secretPolicy") and not adopted.get("secretPolicy"):
+        problems.append(Problem(f"{where}.secretPolicy", "is required with import.secretPolicy (the live policy, "
+                                "as `adopt` wrote it; a different one would make the import fail)"))
+    if ids.get("secretPolicy") and ids.get("secret") and ids["secretPolicy"] != ids["secret"]:
+        problems.append(Problem(f"{where}.import.secretPolicy", "expected the same ARN as import.secret (a secret "
+                                "policy is imported by its secret's ARN)"))
+    if adopted.get("secretPolicy"):
+        _check_kept_policy(entry, path, adopted["secretPolicy"], problems)
+    return _adoption.Adoption(import_ids=ids, secret_policy=adopted.get("secretPolicy"),
+                              key_policy=adopted.get("keyPolicy"), aws_managed_key=bool(adopted.get("awsManagedKey")))
+
+
+def _check_kept_policy(entry: Mapping[str, Any], path: str, document: str, problems: list[Problem]) -> None:
+    """While an adopted entry keeps the live secret policy verbatim, its principals and trust tags
+    must say what that policy says: an edit of them alone would change nothing in AWS (Day 2)."""
+    reading = _adoption.read_secret_policy(document)
+    fields = [("readPrincipals", reading.read), ("adminPrincipals", reading.admin), ("trustTags", reading.trust_tags)]
+    if path.startswith("secrets."):
+        fields.append(("readwritePrincipals", reading.readwrite))
+    for field_name, live in fields:
+        configured = entry.get(field_name) or ({} if field_name == "trustTags" else [])
+        same = configured == live if field_name == "trustTags" else set(configured) == set(live)
+        if not same:
+            shown = json.dumps(live) if live else "nothing"
+            problems.append(Problem(f"{path}.{field_name}", f"differs from adopted.secretPolicy, which is kept as it "
+                                    f"is in AWS and says {shown}; edit that document too, or delete "
+                                    "adopted.secretPolicy to use the policy built from this entry"))
+    if entry.get("secretPolicies"):
+        problems.append(Problem(f"{path}.secretPolicies", "has no effect while adopted.secretPolicy keeps the live "
+                                "policy; put the statements into adopted.secretPolicy, or delete it"))
+# ---- end issue 17 ----
+
 COMMON_SECRET_FIELDS = {
     "aliases": ALIASES,
+    "adopted": ADOPTED,
     "name": SECRET_NAME,
     "description": Str(max_len=2048),
     "adminPrincipals": PRINCIPALS,
@@ -152,8 +241,9 @@ DATABASE = Obj(
         "tags": TAGS,
         "trustTags": TAGS,
         "recoveryWindowInDays": RECOVERY_WINDOW,
+        "adopted": ADOPTED,   # issue 17: initialPassword is then not needed (never written)
     },
-    required=("identifier", "username", "initialPassword"),
+    required=("identifier", "username"),
     defaults={"strategy": "single-user", "sslMode": "require", "passwordLength": 32},
 )
 
@@ -230,6 +320,7 @@ class SecretSpec:
     recovery_window_in_days: int = 30
     create_rotation_role: bool = False
     aliases: tuple[str, ...] = ()
+    adopted: "_adoption.Adoption | None" = None   # issue 17: took over an existing secret
 
 
 @dataclass(frozen=True)
@@ -267,6 +358,7 @@ class DatabaseSpec:
     trust_tags: Mapping[str, str]
     recovery_window_in_days: int
     aliases: tuple[str, ...] = ()
+    adopted: "_adoption.Adoption | None" = None   # issue 17: took over an existing login secret
 
 
 @dataclass(frozen=True)
@@ -375,6 +467,11 @@ def parse_config(
     _check_aliases(settings_secrets, settings_dbs, problems)
     _check_overlaps(settings_secrets, settings_dbs, problems)
     _check_app_variables(settings_secrets, settings_dbs, policies, problems)
+    if values.get("sharedKmsKey"):  # issue 17: an adopted secret keeps the key it has
+        problems += [Problem(f"{'secrets' if isinstance(spec, SecretSpec) else 'databases'}.{spec.key}.adopted",
+                             "sharedKmsKey would move this adopted secret to the stack's shared key; expected "
+                             "sharedKmsKey: false in a stack that adopts secrets")
+                     for spec in (*settings_secrets, *settings_dbs) if spec.adopted]
     if region:
         for spec in list(settings_secrets) + list(settings_dbs):
             top = "secrets" if isinstance(spec, SecretSpec) else "databases"
@@ -479,9 +576,12 @@ def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
             for message in naming.rotation_name_problems(_name(base, review, stack)):
                 problems.append(Problem(f"{path}.name", message))
         existing = entry.get("existingSecretName")
+        adopted = _adoption_of(entry, path, review, problems)
         out.append(SecretSpec(
             key=key, kind=kind, name=_name(base, review, stack),
-            description=entry.get("description") or f"{key} ({kind} secret managed by {PROJECT})",
+            # An adopted secret keeps its own description, also none (the import compares it).
+            description=entry.get("description") if adopted else
+            (entry.get("description") or f"{key} ({kind} secret managed by {PROJECT})"),
             environment_variables=env,
             initial_value=dict(entry.get("initialValue") or {}),
             random_settings=random_settings,
@@ -496,6 +596,7 @@ def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
             recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
             create_rotation_role=bool(create_role),
             aliases=tuple(entry.get("aliases") or ()),
+            adopted=adopted,
         ))
     return tuple(out)
 
@@ -535,6 +636,9 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
                                         "could be generated (each type is required); expected it to leave some"))
         identifier = entry.get("identifier") or key
         secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}", review, stack)
+        adopted = _adoption_of(entry, path, review, problems, own_name=secret_name)  # issue 17
+        if "initialPassword" not in entry and not adopted:
+            problems.append(Problem(f"{path}.initialPassword", "is required (a password of 8-128 characters)"))
         for message in naming.rotation_name_problems(secret_name):
             problems.append(Problem(f"{path}.secretName", message))
         for needs_vpc in ("subnetIds", "securityGroupIds", "databaseSecurityGroupId"):
@@ -570,7 +674,8 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             database_name=entry.get("databaseName"),
             alternate_username=alternate,
             secret_name=secret_name,
-            description=entry.get("description") or f"Admin login of RDS PostgreSQL instance {identifier}",
+            description=entry.get("description") if adopted else
+            (entry.get("description") or f"Admin login of RDS PostgreSQL instance {identifier}"),
             strategy=entry.get("strategy") or "single-user",
             vpc_id=entry.get("vpcId"),
             subnet_ids=tuple(entry.get("subnetIds") or ()),
@@ -590,6 +695,7 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             trust_tags=dict(entry.get("trustTags") or {}),
             recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
             aliases=tuple(entry.get("aliases") or ()),
+            adopted=adopted,
         ))
     return tuple(out)
 

@@ -165,7 +165,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             admin_principals=_principals(spec.admin_principals, settings.admin_principals),
             read_principals=_readers(spec.key, spec.read_principals, settings, policy_roles, context),
             readwrite_principals=list(spec.readwrite_principals),
-            resource_tags={**tags, **spec.tags},
+            # An adopted secret keeps exactly its own tags (the import compares them).
+            resource_tags=dict(spec.tags) if spec.adopted else {**tags, **spec.tags},
             trust_tags=spec.trust_tags,
             secret_policies=list(spec.secret_policies),
             replica_regions=list(spec.replica_regions),
@@ -175,7 +176,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             kms_key=shared_key,
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
             context=context,
-            protect=settings.protect,
+            protect=settings.protect or spec.adopted is not None,
+            adoption=spec.adopted,
         )
         opts = evolution.secret_options(spec.key, spec.kind, spec.aliases)
         if spec.kind == "random":
@@ -219,13 +221,14 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             deployer_principals=deployers,
             log_retention_in_days=settings.log_retention_in_days,
             replica_regions=list(db.replica_regions),
-            tags={**tags, **db.tags},
+            tags=dict(db.tags) if db.adopted else {**tags, **db.tags},   # issue 17: an adopted login keeps its tags
             trust_tags=db.trust_tags,
             recovery_window_in_days=db.recovery_window_in_days,
             kms_key=shared_key,
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
             context=context,
-            protect=settings.protect,
+            protect=settings.protect or db.adopted is not None,
+            adoption=db.adopted,
         ), evolution.database_options(db.aliases))
 
     read_policies = {}

@@ -201,7 +201,7 @@ def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
     assert err.splitlines() == [
         f"error: {source}: secrets.web.environmentVariables[0]: 'api-key' is not an upper-case environment "
         "variable name matching ^[A-Z_][A-Z0-9_]*$",
-        f"error: {source}: secrets.web.lenght: unknown key (expected one of: adminPrincipals, "
+        f"error: {source}: secrets.web.lenght: unknown key (expected one of: adminPrincipals, adopted, "
         "aliases, description, environmentVariables, name, randomSettings, readPrincipals, readwritePrincipals, "
         "recoveryWindowInDays, replicaRegions, secretPolicies, tags, trustTags)",
     ]

@@ -5,6 +5,8 @@
                                                  what changes since REF (git ref or `plan --json` file)
   status --stack NAME                            user-managed variables still empty in AWS
   validate [--stack NAME ...]                    check every stack file in stacks/ (a PR check)
+  adopt --stack NAME (--secret N | --prefix P | --tag K=V) [--write]
+                                                 take existing secrets under a stack (tooling/adopt.py)
   env ... / exec ...                             fetch a stack's secrets for a local run (envcmd)
   rotate ... / rotation status|cancel ...        drive and watch rotations (rotation_ops)
 
@@ -90,6 +92,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return worst
 
 
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from .adopt import AdoptError, cmd_adopt as adopt
+    try:
+        return adopt(args)
+    except AdoptError as error:
+        raise CliError(error.lines, error.code) from None
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .review import cmd_status as status
     return status(args)
@@ -120,7 +130,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     validate = sub.add_parser("validate", help="check every stack file in stacks/")
     validate.add_argument("--stack", action="append", help="only these stacks (repeatable)")
     validate.set_defaults(func=cmd_validate)
-    for command in (plan, validate):
+    adopt = sub.add_parser("adopt", help="take existing secrets under a stack (writes import IDs; see README)")
+    from .adopt import build_parser as adopt_options
+    adopt_options(adopt)
+    adopt.set_defaults(func=cmd_adopt)
+    for command in (plan, validate, adopt):
         command.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
                              help="project folder holding Pulumi.yaml (default: this project)")
     status = sub.add_parser("status", help="user-managed variables still empty in AWS")

@@ -30,7 +30,7 @@ DATA_LOSS, CONSUMERS = "data-loss", "consumers"
 
 @dataclass
 class Change:
-    action: str                       # create | update | replace | delete
+    action: str                       # create | import | update | replace | delete
     type: str
     name: str
     urn: str                          # the new URN (the old one for a delete)
@@ -105,7 +105,8 @@ def diff_plans(old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]) -> list[C
         base = dict(type=resource["type"], name=resource["name"], urn=resource["urn"],
                     physical_name=resource.get("physicalName"))
         if previous is None:
-            changes.append(Change(action="create", **base))
+            # issue 17: an `import` adopts the existing resource; nothing is created.
+            changes.append(Change(action="import" if resource.get("import") else "create", after=resource, **base))
             continue
         changed = _changed(previous, resource, renames)
         if bool(previous.get("protect")) != bool(resource.get("protect")):
@@ -126,7 +127,7 @@ def diff_plans(old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]) -> list[C
                               before=previous))
 
     _annotate(changes, old_doc, new_doc)
-    order = {"delete": 0, "replace": 1, "update": 2, "create": 3}
+    order = {"delete": 0, "replace": 1, "update": 2, "import": 3, "create": 4}
     changes.sort(key=lambda c: (0 if c.risk == DATA_LOSS else 1 if c.risk else 2, order[c.action], c.type, c.name))
     return changes
 
@@ -144,12 +145,26 @@ def _annotate(changes: list[Change], old_doc: Mapping[str, Any], new_doc: Mappin
     creates = {(c.type, c.physical_name): c for c in changes if c.action == "create" and c.physical_name}
     deletes = {(c.type, c.physical_name): c for c in changes if c.action == "delete" and c.physical_name}
     db_secrets = {s["secretName"] for s in (old_doc.get("secrets") or ()) if s.get("kind") == "rds-postgres-admin-login"}
+    imported = {r["import"] for r in (new_doc.get("resources") or ()) if r.get("import")}
+    existing_secrets = {(r.get("parent"), r["name"]) for r in (old_doc.get("resources") or ()) if r["type"] == SECRET}
 
     for c in changes:
         before, after = c.before or {}, c.after or {}
         label = f"{c.physical_name or c.name}"
         if c.old_urn:
             c.notes.append(f"moves from {c.old_urn} (alias): the same cloud resource is kept")
+        if c.type == VERSION and c.action == "create" and (after.get("parent"), c.name) in existing_secrets:
+            # issue 17: e.g. `adopted` deleted from an entry: the program writes its initial version again.
+            c.risk = DATA_LOSS
+            c.notes.insert(0, f"writes an initial version into the existing secret {c.physical_name or c.name}: "
+                              "it becomes AWSCURRENT and replaces the live value (and hand edits). Was `adopted` "
+                              "removed from the entry? Keep it")
+        if c.type == KEYS_MERGE and c.action == "create" and (after.get("inputs") or {}).get("secret_id") in imported:
+            c.notes.append("reads the adopted secret's live value and adds only the keys it lacks; existing keys "
+                           "keep their values")
+        if c.action == "import":
+            c.notes.append(f"adopts the existing resource {after.get('import')} as it is (protected; the import "
+                           "fails, changing nothing, if its live settings differ from these inputs)")
         if c.action in ("replace", "delete") and c.protected:
             c.notes.append("PROTECTED: `pulumi up` refuses this step until the resource is unprotected "
                            "(see README, Changing a stack safely)")
@@ -242,12 +257,14 @@ def has_data_loss(changes: list[Change]) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Rendering
 
-SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
+SYMBOL = {"create": "+", "import": "=", "update": "~", "replace": "+-", "delete": "-"}
 
 
 def summary(changes: list[Change]) -> str:
     counts = {a: sum(1 for c in changes if c.action == a and c.type != "consumers")
-              for a in ("create", "update", "replace", "delete")}
+              for a in ("create", "import", "update", "replace", "delete")}
+    if not counts["import"]:
+        del counts["import"]  # the usual summary line stays as it was
     lossy = sum(1 for c in changes if c.risk == DATA_LOSS)
     text = ", ".join(f"{n} to {a}" for a, n in counts.items())
     return text + (f"; {lossy} change(s) LOSE DATA OR FAIL" if lossy else "; nothing loses data")

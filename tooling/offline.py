@@ -116,6 +116,9 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.generated_secrets: set[str] = set()
         self.calls: list[tuple[str, dict]] = []
         self.created: list[tuple[str, str]] = []
+        # (type, name) -> id of resources already in the stack's state (issue 17: adopted by an
+        # earlier `up`), so a later plan sees their real ids as the engine would.
+        self.existing: dict[tuple[str, str], str] = {}
 
     def _invent(self, value: str, label: str) -> str:
         self.computed[value] = label
@@ -184,10 +187,24 @@ class AwsMocks(pulumi.runtime.Mocks):
             self.generated_secrets.add(value)
             outputs["result"] = value
             outputs["bcryptHash"] = f"$2a$10${h[:53]}"
+        known = args.resource_id or self.existing.get((t, name))
+        if known:  # issue 17: an import (or a resource imported earlier) has its own id and ARN
+            rid = self._imported(t, known, outputs, region)
         if "arn" not in outputs and t.startswith("aws:"):
             outputs.setdefault("arn", None)
         state = {**inputs, **{k: v for k, v in outputs.items() if v is not None}}
         return rid, state
+
+    def _imported(self, t: str, import_id: str, outputs: dict[str, Any], region: str) -> str:
+        """The outputs an imported resource has in AWS, from its import ID (issue 17)."""
+        if t == "aws:kms/key:Key":
+            outputs["keyId"] = import_id
+            outputs["arn"] = f"arn:aws:kms:{region}:{self.account}:key/{import_id}"
+        elif t == "aws:secretsmanager/secret:Secret":
+            outputs["arn"] = import_id
+        elif t == "aws:kms/alias:Alias":
+            outputs["arn"] = f"arn:aws:kms:{region}:{self.account}:{import_id}"
+        return import_id
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         token, a = args.token, dict(args.args)
@@ -258,6 +275,7 @@ class Registration:
     protect: bool
     id: Optional[str] = None
     aliases: list[dict] = field(default_factory=list)   # alias specs as sent ({"name", "type", ...} or {"urn"})
+    import_id: str = ""             # the `import` resource option: adopt this existing resource
 
     @property
     def physical_name(self) -> Optional[str]:
@@ -299,7 +317,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             additional_secret_outputs=list(request.additionalSecretOutputs),
             dependencies=list(request.dependencies), delete_before_replace=bool(request.deleteBeforeReplace),
             protect=bool(request.protect), id=id_,
-            aliases=[json_format.MessageToDict(a) for a in request.aliases]))
+            aliases=[json_format.MessageToDict(a) for a in request.aliases], import_id=request.importId or ""))
         from pulumi.runtime.proto import resource_pb2
         response = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
         return response

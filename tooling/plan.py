@@ -13,6 +13,7 @@ Document shape (`python -m components plan --stack dev --json`):
         {"urn": str, "type": str, "name": str, "parent": urn | null, "component": bool,
          "physicalName": str | null, "inputs": {...},          # tree order, see below
          "protect": bool, "aliases": [urn]}                    # aliases: own and inherited (tooling/urns.py)
+         # "import": id, only on a resource adopted with the `import` option (issue 17)
       ],
       "secrets": [
         {"name": config key, "secretName": physical name, "kind": str,
@@ -139,6 +140,7 @@ def plan_document(run: OfflineRun, project_dir: Path = PROJECT_DIR) -> dict[str,
             "inputs": inputs,
             "protect": reg.protect,
             "aliases": aliases.get(reg.urn, []),
+            **({"import": reg.import_id} if reg.import_id else {}),   # issue 17: adopted, not created
         })
     secrets = []
     kinds: dict[str, str] = {}
@@ -230,7 +232,10 @@ def render_text(doc: dict[str, Any]) -> str:
 
     def walk(resource: dict[str, Any], depth: int) -> None:
         pad = "  " * depth
-        lines.append(f"{pad}+ {_label(resource)}")
+        if resource.get("import"):
+            lines.append(f"{pad}= {_label(resource)}  (import {visible(resource['import'])})")
+        else:
+            lines.append(f"{pad}+ {_label(resource)}")
         for line in _format_inputs(resource["inputs"]):
             lines.append(f"{pad}    {line}")
         for child in tree.get(resource["urn"], []):
@@ -311,7 +316,9 @@ def cost_lines(doc: dict[str, Any]) -> list[str]:
 
 def summary_line(doc: dict[str, Any]) -> str:
     counts = ", ".join(f"{n} {t}" for t, n in doc["summary"]["byType"].items())
-    return f"{doc['summary']['total']} resources to create: {counts}"
+    imports = sum(1 for r in doc["resources"] if r.get("import"))
+    adopted = f"; {imports} of them imported (`=`: existing resources adopted, nothing created)" if imports else ""
+    return f"{doc['summary']['total']} resources to create: {counts}{adopted}"
 
 
 def render_rich(doc: dict[str, Any], console) -> None:
@@ -329,7 +336,8 @@ def render_rich(doc: dict[str, Any], console) -> None:
 
     def add(node, resource):
         physical = f" [cyan]{escape(resource['physicalName'])}[/]" if resource["physicalName"] else ""
-        branch = node.add(f"[green]+[/] [bold]{escape(resource['name'])}[/] [dim]{escape(resource['type'])}[/]{physical}")
+        mark = f"[cyan]=[/] [dim](import {escape(resource['import'])})[/] " if resource.get("import") else "[green]+[/] "
+        branch = node.add(f"{mark}[bold]{escape(resource['name'])}[/] [dim]{escape(resource['type'])}[/]{physical}")
         for line in _format_inputs(resource["inputs"]):
             branch.add(f"[dim]{escape(line)}[/]", highlight=False)
         for child in tree_index.get(resource["urn"], []):

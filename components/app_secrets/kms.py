@@ -26,6 +26,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming, policies
+from .adoption import Adoption, options as adoption_options
 from .context import AwsContext
 
 
@@ -47,11 +48,17 @@ def inherited_protect(protect: bool) -> Optional[bool]:
     return True if protect else None
 
 
-def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], deletion_window_in_days: int,
+def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], deletion_window_in_days: Optional[int],
                    tags: Optional[Mapping[str, str]], parent: pulumi.Resource,
-                   region: Optional[str] = None, protect: bool = False) -> tuple[aws.kms.Key, aws.kms.Alias]:
+                   region: Optional[str] = None, protect: bool = False,
+                   adoption: Optional[Adoption] = None) -> tuple[aws.kms.Key, aws.kms.Alias]:
     """A symmetric key with yearly rotation, described by `name` and aliased `alias/<name>`.
-    Secret creates these directly (not through CustomerManagedKey) to keep one component per secret."""
+    Secret creates these directly (not through CustomerManagedKey) to keep one component per secret.
+    An `adoption` imports both (see adoption.py); AWS does not report a key's deletion window."""
+    key_opts = pulumi.ResourceOptions(parent=parent, protect=inherited_protect(protect))
+    if adoption is not None:
+        key_opts = adoption_options(adoption, "kmsKey", parent)
+        deletion_window_in_days = None
     key = aws.kms.Key(
         resource_name,
         description=name,
@@ -60,14 +67,14 @@ def key_with_alias(resource_name: str, *, name: str, policy: pulumi.Input[str], 
         policy=policy,
         tags=dict(tags) if tags else None,
         region=region,  # None: the provider's region
-        opts=pulumi.ResourceOptions(parent=parent, protect=inherited_protect(protect)),
+        opts=key_opts,
     )
     alias = aws.kms.Alias(
         resource_name,
         name=naming.kms_alias_name(name),
         target_key_id=key.key_id,
         region=region,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=adoption_options(adoption, "kmsAlias", parent),
     )
     return key, alias
 

@@ -46,6 +46,7 @@ from . import naming
 from .secret_settings import ReplicaRegion
 from .context import AwsContext, answered
 from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
+from .adoption import Adoption
 from .secret import KmsKeyRef, Secret, SecretArgs
 
 
@@ -98,6 +99,7 @@ class RdsPostgresAdminLoginArgs:
     password_length: int = 32
     exclude_characters: Optional[str] = None
     rotation_enabled: bool = True
+    adoption: Optional[Adoption] = None   # take over an existing login secret (adoption.py)
     rotation_days: Optional[int] = 30
     schedule_expression: Optional[str] = None
     rotate_immediately: bool = True
@@ -202,12 +204,17 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             "password": password,
             "DATABASE_URL": url,
         }
+        if args.adoption is not None:
+            # The live secret holds the real password: nothing derived from initial_password may be
+            # merged into it (DATABASE_URL appears with the first rotation by this project's function).
+            initial_value = {k: v for k, v in initial_value.items() if k not in ("password", "DATABASE_URL")}
         secret = Secret(
             resource_name,
             SecretArgs(
                 name=secret_name,
                 initial_value=initial_value,
-                description=args.description or f"Admin login of RDS PostgreSQL instance {args.identifier}",
+                description=args.description if args.adoption else
+                (args.description or f"Admin login of RDS PostgreSQL instance {args.identifier}"),
                 admin_principals=args.admin_principals,
                 read_principals=args.read_principals,
                 deployer_principals=args.deployer_principals,
@@ -220,6 +227,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 kms_deletion_window_in_days=args.kms_deletion_window_in_days,
                 context=context,
                 protect=args.protect,
+                adoption=args.adoption,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -291,6 +299,9 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
         self.environment_variables = ["DATABASE_URL"]
         self.present_environment_variables = secret.present_environment_variables.apply(
             lambda present: [k for k in self.environment_variables if k in present])
+        if args.adoption is not None:
+            # Not merged (see above); `adopt` took the login only once its live value had it.
+            self.present_environment_variables = pulumi.Output.from_input(list(self.environment_variables))
         self.kms_key_arn = secret.kms_key_arn
         self.kms_key_alias = secret.kms_key_alias
         self.policy_json = secret.policy_json

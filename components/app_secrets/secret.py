@@ -55,6 +55,7 @@ import pulumi_random as random
 
 from . import naming, policies
 from .secret_settings import RandomSettings, ReplicaRegion
+from .adoption import Adoption, options as adoption_options
 from .context import AwsContext
 from .key_merge import KmsKeyGuard, SecretKeys
 from .kms import inherited_protect, key_with_alias
@@ -98,6 +99,7 @@ class SecretArgs:
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
     protect: bool = False
+    adoption: Optional[Adoption] = None  # take over an existing secret (adoption.py)
 
 
 @dataclass
@@ -175,15 +177,20 @@ class Secret(pulumi.ComponentResource):
                     rotation_role_arn=a[3], region=a[4], dns_suffix=a[5], account_root_arn=a[6],
                     deployer_principals=a[7], primary_region=a[8] if replica else None)))
 
-        if args.kms_key is None:
+        adoption = args.adoption
+        if adoption is not None and adoption.aws_managed_key:
+            # Adopted as it is: encrypted with aws/secretsmanager, no key of its own.
+            key_arn, key_alias = pulumi.Output.from_input(None), pulumi.Output.from_input(None)
+        elif args.kms_key is None:
             key, alias = key_with_alias(
                 resource_name,
                 name=args.name,
-                policy=key_policy_for(context.region),
+                policy=(adoption.key_policy if adoption and adoption.key_policy else key_policy_for(context.region)),
                 deletion_window_in_days=args.kms_deletion_window_in_days,
                 tags=tags,
                 parent=self,
                 protect=args.protect,
+                adoption=adoption,
             )
             key_arn, key_alias = key.arn, alias.name
         else:
@@ -211,37 +218,48 @@ class Secret(pulumi.ComponentResource):
         # A move to another key loses older versions: the guard refuses it at preview time.
         guard = KmsKeyGuard(resource_name, secret_name=args.name, kms_key_id=key_arn,
                             opts=pulumi.ResourceOptions(parent=self))
+        secret_opts = pulumi.ResourceOptions(parent=self, protect=inherited_protect(args.protect), depends_on=[guard])
+        if adoption is not None:
+            secret_opts = pulumi.ResourceOptions.merge(adoption_options(adoption, "secret", self),
+                                                       pulumi.ResourceOptions(depends_on=[guard]))
         secret = aws.secretsmanager.Secret(
             resource_name,
             name=args.name,
-            description=args.description or args.name,
+            # An adopted secret keeps its description, also none.
+            description=args.description if adoption is not None else (args.description or args.name),
             kms_key_id=key_arn,
             recovery_window_in_days=args.recovery_window_in_days,
             replicas=[
-                aws.secretsmanager.SecretReplicaArgs(region=r.region, kms_key_id=k)
+                # An adopted replica keeps the key id as AWS reports it (an ARN or an alias).
+                aws.secretsmanager.SecretReplicaArgs(region=r.region,
+                                                     kms_key_id=r.kms_key_id if adoption and r.kms_key_id else k)
                 for r, k in zip(args.replica_regions, replica_keys)
             ] or None,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=inherited_protect(args.protect), depends_on=[guard]),
+            opts=secret_opts,
         )
-        secret_policy = aws.secretsmanager.SecretPolicy(
-            resource_name,
-            secret_arn=secret.arn,
-            block_public_policy=True,
-            policy=pulumi.Output.all(admins, readers, writers, rotation_arn, _all_list(list(args.secret_policies)),
-                                     deployers)
+        built_policy = (
+            pulumi.Output.all(admins, readers, writers, rotation_arn, _all_list(list(args.secret_policies)),
+                              deployers)
             .apply(lambda a: policies.to_json(policies.secret_resource_policy(
                 admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
                 rotation_role_arn=a[3], trust_tags=args.trust_tags, extra_documents=a[4],
-                deployer_principals=a[5]))),
-            opts=child,
+                deployer_principals=a[5]))))
+        secret_policy = aws.secretsmanager.SecretPolicy(
+            resource_name,
+            secret_arn=secret.arn,
+            # AWS does not report blockPublicPolicy: an adopted policy leaves it unset (adoption.py).
+            block_public_policy=None if adoption is not None and adoption.secret_policy else True,
+            policy=adoption.secret_policy if adoption is not None and adoption.secret_policy else built_policy,
+            opts=adoption_options(adoption, "secretPolicy", self) if adoption is not None else child,
         )
         keys = sorted(initial_value)
         # One Output of the whole value serves the initial version and the key merge.
         values_by_key = pulumi.Output.all(*[initial_value[k] for k in keys]).apply(
             lambda values: dict(zip(keys, values)))
         secret_string = pulumi.Output.secret(values_by_key.apply(lambda values: json.dumps(values, sort_keys=True)))
-        version = aws.secretsmanager.SecretVersion(
+        # An adopted secret already has its value: no initial version is ever written over it.
+        version = None if adoption is not None else aws.secretsmanager.SecretVersion(
             resource_name,
             secret_id=secret.id,
             secret_string=secret_string,
@@ -256,11 +274,11 @@ class Secret(pulumi.ComponentResource):
             key_names=keys,
             values=values_by_key,
             region=context.region,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[version]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[version] if version else [secret_policy]),
         )
         # What must exist before a rotation may start: the value to rotate, the policy letting the
         # rotation role in, and the role's own permissions.
-        self.rotation_dependencies: list[pulumi.Resource] = [version, secret_policy]
+        self.rotation_dependencies: list[pulumi.Resource] = [r for r in (version, secret_policy) if r is not None]
         if role is not None and args.create_rotation_policy:
             rotation_policy = aws.iam.RolePolicy(
                 f"{resource_name}-rotation",
