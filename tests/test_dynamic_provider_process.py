@@ -267,3 +267,94 @@ def test_a_typescript_consumer_has_no_python_environment_for_them(tmp_path, aws_
         assert "No module named 'pulumi'" in consumer.plugin.output
     finally:
         consumer.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The stack's AWS identity (aws:assumeRoles, aws:profile, shared files, aws:endpoints)
+
+OTHER_ACCOUNT_ROLE = "arn:aws:iam::111111111111:role/deployer"
+
+
+def _assumed(moto_endpoint: str) -> dict:
+    sts = boto3.client("sts", endpoint_url=moto_endpoint, region_name="us-east-1")
+    return sts.assume_role(RoleArn=OTHER_ACCOUNT_ROLE, RoleSessionName="test")["Credentials"]
+
+
+def _secret_in_other_account(moto_endpoint: str) -> tuple[str, object]:
+    """A secret that exists only in account 111111111111 (moto's STS credentials act there)."""
+    creds = _assumed(moto_endpoint)
+    sm = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1",
+                      aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                      aws_session_token=creds["SessionToken"])
+    arn = sm.create_secret(Name="cross", SecretString=json.dumps({"A": "a"}))["ARN"]
+    assert ":111111111111:" in arn
+    default = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1")
+    with pytest.raises(default.exceptions.ResourceNotFoundException):
+        default.get_secret_value(SecretId=arn)
+    return arn, sm
+
+
+def _create(provider: Provider, serialized, arn: str, keys: dict):
+    urn = "urn:pulumi:production::app-secrets::app-secrets:secrets:Secret$" + KEYS_TYPE + "::cross"
+    return provider.stub.Create(provider_pb2.CreateRequest(
+        urn=urn, properties=_struct(_keys_inputs(serialized, arn, keys))), timeout=60)
+
+
+@pytest.fixture
+def bare_provider(aws_env):
+    """The provider process with base credentials but no endpoint variables: only the stack
+    config (aws:endpoints) can point it at the emulator."""
+    env = {k: v for k, v in _env(aws_env).items() if not k.startswith("AWS_ENDPOINT_URL")}
+    started = Provider(PROJECT_DIR, runtime_options(PROJECT), env)
+    assert started.plugin.port, started.plugin.output
+    yield started
+    started.close()
+
+
+def test_the_merge_writes_through_aws_assume_roles(bare_provider, serialized, moto_endpoint):
+    arn, sm = _secret_in_other_account(moto_endpoint)
+    endpoints = [{"secretsmanager": moto_endpoint, "sts": moto_endpoint}]
+    bare_provider.configure({"aws:region": "us-east-1", "aws:endpoints": endpoints})
+    with pytest.raises(grpc.RpcError) as elsewhere:   # the base credentials' account has no such secret
+        _create(bare_provider, serialized, arn, {"A": "x", "B": "b"})
+    assert "is not found with the stack's AWS credentials" in elsewhere.value.details()
+
+    stack = Provider(PROJECT_DIR, runtime_options(PROJECT),
+                     {k: v for k, v in _env({}).items() if not k.startswith("AWS_ENDPOINT_URL")})
+    try:
+        stack.configure({"aws:region": "us-east-1", "aws:endpoints": endpoints,
+                         "aws:assumeRoles": [{"roleArn": OTHER_ACCOUNT_ROLE, "sessionName": "ci", "duration": "15m"}]})
+        outs = _props(_create(stack, serialized, arn, {"A": "x", "B": "b"}).properties)
+        assert outs["added_keys"] == ["B"]
+        assert json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]) == {
+            "A": "a", "B": "b"}
+    finally:
+        stack.close()
+
+
+def test_the_merge_writes_through_a_named_profile_in_a_shared_credentials_file(
+        bare_provider, serialized, moto_endpoint, tmp_path):
+    arn, sm = _secret_in_other_account(moto_endpoint)
+    creds = _assumed(moto_endpoint)
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[deployer]\naws_access_key_id = {creds['AccessKeyId']}\n"
+                           f"aws_secret_access_key = {creds['SecretAccessKey']}\n"
+                           f"aws_session_token = {creds['SessionToken']}\n")
+    bare_provider.configure({"aws:region": "us-east-1", "aws:profile": "deployer",
+                             "aws:sharedCredentialsFiles": [str(credentials)],
+                             "aws:endpoints": [{"secretsmanager": moto_endpoint}]})
+    outs = _props(_create(bare_provider, serialized, arn, {"A": "x", "C": "c"}).properties)
+    assert outs["added_keys"] == ["C"]
+    assert json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])["C"] == "c"
+
+
+def test_a_setting_the_merge_cannot_honour_is_refused_at_preview(provider, serialized):
+    provider.configure({"aws:region": "us-east-1",
+                        "aws:assumeRoleWithWebIdentity": {"roleArn": OTHER_ACCOUNT_ROLE, "webIdentityToken": "t"}})
+    news = _keys_inputs(serialized, UNKNOWN, {"A": "x"})
+    check = provider.stub.Check(provider_pb2.CheckRequest(urn="urn:pulumi:s::app-secrets::" + KEYS_TYPE + "::w",
+                                                          olds=_struct({}), news=_struct(news)))
+    assert len(check.failures) == 1
+    reason = check.failures[0].reason
+    assert reason.startswith("stack config aws:assumeRoleWithWebIdentity cannot be honoured by the key merge")
+    assert "\n" not in reason and "Error" not in reason

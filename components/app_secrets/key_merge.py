@@ -70,7 +70,8 @@ def merge_keys(client, secret_id: str, values: Mapping[str, Any]) -> dict[str, l
     try:
         current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
     except client.exceptions.ResourceNotFoundException:
-        raise MergeError(f"secret {secret_id} has no current value to add keys to") from None
+        raise MergeError(f"secret {secret_id} has no current value to add keys to (or is not found with the "
+                         "stack's AWS credentials and region)") from None
     try:
         live = json.loads(current.get("SecretString") or "")
     except ValueError:
