@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import pickletools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -358,3 +359,27 @@ def test_a_setting_the_merge_cannot_honour_is_refused_at_preview(provider, seria
     reason = check.failures[0].reason
     assert reason.startswith("stack config aws:assumeRoleWithWebIdentity cannot be honoured by the key merge")
     assert "\n" not in reason and "Error" not in reason
+
+
+def test_aws_identity_reads_the_config_as_the_engine_sends_it():
+    """Pure: values are strings, lists and maps JSON text (pkg/resource/deploy/target.go:58-66)."""
+    from app_secrets.key_merge import MergeError, aws_identity, duration_seconds
+
+    identity = aws_identity({
+        "aws:region": "eu-west-1", "aws:profile": "ci", "aws:sharedConfigFiles": '["~/.aws/ci-config"]',
+        "aws:assumeRoles": json.dumps([{"roleArn": OTHER_ACCOUNT_ROLE, "externalId": "x"}]),
+        "aws:endpoints": json.dumps([{"sts": "http://sts", "s3": "http://s3"}]),
+        "aws:allowedAccountIds": '["111111111111"]', "aws:maxRetries": "5", "aws:useFipsEndpoint": "true",
+        "aws:defaultTags": '{"tags": {"a": "b"}}', "app-secrets:secrets": "{}"})
+    assert identity == {"region": "eu-west-1", "profile": "ci", "sharedConfigFiles": "~/.aws/ci-config",
+                        "assumeRoles": [{"roleArn": OTHER_ACCOUNT_ROLE, "externalId": "x"}],
+                        "endpoints": {"sts": "http://sts"}, "allowedAccountIds": ["111111111111"],
+                        "maxRetries": 5, "useFipsEndpoint": True}
+    assert duration_seconds("1h30m") == 5400 and duration_seconds("1.5h") is None
+    for config, expected in (
+            ({"aws:httpsProxy": "http://proxy"}, "stack config aws:httpsProxy cannot be honoured"),
+            ({"aws:sharedCredentialsFiles": '["a", "b"]'}, "aws:sharedCredentialsFiles: the key merge (boto3) reads one file"),
+            ({"aws:assumeRoles": '[{"sessionName": "x"}]'}, "aws:assumeRoles[0]: expected a map with roleArn"),
+            ({"aws:assumeRoles": json.dumps([{"roleArn": "r", "duration": "1d"}])}, "aws:assumeRoles[0].duration")):
+        with pytest.raises(MergeError, match=re.escape(expected)):
+            aws_identity(config)
