@@ -115,6 +115,7 @@ class RdsPostgresAdminLoginArgs:
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
     protect: bool = False
+    dynamic_resources: bool = True   # SecretArgs.dynamic_resources, for the login's secret
 
 
 def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str]) -> list:
@@ -218,6 +219,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 kms_deletion_window_in_days=args.kms_deletion_window_in_days,
                 context=context,
                 protect=args.protect,
+                dynamic_resources=args.dynamic_resources,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
