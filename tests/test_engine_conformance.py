@@ -204,3 +204,20 @@ def test_no_session_context_lookup_when_the_stack_names_its_deployers():
     shared = run_program("production", config_override={"sharedKmsKey": "true"})
     assert _session_context_calls(shared) == 0
     assert _session_context_calls(run_program("dev")) >= 1   # dev names none: the running role is asked
+
+
+def test_the_guard_recipe_is_one_the_engine_accepts():
+    """README: `pulumi up --replace '<guard urn>'`. The engine refuses to replace a protected
+    resource and refuses `state delete` of one others depend on (pkg/resource/edit/operations.go:
+    83-87): the guard must stay unprotected, and the secret depends on it."""
+    from tooling.offline import run_program
+
+    run = run_program("production")
+    guards = {r.parent: r for r in run.registrations if r.type.endswith(":KmsKeyGuard")}
+    secrets = [r for r in run.registrations if r.type == "aws:secretsmanager/secret:Secret"]
+    assert guards and len(guards) == len(secrets)
+    for secret in secrets:
+        guard = guards[secret.parent]
+        assert guard.protect is False and secret.protect is True
+        assert guard.urn in secret.dependencies   # so `state delete` of the guard is refused
+        assert guard.urn.startswith("urn:pulumi:production::app-secrets::") and "pulumi:pulumi:Stack" not in guard.urn

@@ -99,8 +99,14 @@ def plugin_python() -> Path:
         pytest.fail("uv is needed to build the plugin's environment (make setup puts it in .tools/bin)")
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     env.pop("VIRTUAL_ENV", None)
-    result = subprocess.run([uv, "sync", "--inexact", "--quiet"], cwd=PLUGIN_DIR, env=env,
-                            capture_output=True, text=True, timeout=600)
+    import fcntl
+    import tempfile
+
+    # pytest-xdist workers share provider/.venv: one sync at a time.
+    with open(Path(tempfile.gettempdir()) / "app-secrets-provider-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run([uv, "sync", "--inexact", "--quiet"], cwd=PLUGIN_DIR, env=env,
+                                capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     return PLUGIN_DIR / ".venv" / "bin" / "python"
 
