@@ -383,3 +383,19 @@ def test_aws_identity_reads_the_config_as_the_engine_sends_it():
             ({"aws:assumeRoles": json.dumps([{"roleArn": "r", "duration": "1d"}])}, "aws:assumeRoles[0].duration")):
         with pytest.raises(MergeError, match=re.escape(expected)):
             aws_identity(config)
+
+
+def test_the_merge_assumes_the_role_of_a_profile_in_a_shared_config_file(
+        bare_provider, serialized, moto_endpoint, tmp_path):
+    """The usual CI set-up: a profile with `role_arn` + `source_profile` in a config file."""
+    arn, sm = _secret_in_other_account(moto_endpoint)
+    config = tmp_path / "config"
+    config.write_text(f"[profile deployer]\nrole_arn = {OTHER_ACCOUNT_ROLE}\nsource_profile = base\n"
+                      f"endpoint_url = {moto_endpoint}\n\n[profile base]\nendpoint_url = {moto_endpoint}\n")
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[base]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    bare_provider.configure({"aws:region": "us-east-1", "aws:profile": "deployer",
+                             "aws:sharedConfigFiles": [str(config)], "aws:sharedCredentialsFiles": [str(credentials)]})
+    outs = _props(_create(bare_provider, serialized, arn, {"A": "x", "D": "d"}).properties)
+    assert outs["added_keys"] == ["D"]
+    assert json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])["D"] == "d"
