@@ -24,8 +24,15 @@ config stay in the secret and are reported (`extra_keys`), never deleted.
 | added_keys | keys this run wrote |
 | extra_keys | keys in the secret the config no longer has (left in place) |
 
-No value is ever an output: only key names. The provider honours `AWS_ENDPOINT_URL_SECRETS_MANAGER`
-(boto3's own variable), which is how the tests point it at the emulator.
+No value is ever an output: only key names. The merge writes as the stack's aws provider does:
+it reads `aws:region`, `aws:profile`, `aws:assumeRoles`, the shared files, `aws:endpoints`, ... from
+the stack config the engine passes to `configure` (see "The stack's AWS identity" below) and
+refuses at `check` (preview) a setting it cannot honour. boto3's own variables (e.g.
+`AWS_ENDPOINT_URL_SECRETS_MANAGER`) still apply where the config says nothing.
+
+Both providers are pickled into state by import path (`app_secrets.key_merge.<Class>`): destroy
+and refresh of every deployed stack need those paths importable forever; a class that moves
+keeps an alias here (tests/test_dynamic_provider_process.py pins them).
 
 KmsKeyGuard is registered before its secret (the secret depends on it) and holds the key the
 secret is encrypted with; when a config edit would move the secret to another key, its `check`
