@@ -95,3 +95,15 @@ def runtime_options(pulumi_yaml: Mapping) -> dict[str, str]:
 def config_json_for(namespace: str, stack_config: Mapping[str, object]) -> str:
     """PULUMI_CONFIG: the config keys of the plugin's own namespace, by name (pkg/host/host.go)."""
     return json.dumps({k.split(":", 1)[1]: v for k, v in stack_config.items() if k.split(":", 1)[0] == namespace})
+
+
+def run_async(coroutine):
+    """Run a coroutine on a loop of its own. Unlike asyncio.run, this leaves the thread's current
+    event loop alone: the offline runs later in the same test process rely on it."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()

@@ -11,7 +11,6 @@ component package must not register these resources, see test_package_process.py
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import pickletools
@@ -30,7 +29,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from stack_program.project import PROJECT_DIR, read_yaml
 from tests.helpers import plain
-from tests.plugin_process import PluginProcess, config_json_for, dynamic_provider_launch, runtime_options
+from tests.plugin_process import PluginProcess, config_json_for, dynamic_provider_launch, run_async, runtime_options
 
 PROJECT = read_yaml(PROJECT_DIR / "Pulumi.yaml")
 KEYS_TYPE = "pulumi-python:dynamic/app-secrets:SecretKeys"
@@ -95,7 +94,7 @@ def test_every_import_path_in_state_stays_importable():
 
 
 def _struct(props: dict) -> struct_pb2.Struct:
-    return asyncio.run(rpc.serialize_properties(props, {}))
+    return run_async(rpc.serialize_properties(props, {}))
 
 
 def _props(message) -> dict:

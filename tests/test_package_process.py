@@ -15,7 +15,6 @@ resource: a consumer of the package could not run it (test_dynamic_provider_proc
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -33,7 +32,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import (engine_pb2, engine_pb2_grpc, provider_pb2, provider_pb2_grpc, resource_pb2,
                                   resource_pb2_grpc)
 
-from tests.plugin_process import PluginProcess
+from tests.plugin_process import PluginProcess, run_async
 from tests.test_package import CONSTRUCT_CASES
 from tooling import urns
 from tooling.offline import AwsMocks
@@ -62,7 +61,7 @@ class RecordingMonitor(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grp
         with self.lock:
             self.invokes.append(request.tok)
             result = self.mocks.call(pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider))
-        return provider_pb2.InvokeResponse(**{"return": asyncio.run(rpc.serialize_properties(result, {}))})
+        return provider_pb2.InvokeResponse(**{"return": run_async(rpc.serialize_properties(result, {}))})
 
     def RegisterResource(self, request, context):
         urn = urns.make(self.stack, self.project, request.parent or None, request.type, request.name)
@@ -76,7 +75,7 @@ class RecordingMonitor(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grp
                 typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
                 resource_id=request.importId, custom=True))
         return resource_pb2.RegisterResourceResponse(
-            urn=urn, id=id_ or "", object=asyncio.run(rpc.serialize_properties(state, {})))
+            urn=urn, id=id_ or "", object=run_async(rpc.serialize_properties(state, {})))
 
     def RegisterResourceOutputs(self, request, context):
         return empty_pb2.Empty()
