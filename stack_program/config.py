@@ -265,7 +265,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 TOP_LEVEL: dict[str, Any] = {
     "reviewStack": Bool(),
-    "protect": Bool(),
+    "protect": Bool(auto=True),  # Pulumi.yaml's default is "auto" (the CLI needs a default)
     "sharedKmsKey": Bool(),
     "recoveryWindowInDays": RECOVERY_WINDOW,
     "kmsDeletionWindowInDays": Int(minimum=7, maximum=30),
@@ -285,7 +285,7 @@ SECRET_VALUE_PATHS = {"secrets": "initialValue", "databases": "initialPassword"}
 
 TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "reviewStack": False,
-    "protect": None,  # true, except in review stacks
+    "protect": "auto",  # true, except in review stacks
     "sharedKmsKey": False,
     "recoveryWindowInDays": 30,
     "kmsDeletionWindowInDays": 30,
@@ -495,7 +495,7 @@ def parse_config(
         read_policies=policies,
         deployer_principals=tuple(values["deployerPrincipals"]),
         log_retention_in_days=values["logRetentionInDays"],
-        protect=(not review) if values.get("protect") is None else bool(values["protect"]),
+        protect=(not review) if values.get("protect") in (None, "auto") else bool(values["protect"]),
     )
 
 

@@ -157,15 +157,21 @@ class Int(Spec):
 
 @dataclass
 class Bool(Spec):
-    description = "true or false"
+    auto: bool = False   # also accept the string "auto" (returned as is): "decide from the rest"
+
+    @property
+    def description(self) -> str:
+        return "true, false or auto" if self.auto else "true or false"
 
     def check(self, value, path, problems):
+        if self.auto and value == "auto":
+            return value
         if not isinstance(value, bool):
             # YAML 1.1 booleans are strings to the Pulumi CLI (YAML 1.2).
             yaml11 = isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n")
             got = f"the string '{value}' (YAML 1.2, which Pulumi reads, has only true and false)" if yaml11 \
                 else _type_name(value)
-            problems.append(Problem(path, f"expected true or false, got {got}"))
+            problems.append(Problem(path, f"expected {self.description}, got {got}"))
             return None
         return value
 

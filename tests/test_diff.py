@@ -21,16 +21,27 @@ class Reg:
 
 
 def test_children_inherit_the_component_alias_with_their_name_prefix_renamed():
-    component = Reg("urn:pulumi:prod::app-secrets::pulumi:pulumi:Stack$app-secrets:secrets:Secret::web-api",
+    # Engine URNs: the root stack's type is not in the chain, every other ancestor's is.
+    component = Reg("urn:pulumi:prod::app-secrets::app-secrets:secrets:Secret::web-api",
                     "app-secrets:secrets:Secret", "web-api", STACK,
                     [{"spec": {"name": "api", "type": "app-secrets:secrets:UserManagedSecret"}}])
     role = Reg("urn:pulumi:prod::app-secrets::app-secrets:secrets:Secret$aws:iam/role:Role::web-api-rotation",
                "aws:iam/role:Role", "web-api-rotation", component.urn)
     found = alias_urns([component, role])
     assert found[component.urn] == [
-        "urn:pulumi:prod::app-secrets::pulumi:pulumi:Stack$app-secrets:secrets:UserManagedSecret::api"]
+        "urn:pulumi:prod::app-secrets::app-secrets:secrets:UserManagedSecret::api"]
     assert found[role.urn] == [
         "urn:pulumi:prod::app-secrets::app-secrets:secrets:UserManagedSecret$aws:iam/role:Role::api-rotation"]
+
+
+def test_a_grandchild_alias_keeps_the_whole_parent_type_chain():
+    login = Reg("urn:pulumi:prod::app-secrets::app-secrets:databases:RdsPostgresAdminLogin::db",
+                "app-secrets:databases:RdsPostgresAdminLogin", "db", STACK, [{"spec": {"name": "old"}}])
+    secret = Reg("urn:pulumi:prod::app-secrets::app-secrets:databases:RdsPostgresAdminLogin"
+                 "$app-secrets:secrets:Secret::db-secret", "app-secrets:secrets:Secret", "db-secret", login.urn)
+    found = alias_urns([login, secret])
+    assert found[secret.urn] == ["urn:pulumi:prod::app-secrets::app-secrets:databases:RdsPostgresAdminLogin"
+                                 "$app-secrets:secrets:Secret::old-secret"]
 
 
 def test_force_new_table_covers_every_aws_type_the_program_creates():

@@ -5,13 +5,15 @@ the project is exported with `git archive` into a temporary folder and planned t
 with that checkout's own code and stack files, run by this interpreter (this venv): its
 `components/app_secrets` (or, before the layout move, its `components/`) comes first on the
 path. Every commit since the offline plan exists (`python -m components plan --json`) works;
-a REF without it, or whose stack file is missing, is reported in one line.
+a REF without it, or whose code cannot plan the stack, is reported in one line (exit 2); a
+stack file missing at REF means everything is a create.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,12 +82,37 @@ def plan_at_ref(ref: str, stack: str, *, template: Optional[str], project_dir: P
             command += ["--template", template]
         result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
         if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise AgainstFailed(f"--against {ref}: planning stack {stack} at {sha[:12]} failed: {last}")
+            # That commit's own code could not plan the stack (a broken commit, a stack file it
+            # refuses, a library it imports that this venv lacks): a REF this command cannot
+            # use, said in one line without the child's traceback or exception class.
+            raise AgainstError(f"--against {ref}: the code at {sha[:12]} cannot plan stack {stack} "
+                               f"({child_problem(result.stderr.replace(str(root) + os.sep, ''))}); use another commit or a file saved with "
+                               "`plan --json`")
         try:
-            return json.loads(result.stdout)
+            doc = json.loads(result.stdout)
         except ValueError:
-            raise AgainstFailed(f"--against {ref}: the plan at {sha[:12]} is not JSON") from None
+            raise AgainstError(f"--against {ref}: the plan at {sha[:12]} is not JSON; use another commit "
+                               "or a file saved with `plan --json`") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("resources"), list):
+            raise AgainstError(f"--against {ref}: the plan at {sha[:12]} is not a plan document")
+        return doc
+
+
+_EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Exit)\b:?\s*")
+
+
+def child_problem(stderr: str) -> str:
+    """The last meaningful line a failed child plan printed, without `error:`, `stack X:` and
+    exception class prefixes (`ImportError: ...`). Pure."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else "it printed nothing"
+    while True:
+        stripped = re.sub(r"^(?:error:\s*|stack [\w.-]+:\s*)", "", last)
+        stripped = _EXCEPTION_PREFIX.sub("", stripped)
+        if stripped == last:
+            break
+        last = stripped
+    return last[:300] or "no message"
 
 
 def _stack_file(root: Path, stack: str) -> Optional[Path]:
@@ -100,9 +127,14 @@ def _stack_file(root: Path, stack: str) -> Optional[Path]:
 
 def load_against(ref: str, stack: str, *, template: Optional[str], project_dir: Path) -> tuple[dict[str, Any], str]:
     """(plan document, label) for REF: a plan file if such a file exists, else a git ref."""
+    from .urns import to_engine_form
+
     path = Path(ref)
     if path.is_file():
-        return load_plan_file(path), str(path)
-    if shutil.which("git") is None:
+        doc, label = load_plan_file(path), str(path)
+    elif shutil.which("git") is None:
         raise AgainstError(f"--against {ref}: no such file, and git is not installed")
-    return plan_at_ref(ref, stack, template=template, project_dir=project_dir), ref
+    else:
+        doc, label = plan_at_ref(ref, stack, template=template, project_dir=project_dir), ref
+    # Plans made before the offline URNs took the engine's form (whole parent type chain).
+    return {**doc, "resources": to_engine_form(doc["resources"])}, label

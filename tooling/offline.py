@@ -31,6 +31,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from stack_program.project import PROJECT_DIR, ProjectFile, StackFileError, load_project, read_yaml, stack_names
+from tooling import urns
 
 FAKE_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
@@ -290,6 +291,11 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: AwsMocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        from pulumi.runtime.settings import get_project, get_stack
+
+        return urns.make(get_stack(), get_project(), parent or None, type_, name)
 
     def RegisterResource(self, request):
         from google.protobuf import json_format

@@ -55,7 +55,7 @@ def to_json_schema(spec: Spec, secret: bool = False) -> dict[str, Any]:
         if spec.maximum is not None:
             out["maximum"] = spec.maximum
     elif isinstance(spec, Bool):
-        out = {"type": "boolean"}
+        out = {"enum": [True, False, "auto"]} if spec.auto else {"type": "boolean"}
     elif isinstance(spec, List):
         out = {"type": "array", "items": to_json_schema(spec.item)}
         if spec.min_items:

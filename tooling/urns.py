@@ -1,6 +1,7 @@
 """Pulumi URNs and aliases, computed the way the engine does (pure, no Pulumi runtime).
 
-A URN is `urn:pulumi:<stack>::<project>::<parent type chain>$<type>::<name>`. Under the mock
+A URN is `urn:pulumi:<stack>::<project>::<parent type chain>$<type>::<name>` (the chain joins
+every ancestor's type with `$`, the root stack's excluded). Under the mock
 runtime the SDK sends alias *specs* (name, type, parent, ...) and leaves it to the engine to turn
 them into URNs, and to give children of an aliased component aliases of their own. The plan
 needs those URNs to match a renamed resource with its old self, so this module does both:
@@ -35,12 +36,42 @@ def name_of(urn: str) -> str:
     return split(urn)[3]
 
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
 def make(stack: str, project: str, parent: Optional[str], type_: str, name: str) -> str:
-    """The URN the mock runtime gives a resource (MockMonitor.make_urn): the parent's own type,
-    then `$`, then the resource's type. (The engine keeps the whole chain; within one plan
-    document, and between two plans, only consistency matters.)"""
-    qualified = f"{split(parent)[2].split('$')[-1]}${type_}" if parent else type_
+    """The URN the engine gives a resource: the parent's whole qualified type (its own parents'
+    types joined by `$`), then `$` and the resource's type; the root stack's type is left out.
+    (pulumi/pulumi pkg/resource/deploy/deployment.go generateURN, sdk/go/common/resource/urn/urn.go
+    New.) The mock runtime's MockMonitor.make_urn keeps only the parent's last type, and includes
+    the stack's: the offline monitor uses this function instead, so plan URNs paste into
+    `pulumi state` commands."""
+    parent_type = split(parent)[2] if parent else ""
+    qualified = f"{parent_type}${type_}" if parent_type and parent_type != ROOT_STACK_TYPE else type_
     return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def to_engine_form(resources: list[dict]) -> list[dict]:
+    """A plan document's resources with URNs (own, parent, aliases kept as they are) rewritten in
+    the engine's form: plans saved before the form changed still compare with new ones."""
+    by_urn = {r["urn"]: r for r in resources}
+    memo: dict[str, str] = {}
+
+    def engine_urn(urn: str) -> str:
+        if urn not in memo:
+            resource = by_urn.get(urn)
+            if resource is None:
+                memo[urn] = urn
+            else:
+                memo[urn] = urn  # no cycles in a tree, but stay safe
+                stack, project, _, _ = split(urn)
+                parent = resource.get("parent")
+                memo[urn] = make(stack, project, engine_urn(parent) if parent else None,
+                                 resource["type"], resource["name"])
+        return memo[urn]
+
+    return [{**r, "urn": engine_urn(r["urn"]), "parent": engine_urn(r["parent"]) if r.get("parent") else r.get("parent")}
+            for r in resources]
 
 
 def alias_urns(registrations: Iterable[_Reg]) -> dict[str, list[str]]:

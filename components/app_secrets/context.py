@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Optional
 
 import pulumi
@@ -19,14 +20,23 @@ class AwsContext:
     region: pulumi.Output[str]
     root_arn: pulumi.Output[str]
     root_list: pulumi.Output[list]   # [root_arn], the default principals
-    deployer_list: pulumi.Output[list]  # [the role (or user) behind the running credentials]
+    caller_arn: pulumi.Output[str]
+    invoke_opts: Optional[pulumi.InvokeOptions] = field(default=None, compare=False)
+
+    @cached_property
+    def deployer_list(self) -> pulumi.Output[list]:
+        """[the role (or user) behind the running credentials]. Looked up only when read: a stack
+        that names its deployers never calls `get_session_context`, which needs `iam:GetRole`
+        (terraform-provider-aws session_context_data_source.go) that a narrow CI role may lack.
+        An assumed-role session ARN changes with every session; the session context gives its role."""
+        session = aws.iam.get_session_context_output(arn=self.caller_arn, opts=self.invoke_opts)
+        issuer = answered(session.issuer_arn, "aws:iam/getSessionContext:getSessionContext", "issuerArn")
+        return issuer.apply(lambda r: [r])
 
     @staticmethod
     def lookup(parent: Optional[pulumi.Resource] = None) -> "AwsContext":
-        """Read the caller's account, partition, region and deployer (four data-source calls).
-
-        The deployer is the role behind the running credentials: an assumed-role session ARN
-        changes with every session, `get_session_context` gives its role's ARN."""
+        """Read the caller's account, partition and region (three data-source calls; the deployer
+        is a fourth, made only if `deployer_list` is read)."""
         opts = pulumi.InvokeOptions(parent=parent) if parent else None
         identity = aws.get_caller_identity_output(opts=opts)
         partition = aws.get_partition_output(opts=opts)
@@ -34,9 +44,6 @@ class AwsContext:
         account_id = answered(identity.account_id, "aws:index/getCallerIdentity:getCallerIdentity", "accountId")
         partition_name = answered(partition.partition, "aws:index/getPartition:getPartition", "partition")
         root_arn = pulumi.Output.all(partition_name, account_id).apply(lambda a: account_root(*a))
-        caller = answered(identity.arn, "aws:index/getCallerIdentity:getCallerIdentity", "arn")
-        session = aws.iam.get_session_context_output(arn=caller, opts=opts)
-        issuer = answered(session.issuer_arn, "aws:iam/getSessionContext:getSessionContext", "issuerArn")
         return AwsContext(
             account_id=account_id,
             partition=partition_name,
@@ -44,7 +51,8 @@ class AwsContext:
             region=answered(region.region, "aws:index/getRegion:getRegion", "region"),
             root_arn=root_arn,
             root_list=root_arn.apply(lambda r: [r]),
-            deployer_list=issuer.apply(lambda r: [r]),
+            caller_arn=answered(identity.arn, "aws:index/getCallerIdentity:getCallerIdentity", "arn"),
+            invoke_opts=opts,
         )
 
 

@@ -24,8 +24,15 @@ config stay in the secret and are reported (`extra_keys`), never deleted.
 | added_keys | keys this run wrote |
 | extra_keys | keys in the secret the config no longer has (left in place) |
 
-No value is ever an output: only key names. The provider honours `AWS_ENDPOINT_URL_SECRETS_MANAGER`
-(boto3's own variable), which is how the tests point it at the emulator.
+No value is ever an output: only key names. The merge writes as the stack's aws provider does:
+it reads `aws:region`, `aws:profile`, `aws:assumeRoles`, the shared files, `aws:endpoints`, ... from
+the stack config the engine passes to `configure` (see "The stack's AWS identity" below) and
+refuses at `check` (preview) a setting it cannot honour. boto3's own variables (e.g.
+`AWS_ENDPOINT_URL_SECRETS_MANAGER`) still apply where the config says nothing.
+
+Both providers are pickled into state by import path (`app_secrets.key_merge.<Class>`): destroy
+and refresh of every deployed stack need those paths importable forever; a class that moves
+keeps an alias here (tests/test_dynamic_provider_process.py pins them).
 
 KmsKeyGuard is registered before its secret (the secret depends on it) and holds the key the
 secret is encrypted with; when a config edit would move the secret to another key, its `check`
@@ -70,7 +77,8 @@ def merge_keys(client, secret_id: str, values: Mapping[str, Any]) -> dict[str, l
     try:
         current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
     except client.exceptions.ResourceNotFoundException:
-        raise MergeError(f"secret {secret_id} has no current value to add keys to") from None
+        raise MergeError(f"secret {secret_id} has no current value to add keys to (or is not found with the "
+                         "stack's AWS credentials and region)") from None
     try:
         live = json.loads(current.get("SecretString") or "")
     except ValueError:
@@ -89,17 +97,226 @@ def merge_keys(client, secret_id: str, values: Mapping[str, Any]) -> dict[str, l
             "added_keys": added, "extra_keys": extra}
 
 
-def _client(region: Optional[str]):
-    import boto3
+# ---------------------------------------------------------------------------------------------
+# The stack's AWS identity
+#
+# The merge must write as the stack's aws provider does, or the key policy refuses it (after the
+# secret, its version and policy exist) or it lands in another account. The engine gives a
+# dynamic provider the whole stack config, keys kept namespaced (`aws:region`, ...), in
+# Configure (pulumi/pulumi pkg/resource/deploy/target.go:51-70, GetPackageConfig); the SDK's
+# `python -m pulumi.dynamic` passes it to `ResourceProvider.configure` (pulumi/dynamic/__main__.py,
+# get_provider). PULUMI_CONFIG holds only `pulumi-python:` keys (pkg/host/host.go, Provider).
+# Values arrive as strings; lists and maps as JSON text.
 
-    return boto3.client("secretsmanager", region_name=region or None)
+# aws: keys the merge applies itself.
+AWS_HONOURED = ("aws:region", "aws:profile", "aws:accessKey", "aws:secretKey", "aws:token", "aws:assumeRoles",
+                "aws:sharedConfigFiles", "aws:sharedCredentialsFiles", "aws:endpoints", "aws:stsRegion",
+                "aws:allowedAccountIds", "aws:forbiddenAccountIds", "aws:customCaBundle", "aws:maxRetries",
+                "aws:useFipsEndpoint", "aws:useDualstackEndpoint")
+# aws: keys that do not change who writes or where (tags, validation shortcuts, S3, user agent).
+AWS_WITHOUT_EFFECT = ("aws:defaultTags", "aws:ignoreTags", "aws:skipCredentialsValidation",
+                      "aws:skipMetadataApiCheck", "aws:skipRegionValidation", "aws:skipRequestingAccountId",
+                      "aws:s3UsePathStyle", "aws:s3UsEast1RegionalEndpoint", "aws:tagPolicyCompliance",
+                      "aws:userAgents", "aws:retryMode", "aws:tokenBucketRateLimiterCapacity", "aws:version")
+ASSUME_ROLE_FIELDS = ("roleArn", "sessionName", "externalId", "duration", "policy", "policyArns",
+                      "sourceIdentity", "tags", "transitiveTagKeys")
+DEFAULT_SESSION_NAME = "app-secrets-key-merge"
+
+
+def _parsed(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _truthy(value: Any) -> bool:
+    return _parsed(value) is True
+
+
+_DURATION_UNITS = {"h": 3600, "m": 60, "s": 1}
+
+
+def duration_seconds(text: str) -> Optional[int]:
+    """A Go duration of whole h/m/s (`1h`, `15m`, `1h30m`) in seconds, or None. Pure."""
+    import re
+
+    parts = re.findall(r"(\d+)([hms])", text or "")
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(int(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
+def aws_identity(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The stack's aws provider settings the merge applies, from the config the engine passes.
+    Raises MergeError (one line, naming the key) for a setting it cannot honour. Pure."""
+    problems = []
+    for key in sorted(k for k in config if k.startswith("aws:")):
+        if key not in AWS_HONOURED and key not in AWS_WITHOUT_EFFECT and config.get(key) not in (None, ""):
+            problems.append(key)
+    if problems:
+        raise MergeError("stack config " + ", ".join(problems) + " cannot be honoured by the key merge (SecretKeys, "
+                         "a dynamic provider), which would then write with other credentials than the stack's aws "
+                         "provider; remove it, or use aws:profile / aws:assumeRoles instead")
+    identity: dict[str, Any] = {}
+    for key in ("region", "profile", "accessKey", "secretKey", "token", "stsRegion", "customCaBundle"):
+        value = config.get(f"aws:{key}")
+        if value not in (None, ""):
+            identity[key] = str(value)
+    for key in ("sharedConfigFiles", "sharedCredentialsFiles"):
+        files = _parsed(config.get(f"aws:{key}"))
+        if files in (None, "", []):
+            continue
+        files = [files] if isinstance(files, str) else files
+        if not isinstance(files, list) or len(files) != 1:
+            raise MergeError(f"stack config aws:{key}: the key merge (boto3) reads one file, got {len(files)}; "
+                             "keep one file")
+        identity[key] = str(files[0])
+    roles = _parsed(config.get("aws:assumeRoles")) or []
+    roles = [roles] if isinstance(roles, dict) else roles
+    chain = []
+    for i, role in enumerate(roles if isinstance(roles, list) else [None]):
+        if not isinstance(role, dict) or not role.get("roleArn"):
+            raise MergeError(f"stack config aws:assumeRoles[{i}]: expected a map with roleArn")
+        unknown = sorted(set(role) - set(ASSUME_ROLE_FIELDS))
+        if unknown:
+            raise MergeError(f"stack config aws:assumeRoles[{i}]: {', '.join(unknown)} cannot be honoured by the key "
+                             "merge (expected " + ", ".join(ASSUME_ROLE_FIELDS) + ")")
+        if role.get("duration") and duration_seconds(str(role["duration"])) is None:
+            raise MergeError(f"stack config aws:assumeRoles[{i}].duration: expected whole hours, minutes or "
+                             f"seconds such as 1h or 15m, got {role['duration']!r}")
+        chain.append(role)
+    if chain:
+        identity["assumeRoles"] = chain
+    endpoints: dict[str, str] = {}
+    for entry in _parsed(config.get("aws:endpoints")) or []:
+        if isinstance(entry, dict):
+            endpoints.update({k: v for k, v in entry.items() if k in ("secretsmanager", "sts") and v})
+    if endpoints:
+        identity["endpoints"] = endpoints
+    for key in ("allowedAccountIds", "forbiddenAccountIds"):
+        ids = _parsed(config.get(f"aws:{key}"))
+        if ids:
+            identity[key] = [str(i) for i in (ids if isinstance(ids, list) else [ids])]
+    retries = _parsed(config.get("aws:maxRetries"))
+    if isinstance(retries, int) and not isinstance(retries, bool):
+        identity["maxRetries"] = retries
+    for key in ("useFipsEndpoint", "useDualstackEndpoint"):
+        if _truthy(config.get(f"aws:{key}")):
+            identity[key] = True
+    return identity
+
+
+def aws_session(identity: Mapping[str, Any]):
+    """A boto3 session acting as the stack's aws provider: static keys, or the profile and shared
+    files, then each `assumeRoles` entry in turn (as the Terraform AWS provider chains them)."""
+    import boto3
+    import botocore.session
+
+    region = identity.get("region")
+    if identity.get("accessKey"):
+        session = boto3.Session(aws_access_key_id=identity["accessKey"], aws_secret_access_key=identity.get("secretKey"),
+                                aws_session_token=identity.get("token"), region_name=region)
+    else:
+        import os
+
+        core = botocore.session.Session()
+        if identity.get("sharedConfigFiles"):
+            core.set_config_variable("config_file", os.path.expanduser(identity["sharedConfigFiles"]))
+        if identity.get("sharedCredentialsFiles"):
+            core.set_config_variable("credentials_file", os.path.expanduser(identity["sharedCredentialsFiles"]))
+        if identity.get("profile"):
+            core.set_config_variable("profile", identity["profile"])
+        session = boto3.Session(botocore_session=core, region_name=region)
+    for role in identity.get("assumeRoles") or ():
+        sts = session.client("sts", region_name=identity.get("stsRegion") or region, **_client_options(identity, "sts"))
+        request: dict[str, Any] = {"RoleArn": role["roleArn"],
+                                   "RoleSessionName": role.get("sessionName") or DEFAULT_SESSION_NAME}
+        if role.get("externalId"):
+            request["ExternalId"] = role["externalId"]
+        if role.get("duration"):
+            request["DurationSeconds"] = duration_seconds(str(role["duration"]))
+        if role.get("policy"):
+            request["Policy"] = role["policy"]
+        if role.get("policyArns"):
+            request["PolicyArns"] = [{"arn": arn} for arn in role["policyArns"]]
+        if role.get("sourceIdentity"):
+            request["SourceIdentity"] = role["sourceIdentity"]
+        if role.get("tags"):
+            request["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(role["tags"].items())]
+        if role.get("transitiveTagKeys"):
+            request["TransitiveTagKeys"] = list(role["transitiveTagKeys"])
+        credentials = sts.assume_role(**request)["Credentials"]
+        session = boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                aws_secret_access_key=credentials["SecretAccessKey"],
+                                aws_session_token=credentials["SessionToken"], region_name=region)
+    allowed, forbidden = identity.get("allowedAccountIds"), identity.get("forbiddenAccountIds")
+    if allowed or forbidden:
+        sts = session.client("sts", region_name=identity.get("stsRegion") or region, **_client_options(identity, "sts"))
+        account = sts.get_caller_identity()["Account"]
+        if (allowed and account not in allowed) or (forbidden and account in forbidden):
+            raise MergeError(f"the stack's credentials act in account {account}, which aws:allowedAccountIds / "
+                             "aws:forbiddenAccountIds exclude")
+    return session
+
+
+def _client_options(identity: Mapping[str, Any], service: str) -> dict[str, Any]:
+    from botocore.config import Config as BotoConfig
+
+    options: dict[str, Any] = {}
+    endpoint = (identity.get("endpoints") or {}).get(service)
+    if endpoint:
+        options["endpoint_url"] = endpoint
+    if identity.get("customCaBundle"):
+        options["verify"] = identity["customCaBundle"]
+    settings: dict[str, Any] = {}
+    if "maxRetries" in identity:
+        settings["retries"] = {"total_max_attempts": identity["maxRetries"] + 1}
+    if identity.get("useFipsEndpoint"):
+        settings["use_fips_endpoint"] = True
+    if identity.get("useDualstackEndpoint"):
+        settings["use_dualstack_endpoint"] = True
+    if settings:
+        options["config"] = BotoConfig(**settings)
+    return options
+
+
+def _client(region: Optional[str], identity: Optional[Mapping[str, Any]] = None):
+    identity = identity or {}
+    session = aws_session(identity)
+    return session.client("secretsmanager", region_name=region or identity.get("region") or None,
+                          **_client_options(identity, "secretsmanager"))
 
 
 class SecretKeysProvider(ResourceProvider):
     """Create and update merge; delete leaves the secret alone (the Secret resource owns it)."""
 
+    # Set by configure() from the stack config the engine passes; a setting the merge cannot
+    # honour is kept as a message and refused by check(), i.e. at preview.
+    _identity: Optional[dict] = None
+    _identity_problem: Optional[str] = None
+
+    def configure(self, req) -> None:
+        raw = getattr(req.config, "_props", None) or {}
+        try:
+            self._identity, self._identity_problem = aws_identity(raw), None
+        except MergeError as error:
+            self._identity, self._identity_problem = None, str(error)
+
+    def check(self, _olds, news):
+        from pulumi.dynamic import CheckFailure, CheckResult
+
+        if self._identity_problem:
+            return CheckResult(news, [CheckFailure("secret_id", self._identity_problem)])
+        return CheckResult(news, [])
+
     def _merge(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        result = merge_keys(_client(props.get("region")), props["secret_id"], dict(props.get("values") or {}))
+        if self._identity_problem:
+            raise MergeError(self._identity_problem)
+        result = merge_keys(_client(props.get("region"), self._identity), props["secret_id"],
+                            dict(props.get("values") or {}))
         return {"secret_id": props["secret_id"], "region": props.get("region"),
                 "key_names": sorted(props.get("key_names") or []), **result}
 
@@ -144,6 +361,14 @@ class SecretKeys(DynamicResource, module="app-secrets", name="SecretKeys"):
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for a value not known yet
 
 
+def _unknown(value: Any) -> bool:
+    """A value not known at preview: the engine's marker string, or the `pulumi.output.Unknown`
+    the provider process gets from `rpc.deserialize_properties(..., keep_unknowns=True)` (Check)."""
+    from pulumi.output import Unknown
+
+    return value is None or value == UNKNOWN or isinstance(value, Unknown)
+
+
 def key_change_problem(secret_name: str, old_key: Optional[str], new_key: Optional[str]) -> Optional[str]:
     """Why a secret may not move to another KMS key in place, or None. Pure.
 
@@ -153,7 +378,7 @@ def key_change_problem(secret_name: str, old_key: Optional[str], new_key: Option
     unreadable, and `pulumi refresh` of the initial version fails. So the move is refused."""
     if not old_key or old_key == new_key:
         return None
-    target = "a key not created yet" if new_key in (None, UNKNOWN) else new_key
+    target = "a key not created yet" if _unknown(new_key) else new_key
     return (f"secret {secret_name}: its KMS key would change from {old_key} to {target} (e.g. sharedKmsKey "
             "was toggled). Secrets Manager re-encrypts only the AWSCURRENT/AWSPENDING/AWSPREVIOUS versions and the "
             "old key would be deleted, so older versions would become unreadable. Revert the edit; to move the "

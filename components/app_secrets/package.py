@@ -164,6 +164,7 @@ def _secret_args(cls: type, args: dict, **extra) -> "_secret.SecretArgs":
         recovery_window_in_days=_int(storage.get("recovery_window_in_days"), 30),
         kms_deletion_window_in_days=_int(storage.get("kms_deletion_window_in_days"), 30),
         replica_regions=_replicas(storage),
+        dynamic_resources=False,   # consumers of the package cannot run Python dynamic providers
         **extra,
     )
 
@@ -430,7 +431,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             trust_tags=dict(access.get("trust_tags") or {}), tags=dict(args.get("tags") or {}),
             recovery_window_in_days=_int(storage.get("recovery_window_in_days"), 30),
             kms_deletion_window_in_days=_int(storage.get("kms_deletion_window_in_days"), 30),
-            replica_regions=_replicas(storage),
+            replica_regions=_replicas(storage), dynamic_resources=False,
             **optional), _child(self))
         self.secret_arn = inner.secret_arn
         self.secret_name = inner.secret_name

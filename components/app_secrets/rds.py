@@ -117,6 +117,7 @@ class RdsPostgresAdminLoginArgs:
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
     protect: bool = False
+    dynamic_resources: bool = True   # SecretArgs.dynamic_resources, for the login's secret
 
 
 def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str]) -> list:
@@ -228,6 +229,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 context=context,
                 protect=args.protect,
                 adoption=args.adoption,
+                dynamic_resources=args.dynamic_resources,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

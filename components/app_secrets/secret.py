@@ -24,6 +24,7 @@ Secret inputs (SecretArgs):
 | kms_key | KmsKeyRef | own key | — (a shared key, in review stacks) |
 | kms_deletion_window_in_days | int | 30 | — |
 | protect | bool | False | — (`protect` on the secret, its value and its own key) |
+| dynamic_resources | bool | True | — (False: no KmsKeyGuard / SecretKeys, for the component package; the secret ignores key changes, later variables do not reach AWS) |
 
 Secret outputs:
 
@@ -100,6 +101,11 @@ class SecretArgs:
     context: Optional[AwsContext] = None
     protect: bool = False
     adoption: Optional[Adoption] = None  # take over an existing secret (adoption.py)
+    # False: no KmsKeyGuard and no SecretKeys (Python dynamic resources, which run only in a Python
+    # program whose environment imports app_secrets: not in a component package's consumers,
+    # pulumi/pulumi#5455). The secret then ignores changes of its key instead of being guarded,
+    # and variables added later do not reach AWS.
+    dynamic_resources: bool = True
 
 
 @dataclass
@@ -217,11 +223,14 @@ class Secret(pulumi.ComponentResource):
 
         # A move to another key loses older versions: the guard refuses it at preview time.
         guard = KmsKeyGuard(resource_name, secret_name=args.name, kms_key_id=key_arn,
-                            opts=pulumi.ResourceOptions(parent=self))
-        secret_opts = pulumi.ResourceOptions(parent=self, protect=inherited_protect(args.protect), depends_on=[guard])
+                            opts=pulumi.ResourceOptions(parent=self)) if args.dynamic_resources else None
+        guarded = pulumi.ResourceOptions(depends_on=[guard] if guard else None,
+                                         # Unguarded: a new key never moves the secret (old versions stay readable).
+                                         ignore_changes=None if guard else ["kmsKeyId"])
+        secret_opts = pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(parent=self, protect=inherited_protect(args.protect)), guarded)
         if adoption is not None:
-            secret_opts = pulumi.ResourceOptions.merge(adoption_options(adoption, "secret", self),
-                                                       pulumi.ResourceOptions(depends_on=[guard]))
+            secret_opts = pulumi.ResourceOptions.merge(adoption_options(adoption, "secret", self), guarded)
         secret = aws.secretsmanager.Secret(
             resource_name,
             name=args.name,
@@ -275,7 +284,7 @@ class Secret(pulumi.ComponentResource):
             values=values_by_key,
             region=context.region,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[version] if version else [secret_policy]),
-        )
+        ) if args.dynamic_resources else None
         # What must exist before a rotation may start: the value to rotate, the policy letting the
         # rotation role in, and the role's own permissions.
         self.rotation_dependencies: list[pulumi.Resource] = [r for r in (version, secret_policy) if r is not None]
@@ -305,8 +314,11 @@ class Secret(pulumi.ComponentResource):
                                                             replicas=a[4])))
         self.environment_variables = [k for k in keys if naming.ENV_VAR_PATTERN.match(k)]
         # What consumers may rely on: only keys the live secret really has (after the merge).
+        # Unmerged: the initial version's keys (the only ones sure to be there).
         self.present_environment_variables = merged.present_keys.apply(
-            lambda present, names=list(self.environment_variables): [k for k in names if k in (present or [])])
+            lambda present, names=list(self.environment_variables): [k for k in names if k in (present or [])]) \
+            if merged else (version.id if version else secret.arn).apply(
+                lambda _, names=list(self.environment_variables): names)
         self.rotation_role = role
         self.rotation_role_arn = role.arn if role else None
         self.rotation_role_name = role.name if role else None
