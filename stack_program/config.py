@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from app_secrets import naming
+from app_secrets import naming, tls
 from app_secrets.secret_settings import RandomSettings, ReplicaRegion
 from . import stack_checks
 from .schema import Bool, ConfigError, Int, List, Map, Obj, OneOf, Problem, Str, config_leaves, is_secure, join
@@ -143,6 +143,8 @@ DATABASE = Obj(
         "databaseSecurityGroupId": SECURITY_GROUP_ID,
         "secretsManagerEndpoint": Str(choices=("create", "existing", "none")),
         "sslMode": Str(choices=("require", "verify-ca", "verify-full", "prefer", "disable")),
+        # issue 20: verified TLS (default verify-full against the shipped RDS bundle) and a stack's own CA.
+        "caBundle": Str(min_len=1, max_len=1024, expected="the path of a PEM file of CA certificates"),
         "passwordLength": Int(minimum=16, maximum=128),
         "excludeCharacters": Str(),
         "rotation": ROTATION,
@@ -154,7 +156,7 @@ DATABASE = Obj(
         "recoveryWindowInDays": RECOVERY_WINDOW,
     },
     required=("identifier", "username", "initialPassword"),
-    defaults={"strategy": "single-user", "sslMode": "require", "passwordLength": 32},
+    defaults={"strategy": "single-user", "sslMode": "verify-full", "passwordLength": 32},
 )
 
 READ_POLICY = Obj(
@@ -265,6 +267,7 @@ class DatabaseSpec:
     trust_tags: Mapping[str, str]
     recovery_window_in_days: int
     aliases: tuple[str, ...] = ()
+    ca_bundle: str | None = None  # a PEM file (relative to the project folder); None: the shipped RDS CAs
 
 
 @dataclass(frozen=True)
@@ -492,6 +495,19 @@ def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
     return tuple(out)
 
 
+def _ca_bundle_file_problems(path: str) -> list[str]:
+    """Problems of the CA bundle file at `path` (relative to the project folder, where Pulumi runs
+    the program)."""
+    from pathlib import Path
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return [f"cannot read '{path}' ({exc.strerror or 'unreadable'}); expected a PEM file of CA certificates "
+                "relative to the project folder"]
+    return [f"'{path}' {message}" for message in tls.ca_bundle_problems(data)]
+
+
 def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int,
                problems: list[Problem]) -> tuple[DatabaseSpec, ...]:
     out = []
@@ -512,11 +528,13 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             problems.append(Problem(f"{path}.alternateUsername", "must differ from username"))
         if entry.get("sslMode") in ("prefer", "disable"):
             problems.append(Problem(f"{path}.sslMode",
-                                    f"'{entry['sslMode']}' would send the password without TLS; expected require"))
-        elif entry.get("sslMode") in ("verify-ca", "verify-full"):
-            problems.append(Problem(f"{path}.sslMode",
-                                    f"'{entry['sslMode']}' needs the RDS CA bundle inside the rotation function, "
-                                    "which this project does not ship yet; expected require"))
+                                    f"'{entry['sslMode']}' would send the password without TLS; expected verify-full "
+                                    "(the default), verify-ca or require"))
+        if isinstance(entry.get("caBundle"), str) and entry["caBundle"]:
+            problems.extend(Problem(f"{path}.caBundle", message) for message in _ca_bundle_file_problems(entry["caBundle"]))
+            if entry.get("sslMode") == "require":
+                problems.append(Problem(f"{path}.caBundle", "is not used with sslMode require (which checks no "
+                                        "certificate); expected sslMode verify-full, or no caBundle"))
         exclude = entry.get("excludeCharacters") or ""
         for label, chars in (("digit", "0123456789"), ("upper-case letter", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
                              ("lower-case letter", "abcdefghijklmnopqrstuvwxyz"),
@@ -569,7 +587,8 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             security_group_ids=tuple(entry.get("securityGroupIds") or ()),
             database_security_group_id=entry.get("databaseSecurityGroupId"),
             secrets_manager_endpoint=endpoint,
-            ssl_mode=entry.get("sslMode") or "require",
+            ssl_mode=entry.get("sslMode") or tls.DEFAULT_SSL_MODE,
+            ca_bundle=entry.get("caBundle"),
             password_length=entry.get("passwordLength") or 32,
             exclude_characters=entry.get("excludeCharacters"),
             rotation=RotationSpec(enabled=bool(enabled), days=days if days or schedule else 30,

@@ -205,6 +205,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             subnet_ids=list(db.subnet_ids),
             security_group_ids=list(db.security_group_ids),
             ssl_mode=db.ssl_mode,
+            ca_bundle=db.ca_bundle,
             password_length=db.password_length,
             exclude_characters=db.exclude_characters,
             rotation_enabled=db.rotation.enabled,

@@ -14,7 +14,8 @@
 | database_security_group_id | str | none | — (gets an ingress rule from the function's group) |
 | admin_principals, read_principals | list | account root | admin_principals, read_principals |
 | replica_regions, tags, trust_tags | | none | replica_regions, tags, trust_tags |
-| ssl_mode | str | require | — (thoughtbot: require, fixed) |
+| ssl_mode | verify-full \\| verify-ca \\| require | verify-full | — (thoughtbot: require, fixed; a secret's `sslmode`/`ssl` keys can only strengthen it) |
+| ca_bundle | str (PEM file) | the RDS root CAs shipped with the handler | — (a stack's own CA bundle, shipped in a layer) |
 | password_length, exclude_characters | | 32, AWS default | — |
 | rotation_enabled, rotation_days, schedule_expression, rotate_immediately | | true, 30, —, true | — |
 | log_retention_in_days | int | 30 | — (the rotation function's log group) |
@@ -42,7 +43,7 @@ from urllib.parse import quote
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from . import naming, tls
 from .secret_settings import ReplicaRegion
 from .context import AwsContext
 from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
@@ -94,7 +95,8 @@ class RdsPostgresAdminLoginArgs:
     vpc_id: Optional[str] = None
     subnet_ids: Sequence[str] = ()
     security_group_ids: Sequence[str] = ()
-    ssl_mode: str = "require"
+    ssl_mode: str = "verify-full"
+    ca_bundle: Optional[str] = None  # a PEM file; None: the RDS root CAs shipped in the handler
     password_length: int = 32
     exclude_characters: Optional[str] = None
     rotation_enabled: bool = True
@@ -176,6 +178,11 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             from .packaging import rotation_archives
             handler, layers = rotation_archives()
             args = dataclasses.replace(args, handler=handler, layers={**layers, **args.layers})
+        if args.ssl_mode not in tls.FUNCTION_SSL_MODES:
+            raise ValueError(f"ssl_mode must be one of {', '.join(tls.FUNCTION_SSL_MODES)}, not {args.ssl_mode!r}")
+        if args.ca_bundle and args.rotation_enabled:
+            from .packaging import build_ca_bundle_archive
+            args = dataclasses.replace(args, layers={**args.layers, "ca": build_ca_bundle_archive(args.ca_bundle)})
         endpoint = endpoint_mode(args.vpc_id, args.subnet_ids, args.secrets_manager_endpoint)
         super().__init__(self.TYPE, resource_name, None, opts)
         self.secrets_manager_endpoint_id = None
@@ -260,6 +267,8 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 "DB_SSLMODE": args.ssl_mode,
                 "PASSWORD_LENGTH": str(args.password_length),
             }
+            if args.ca_bundle:
+                variables["DB_SSLROOTCERT"] = tls.CUSTOM_CA_PATH
             if args.exclude_characters is not None:
                 variables["EXCLUDE_CHARACTERS"] = args.exclude_characters
             function = SecretRotationFunction(

@@ -14,8 +14,10 @@ Environment (all optional):
                              <primary>_owner), created and administered by the primary
   ALTERNATE_SET_ROLE         alternating-users: sessions of both users start with SET ROLE
                              <OWNER_ROLE>, so both users own the same objects (default true)
-  DB_SSLMODE                 libpq sslmode (default require); the secret's "sslmode" key wins
-  DB_SSLROOTCERT             CA bundle path, required for verify-ca / verify-full
+  DB_SSLMODE                 verify-full (default) | verify-ca | require; a floor: the secret's
+                             "sslmode" / "ssl" keys may only strengthen it
+  DB_SSLROOTCERT             CA bundle path (default: rds-ca-bundle.pem shipped beside this file,
+                             AWS's RDS root CAs; a relative path is relative to this folder)
   DB_CONNECT_TIMEOUT         seconds (default 5)
   PASSWORD_LENGTH            default 32
   EXCLUDE_CHARACTERS         default :/@"'\\  (set to "" to exclude nothing; values are percent-
@@ -66,10 +68,10 @@ from typing import Any, Optional
 
 import rotation_postgres as pg
 from rotation_secret import (
-    SSL_MODES,
     check_identifier,
     connection_params,
     database_url,
+    ignored_downgrade,
     parse_login,
     redact,
     sensitive_values,
@@ -82,6 +84,11 @@ logger.setLevel(_level if _level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITI
 STRATEGIES = ("single-user", "alternating-users")
 DEFAULT_EXCLUDE_CHARACTERS = ":/@\"'\\"
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
+HERE = os.path.dirname(os.path.abspath(__file__))
+# AWS's RDS root CAs (scripts/rds-ca-bundle): Lambda's base images lack the newer ones.
+DEFAULT_CA_BUNDLE = os.path.join(HERE, "rds-ca-bundle.pem")
+# Modes that never send a password without TLS; verify-full also checks the host name.
+FUNCTION_SSL_MODES = ("verify-full", "verify-ca", "require")
 
 _clients: dict[tuple[Optional[str], Optional[str]], Any] = {}
 
@@ -243,9 +250,12 @@ class Settings:
         strategy = (env.get("ROTATION_STRATEGY") or "single-user").strip()
         if strategy not in STRATEGIES:
             raise ValueError(f"ROTATION_STRATEGY must be one of {', '.join(STRATEGIES)}")
-        sslmode = (env.get("DB_SSLMODE") or "require").strip()
-        if sslmode not in SSL_MODES:
-            raise ValueError(f"DB_SSLMODE must be one of {', '.join(SSL_MODES)}")
+        sslmode = (env.get("DB_SSLMODE") or "verify-full").strip()
+        if sslmode not in FUNCTION_SSL_MODES:
+            raise ValueError(f"DB_SSLMODE must be one of {', '.join(FUNCTION_SSL_MODES)}")
+        sslrootcert = os.path.join(HERE, env.get("DB_SSLROOTCERT") or DEFAULT_CA_BUNDLE)
+        if sslmode != "require" and not os.path.isfile(sslrootcert):
+            raise ValueError(f"DB_SSLROOTCERT: no CA bundle file at {sslrootcert}")
         exclude = env.get("EXCLUDE_CHARACTERS")
         password_args: dict[str, Any] = {
             "PasswordLength": _env_int("PASSWORD_LENGTH", 32, 8, 4096),
@@ -266,7 +276,7 @@ class Settings:
             owner_role=(env.get("OWNER_ROLE") or "").strip() or None,
             alternate_set_role=_env_bool("ALTERNATE_SET_ROLE", True),
             sslmode=sslmode,
-            sslrootcert=env.get("DB_SSLROOTCERT") or None,
+            sslrootcert=sslrootcert,
             connect_timeout=_env_int("DB_CONNECT_TIMEOUT", 5, 1, 300),
             password_args=password_args,
         )
@@ -307,6 +317,7 @@ class Settings:
 
 class Rotation:
     step = "rotation"  # the step being run, for log lines
+    _warned_ssl = False
 
     def __init__(self, client, arn: str, token: str, settings: Settings, versions: Optional[dict] = None,
                  cache_key: Optional[str] = None):
@@ -399,6 +410,12 @@ class Rotation:
         return redact(text, sensitive_values(self._seen))
 
     def params(self, login: dict) -> dict:
+        weaker = ignored_downgrade(login, self.settings.sslmode)
+        if weaker is not None and not self._warned_ssl:
+            self._warned_ssl = True
+            logger.warning("%s: secret %s asks for TLS mode %s; ignored, the function keeps %s (a secret may "
+                           "strengthen the function's TLS mode, never weaken it)", self.step, self.arn, weaker,
+                           self.settings.sslmode)
         return connection_params(login, sslmode=self.settings.sslmode, sslrootcert=self.settings.sslrootcert,
                                  connect_timeout=self.settings.connect_timeout)
 

@@ -97,15 +97,37 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def effective_sslmode(login: Mapping[str, Any], default: str) -> str:
-    """Per-secret `sslmode` wins; a per-secret `ssl` false disables TLS, true demands at least require."""
+# libpq's modes from weakest to strongest. The function's own mode (set by whoever deploys it) is a
+# floor: a secret's `sslmode` / `ssl` keys may ask for more, never for less, because anyone who can
+# write the secret could otherwise make the function send the admin password to an unverified server.
+SSL_STRENGTH = {mode: rank for rank, mode in enumerate(SSL_MODES)}
+
+
+def requested_sslmode(login: Mapping[str, Any]) -> Optional[str]:
+    """What the secret's own keys ask for: `sslmode`, else `ssl` (AWS's templates: false = no TLS,
+    true = TLS), else nothing."""
     if "sslmode" in login:
         return login["sslmode"]
     if "ssl" in login:
-        if not _truthy(login["ssl"]):
-            return "disable"
-        return default if default in ("require", "verify-ca", "verify-full") else "require"
-    return default
+        return "require" if _truthy(login["ssl"]) else "disable"
+    return None
+
+
+def effective_sslmode(login: Mapping[str, Any], default: str) -> str:
+    """The stronger of the function's mode and the one the secret asks for."""
+    requested = requested_sslmode(login)
+    if requested is None or SSL_STRENGTH[requested] <= SSL_STRENGTH[default]:
+        return default
+    return requested
+
+
+def ignored_downgrade(login: Mapping[str, Any], default: str) -> Optional[str]:
+    """The weaker mode the secret asks for and does not get (for a warning), or None. `ssl: true` asks
+    for TLS, which every mode the function accepts gives: not a downgrade."""
+    requested = requested_sslmode(login)
+    if "sslmode" not in login and requested == "require":
+        return None
+    return requested if requested is not None and SSL_STRENGTH[requested] < SSL_STRENGTH[default] else None
 
 
 def connection_params(login: Mapping[str, Any], *, sslmode: str, sslrootcert: Optional[str],

@@ -81,10 +81,14 @@ def db(pg):
 
 
 @pytest.fixture
-def handler_env(monkeypatch, moto_endpoint):
+def handler_env(request, monkeypatch, moto_endpoint):
+    """The handler's environment as deployed: its defaults (verify-full), with the test cluster's CA
+    in place of the RDS bundle when the test uses a cluster."""
     for name in HANDLER_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SECRETS_MANAGER_ENDPOINT", moto_endpoint)
+    if "pg" in request.fixturenames:
+        monkeypatch.setenv("DB_SSLROOTCERT", str(request.getfixturevalue("pg").cafile))
     return monkeypatch
 
 
