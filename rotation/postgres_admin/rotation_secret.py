@@ -60,6 +60,8 @@ def parse_login(secret_string: Optional[str], where: str) -> dict[str, Any]:
         raise SecretFormatError(f"{where}: key 'sslmode' must be one of {', '.join(SSL_MODES)}")
     if "ssl" in login and not isinstance(login["ssl"], (bool, str)):
         raise SecretFormatError(f"{where}: key 'ssl' must be a boolean")
+    if "masterarn" in login and (not isinstance(login["masterarn"], str) or not login["masterarn"].startswith("arn:")):
+        raise SecretFormatError(f"{where}: key 'masterarn' must be the ARN of the master user's secret")
     return login
 
 
@@ -159,9 +161,8 @@ def sensitive_values(logins: Iterable[Optional[Mapping[str, Any]]]) -> list[str]
     for login in logins:
         if not login:
             continue
-        for key in ("password", "DATABASE_URL"):
-            value = login.get(key)
-            if isinstance(value, str) and value:
+        for key, value in login.items():
+            if (key == "password" or str(key).endswith("DATABASE_URL")) and isinstance(value, str) and value:
                 values.add(value)
         password = login.get("password")
         if isinstance(password, str) and password:
