@@ -159,6 +159,40 @@ DATABASE = Obj(
     defaults={"strategy": "single-user", "sslMode": "verify-full", "passwordLength": 32},
 )
 
+# issue 20: application logins (thoughtbot's rds-postgres-login), created and rotated by a database's
+# admin login; network and TLS settings come from that database entry.
+GRANT = Obj(
+    {"readOnly": List(Str(min_len=1, max_len=63, expected="a schema name"), min_items=1, unique=True),
+     "readWrite": List(Str(min_len=1, max_len=63, expected="a schema name"), min_items=1, unique=True),
+     "raw": Str(min_len=1, max_len=2048, expected="a GRANT statement with %s where the user goes")},
+    expected="a grant: {readOnly: [schemas]}, {readWrite: [schemas]} or {raw: 'GRANT … TO %s'}",
+)
+
+LOGIN = Obj(
+    {
+        "database": Str(min_len=1, expected="a key of `databases` (the admin login that creates this one)"),
+        "username": PG_IDENTIFIER,
+        "alternateUsername": PG_IDENTIFIER,
+        "databaseName": PG_IDENTIFIER,
+        "grants": List(GRANT),
+        "replica": Bool(),
+        "replicaIdentifier": DB_INSTANCE_ID,
+        "secretName": SECRET_NAME,
+        "description": Str(max_len=2048),
+        "passwordLength": Int(minimum=16, maximum=128),
+        "excludeCharacters": Str(),
+        "rotation": ROTATION,
+        "adminPrincipals": PRINCIPALS,
+        "readPrincipals": PRINCIPALS,
+        "replicaRegions": List(_replica()),
+        "tags": TAGS,
+        "trustTags": TAGS,
+        "recoveryWindowInDays": RECOVERY_WINDOW,
+    },
+    required=("database", "username"),
+    defaults={"passwordLength": 32, "replica": False},
+)
+
 READ_POLICY = Obj(
     {"secrets": List(Str(min_len=1, expected="a key of `secrets` or `databases`"), min_items=1, unique=True),
      "roleNames": List(IAM_ROLE_NAME, unique=True),
@@ -184,6 +218,7 @@ TOP_LEVEL: dict[str, Any] = {
     "tags": TAGS,
     "secrets": Map(value=SECRET, key=SECRET_KEY),
     "databases": Map(value=DATABASE, key=SECRET_KEY),
+    "logins": Map(value=LOGIN, key=SECRET_KEY),
     "readPolicies": Map(value=READ_POLICY, key=SECRET_KEY),
     "deployerPrincipals": PRINCIPALS,
     "logRetentionInDays": Int(allowed=lambda d: d in LOG_RETENTION_DAYS,
@@ -204,6 +239,7 @@ TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "tags": {},
     "secrets": {},
     "databases": {},
+    "logins": {},
     "readPolicies": {},
     "deployerPrincipals": [],
     "logRetentionInDays": 30,
@@ -271,6 +307,29 @@ class DatabaseSpec:
 
 
 @dataclass(frozen=True)
+class LoginSpec:
+    key: str
+    database: str                  # the key of the admin login's database entry
+    identifier: str                # the instance the app connects to (a replica's for replica logins)
+    username: str
+    alternate_username: str
+    database_name: str | None
+    grants: tuple[str, ...]        # compiled GRANT templates (app_secrets.grants)
+    replica: bool
+    secret_name: str
+    description: str | None
+    password_length: int
+    exclude_characters: str | None
+    rotation: RotationSpec
+    admin_principals: tuple[str, ...]
+    read_principals: tuple[str, ...]
+    replica_regions: tuple[ReplicaRegion, ...]
+    tags: Mapping[str, str]
+    trust_tags: Mapping[str, str]
+    recovery_window_in_days: int
+
+
+@dataclass(frozen=True)
 class ReadPolicySpec:
     key: str
     policy_name: str
@@ -294,6 +353,7 @@ class StackSettings:
     deployer_principals: tuple[str, ...] = ()   # () = the role behind the running credentials
     log_retention_in_days: int = 30
     protect: bool = True
+    logins: tuple[LoginSpec, ...] = ()  # issue 20
 
     def physical_name(self, base: str) -> str:
         return naming.review_name(base, self.stack) if self.review_stack else base
@@ -364,8 +424,11 @@ def parse_config(
     window = TOP_LEVEL_DEFAULTS["recoveryWindowInDays"] if window is None else window
     settings_secrets = _secrets(values.get("secrets") or {}, review, stack, window, problems)
     settings_dbs = _databases(values.get("databases") or {}, review, stack, window, problems)
+    settings_logins = _logins(values.get("logins") or {}, settings_dbs, {s.key for s in settings_secrets},
+                              values.get("databases") or {}, review, stack, window, problems)
     policies = _read_policies(values.get("readPolicies") or {}, review, stack,
-                              {s.key for s in settings_secrets} | {d.key for d in settings_dbs}, problems)
+                              {s.key for s in settings_secrets} | {d.key for d in settings_dbs}
+                              | {login.key for login in settings_logins}, problems)
 
     _check_duplicates(settings_secrets, settings_dbs, problems)
     _check_aliases(settings_secrets, settings_dbs, problems)
@@ -390,6 +453,7 @@ def parse_config(
         tags=dict(values["tags"]),
         secrets=settings_secrets,
         databases=settings_dbs,
+        logins=settings_logins,
         read_policies=policies,
         deployer_principals=tuple(values["deployerPrincipals"]),
         log_retention_in_days=values["logRetentionInDays"],
@@ -601,6 +665,92 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             trust_tags=dict(entry.get("trustTags") or {}),
             recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
             aliases=tuple(entry.get("aliases") or ()),
+        ))
+    return tuple(out)
+
+
+def _logins(entries: Mapping[str, Any], databases: Sequence[DatabaseSpec], secret_keys: set[str],
+            raw_databases: Mapping[str, Any], review: bool, stack: str, window: int,
+            problems: list[Problem]) -> tuple[LoginSpec, ...]:
+    """Application logins: each names the database whose admin login creates and rotates it."""
+    from app_secrets import grants as grant_templates
+
+    by_key = {db.key: db for db in databases}
+    taken: dict[str, str] = {}  # PostgreSQL user name -> the config path that claims it
+    for db in databases:
+        taken[db.username] = f"databases.{db.key}.username (the admin login's user)"
+        if db.strategy == "alternating-users":
+            taken[db.alternate_username] = f"databases.{db.key}.alternateUsername (the admin login's user)"
+    out = []
+    for key, entry in entries.items():
+        if not entry:
+            continue
+        path = f"logins.{key}"
+        if key in secret_keys or key in by_key:
+            problems.append(Problem(path, f"'{key}' is also a key of `secrets` or `databases`; keys must be unique"))
+        db = by_key.get(entry.get("database") or "")
+        if db is None:
+            if entry.get("database"):
+                problems.append(Problem(f"{path}.database", f"'{entry['database']}' is not a key of `databases`"))
+            continue
+        if (raw_databases.get(db.key) or {}).get("trustTags"):
+            problems.append(Problem(f"{path}.database", f"databases.{db.key} has trustTags, which deny its secret to "
+                                    "this login's rotation role (it carries no tags); drop them or the login"))
+        username = entry.get("username") or ""
+        alternate = entry.get("alternateUsername") or f"{username}_alt"
+        if len(alternate) > 63:
+            problems.append(Problem(f"{path}.alternateUsername",
+                                    f"'{alternate}' is longer than PostgreSQL's 63 characters; set it explicitly"))
+        if alternate == username:
+            problems.append(Problem(f"{path}.alternateUsername", "must differ from username"))
+        for field_name, user in (("username", username), ("alternateUsername", alternate)):
+            if user and user in taken:
+                problems.append(Problem(f"{path}.{field_name}", f"'{user}' is already {taken[user]}; "
+                                        "each login needs user names of its own"))
+            elif user:
+                taken[user] = f"{path}.{field_name}"
+        structured = []
+        for i, grant in enumerate(entry.get("grants") or ()):
+            if not grant:
+                continue
+            if len(grant) != 1:
+                problems.append(Problem(f"{path}.grants[{i}]", "give exactly one of readOnly, readWrite or raw"))
+                continue
+            kind, value = next(iter(grant.items()))
+            if kind == "raw":
+                for message in grant_templates.template_problems(value):
+                    problems.append(Problem(f"{path}.grants[{i}].raw", message))
+            else:
+                for j, schema in enumerate(value or ()):
+                    for message in grant_templates.schema_problems(schema):
+                        problems.append(Problem(f"{path}.grants[{i}].{kind}[{j}]", message))
+            structured.append(grant)
+        if entry.get("replicaIdentifier") and not entry.get("replica"):
+            problems.append(Problem(f"{path}.replicaIdentifier", "is only used with replica: true"))
+        identifier = (entry.get("replicaIdentifier") if entry.get("replica") else None) or db.identifier
+        secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}-{username}", review, stack)
+        for message in naming.rotation_name_problems(secret_name):
+            problems.append(Problem(f"{path}.secretName", message))
+        rotation = entry.get("rotation") or {}
+        if rotation.get("days") is not None and rotation.get("scheduleExpression") is not None:
+            problems.append(Problem(f"{path}.rotation", "give either days or scheduleExpression, not both"))
+        if rotation.get("enabled") is False:
+            problems.append(Problem(f"{path}.rotation.enabled", "must be true: the first rotation creates the "
+                                    "login's user"))
+        days, schedule = rotation.get("days"), rotation.get("scheduleExpression")
+        out.append(LoginSpec(
+            key=key, database=db.key, identifier=identifier, username=username, alternate_username=alternate,
+            database_name=entry.get("databaseName") or db.database_name,
+            grants=tuple(grant_templates.compile_grants(structured)) if not problems else (),
+            replica=bool(entry.get("replica")), secret_name=secret_name, description=entry.get("description"),
+            password_length=entry.get("passwordLength") or 32, exclude_characters=entry.get("excludeCharacters"),
+            rotation=RotationSpec(enabled=True, days=days if days or schedule else 30, schedule_expression=schedule,
+                                  rotate_immediately=bool(rotation.get("rotateImmediately", True))),
+            admin_principals=tuple(entry.get("adminPrincipals") or ()),
+            read_principals=tuple(entry.get("readPrincipals") or ()),
+            replica_regions=_replicas(entry.get("replicaRegions")),
+            tags=dict(entry.get("tags") or {}), trust_tags=dict(entry.get("trustTags") or {}),
+            recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
         ))
     return tuple(out)
 

@@ -126,10 +126,12 @@ def rotation_archives():
 
 def build(settings: cfg.StackSettings) -> dict[str, Any]:
     """Create every component for the settings; return the stack outputs."""
+    from app_secrets.login import RdsPostgresLogin, RdsPostgresLoginArgs
     from app_secrets.rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs
 
     # Build the rotation archives first: if that fails, nothing has been registered.
-    archives = rotation_archives() if any(db.rotation.enabled for db in settings.databases) else None
+    archives = rotation_archives() if any(db.rotation.enabled for db in settings.databases) or settings.logins \
+        else None
     context = AwsContext.lookup()
     tags = stack_tags(settings)
     shared_key: Optional[KmsKeyRef] = None
@@ -188,8 +190,21 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             built[spec.key] = Secret(spec.key, SecretArgs(
                 initial_value={k: pulumi.Output.secret(v) for k, v in spec.initial_value.items()}, **common), opts)
 
+    # A login's rotation role reads its admin login's secret, so the admin's key policy must name it
+    # (KMS lets only named principals decrypt). The role is created with the login, after the admin:
+    # a deferred output carries its ARN into the admin's readers, and the engine orders the writes.
+    login_roles: dict[str, list] = {}
+    resolve_login_roles = {}
+    for login in settings.logins:
+        role_arn, resolve = pulumi.deferred_output()
+        login_roles.setdefault(login.database, []).append(role_arn)
+        resolve_login_roles[login.key] = resolve
+
     for db in settings.databases:
         handler, layers = archives if db.rotation.enabled else (None, {})
+        readers = _principals(db.read_principals, settings.read_principals)
+        if db.key in login_roles:
+            readers = [*(readers or [context.root_arn]), *login_roles[db.key]]
         built[db.key] = RdsPostgresAdminLogin(db.key, RdsPostgresAdminLoginArgs(
             identifier=db.identifier,
             username=db.username,
@@ -215,7 +230,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             database_security_group_id=db.database_security_group_id,
             secrets_manager_endpoint=db.secrets_manager_endpoint,
             admin_principals=_principals(db.admin_principals, settings.admin_principals),
-            read_principals=_principals(db.read_principals, settings.read_principals),
+            read_principals=readers,
             deployer_principals=deployers,
             log_retention_in_days=settings.log_retention_in_days,
             replica_regions=list(db.replica_regions),
@@ -227,6 +242,50 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             context=context,
             protect=settings.protect,
         ), evolution.database_options(db.aliases))
+
+    databases = {db.key: db for db in settings.databases}
+    for login in settings.logins:
+        admin, db = built[login.database], databases[login.database]
+        handler, layers = archives
+        component = RdsPostgresLogin(login.key, RdsPostgresLoginArgs(
+            identifier=login.identifier,
+            admin_secret_arn=admin.secret_arn,
+            admin_kms_key_arn=admin.kms_key_arn,
+            username=login.username,
+            alternate_username=login.alternate_username,
+            database_name=login.database_name,
+            grants=list(login.grants),
+            replica=login.replica,
+            secret_name=login.secret_name,
+            description=login.description,
+            handler=handler,
+            layers=layers,
+            vpc_id=db.vpc_id,
+            subnet_ids=list(db.subnet_ids),
+            security_group_ids=list(db.security_group_ids),
+            database_security_group_id=db.database_security_group_id,
+            ssl_mode=db.ssl_mode,
+            ca_bundle=db.ca_bundle,
+            password_length=login.password_length,
+            exclude_characters=login.exclude_characters,
+            rotation_days=login.rotation.days,
+            schedule_expression=login.rotation.schedule_expression,
+            rotate_immediately=login.rotation.rotate_immediately,
+            log_retention_in_days=settings.log_retention_in_days,
+            deployer_principals=deployers,
+            admin_principals=_principals(login.admin_principals, settings.admin_principals),
+            read_principals=_principals(login.read_principals, settings.read_principals),
+            replica_regions=list(login.replica_regions),
+            tags={**tags, **login.tags},
+            trust_tags=login.trust_tags,
+            recovery_window_in_days=login.recovery_window_in_days,
+            kms_key=shared_key,
+            kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
+            context=context,
+            protect=settings.protect,
+        ))
+        resolve_login_roles[login.key](component.rotation_role_arn)
+        built[login.key] = component
 
     read_policies = {}
     for policy in settings.read_policies:
@@ -260,12 +319,12 @@ def shared_key_users(settings: cfg.StackSettings, root_arn: str) -> dict[str, li
     exist yet): review stacks rotate only when asked, and then the account writes through IAM."""
     readers: set[str] = set()
     writers: set[str] = set()
-    for spec in [*settings.secrets, *settings.databases]:
+    for spec in [*settings.secrets, *settings.databases, *settings.logins]:
         if getattr(spec, "existing_secret_name", None):
             continue
         readers.update(spec.read_principals or settings.read_principals or (root_arn,))
         writers.update(getattr(spec, "readwrite_principals", ()))
-    if any(db.rotation.enabled for db in settings.databases):
+    if any(db.rotation.enabled for db in settings.databases) or settings.logins:
         writers.add(root_arn)
     return {"read_principals": sorted(readers), "readwrite_principals": sorted(writers)}
 
