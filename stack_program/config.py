@@ -130,6 +130,9 @@ DATABASE = Obj(
     {
         "aliases": ALIASES,
         "identifier": DB_INSTANCE_ID,
+        # issue 20: an Aurora PostgreSQL cluster instead of an instance (aws.rds.get_cluster).
+        "clusterIdentifier": Str(pattern=DB_INSTANCE_ID.pattern, expected="an Aurora DB cluster identifier "
+                                 "(1-63 letters, digits, hyphens; starts with a letter)"),
         "username": PG_IDENTIFIER,
         "initialPassword": Str(min_len=8, max_len=128, expected="a password of 8-128 characters"),
         "databaseName": PG_IDENTIFIER,
@@ -155,7 +158,8 @@ DATABASE = Obj(
         "trustTags": TAGS,
         "recoveryWindowInDays": RECOVERY_WINDOW,
     },
-    required=("identifier", "username", "initialPassword"),
+    required=("username", "initialPassword"),
+    required_one_of=("identifier", "clusterIdentifier"),
     defaults={"strategy": "single-user", "sslMode": "verify-full", "passwordLength": 32},
 )
 
@@ -304,6 +308,7 @@ class DatabaseSpec:
     recovery_window_in_days: int
     aliases: tuple[str, ...] = ()
     ca_bundle: str | None = None  # a PEM file (relative to the project folder); None: the shipped RDS CAs
+    cluster: bool = False         # `identifier` names an Aurora PostgreSQL cluster (clusterIdentifier)
 
 
 @dataclass(frozen=True)
@@ -327,6 +332,7 @@ class LoginSpec:
     tags: Mapping[str, str]
     trust_tags: Mapping[str, str]
     recovery_window_in_days: int
+    cluster: bool = False          # identifier names an Aurora cluster (the database's)
 
 
 @dataclass(frozen=True)
@@ -607,7 +613,14 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
                 # The function asks GetRandomPassword for every type (RequireEachIncludedType).
                 problems.append(Problem(f"{path}.excludeCharacters", f"excludes every {label}, so no new password "
                                         "could be generated (each type is required); expected it to leave some"))
-        identifier = entry.get("identifier") or key
+        cluster = entry.get("clusterIdentifier")
+        if cluster and entry.get("identifier"):
+            problems.append(Problem(f"{path}.clusterIdentifier", "give identifier (an RDS instance) or "
+                                    "clusterIdentifier (an Aurora cluster), not both"))
+        elif not cluster and "identifier" not in entry:
+            problems.append(Problem(f"{path}.identifier", "is required (an RDS instance identifier), or set "
+                                    "clusterIdentifier for an Aurora PostgreSQL cluster"))
+        identifier = cluster or entry.get("identifier") or key
         secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}", review, stack)
         for message in naming.rotation_name_problems(secret_name):
             problems.append(Problem(f"{path}.secretName", message))
@@ -639,12 +652,13 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
         days = rotation.get("days")
         schedule = rotation.get("scheduleExpression")
         out.append(DatabaseSpec(
-            key=key, identifier=identifier, username=username,
+            key=key, identifier=identifier, username=username, cluster=bool(cluster),
             initial_password=entry.get("initialPassword") or "",
             database_name=entry.get("databaseName"),
             alternate_username=alternate,
             secret_name=secret_name,
-            description=entry.get("description") or f"Admin login of RDS PostgreSQL instance {identifier}",
+            description=entry.get("description") or (f"Admin login of Aurora PostgreSQL cluster {identifier}" if cluster
+                                                     else f"Admin login of RDS PostgreSQL instance {identifier}"),
             strategy=entry.get("strategy") or "single-user",
             vpc_id=entry.get("vpcId"),
             subnet_ids=tuple(entry.get("subnetIds") or ()),
@@ -727,6 +741,9 @@ def _logins(entries: Mapping[str, Any], databases: Sequence[DatabaseSpec], secre
             structured.append(grant)
         if entry.get("replicaIdentifier") and not entry.get("replica"):
             problems.append(Problem(f"{path}.replicaIdentifier", "is only used with replica: true"))
+        elif entry.get("replicaIdentifier") and db.cluster:
+            problems.append(Problem(f"{path}.replicaIdentifier", f"databases.{db.key} is an Aurora cluster: a replica "
+                                    "login uses its reader endpoint; drop replicaIdentifier"))
         identifier = (entry.get("replicaIdentifier") if entry.get("replica") else None) or db.identifier
         secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}-{username}", review, stack)
         for message in naming.rotation_name_problems(secret_name):
@@ -739,7 +756,7 @@ def _logins(entries: Mapping[str, Any], databases: Sequence[DatabaseSpec], secre
                                     "login's user"))
         days, schedule = rotation.get("days"), rotation.get("scheduleExpression")
         out.append(LoginSpec(
-            key=key, database=db.key, identifier=identifier, username=username, alternate_username=alternate,
+            key=key, database=db.key, identifier=identifier, cluster=db.cluster and identifier == db.identifier, username=username, alternate_username=alternate,
             database_name=entry.get("databaseName") or db.database_name,
             grants=tuple(grant_templates.compile_grants(structured)) if not problems else (),
             replica=bool(entry.get("replica")), secret_name=secret_name, description=entry.get("description"),

@@ -206,7 +206,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
         if db.key in login_roles:
             readers = [*(readers or [context.root_arn]), *login_roles[db.key]]
         built[db.key] = RdsPostgresAdminLogin(db.key, RdsPostgresAdminLoginArgs(
-            identifier=db.identifier,
+            identifier=None if db.cluster else db.identifier,
+            cluster_identifier=db.identifier if db.cluster else None,
             username=db.username,
             initial_password=pulumi.Output.secret(db.initial_password),
             handler=handler,
@@ -248,7 +249,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
         admin, db = built[login.database], databases[login.database]
         handler, layers = archives
         component = RdsPostgresLogin(login.key, RdsPostgresLoginArgs(
-            identifier=login.identifier,
+            identifier=None if login.cluster else login.identifier,
+            cluster_identifier=login.identifier if login.cluster else None,
             admin_secret_arn=admin.secret_arn,
             admin_kms_key_arn=admin.kms_key_arn,
             username=login.username,
@@ -398,5 +400,31 @@ def run() -> None:
     except ConfigError as error:
         # Stop before any resource is registered: a bad stack file creates nothing.
         raise InvalidConfig(error) from None
+    problems = managed_password_problems(settings)
+    if problems:
+        # Stop before any resource is registered, like a config mistake.
+        path = stack_file_path(pulumi.get_stack())
+        raise InvalidConfig(ConfigError(problems, os.path.relpath(path) if path is not None and path.is_file() else None))
     for key, value in build(settings).items():
         pulumi.export(key, value)
+
+
+def managed_password_problems(settings: cfg.StackSettings) -> list:
+    """Databases whose master password RDS already manages and rotates (ManageMasterUserPassword):
+    read with the same lookups the components make (aws.rds.get_instance / get_cluster), before
+    anything is registered. pulumi_aws 7 reports it as `master_user_secrets` (the `rds!…` secret)."""
+    import pulumi_aws as aws
+    from app_secrets.rds import managed_password_problem
+
+    problems = []
+    for db in settings.databases:
+        if db.cluster:
+            found = aws.rds.get_cluster(cluster_identifier=db.identifier)
+        else:
+            found = aws.rds.get_instance(db_instance_identifier=db.identifier)
+        arns = [secret.secret_arn for secret in (found.master_user_secrets or [])]
+        message = managed_password_problem("cluster" if db.cluster else "instance", db.identifier, arns)
+        if message:
+            path = f"databases.{db.key}.{'clusterIdentifier' if db.cluster else 'identifier'}"
+            problems.append(cfg.Problem(path, message))
+    return problems

@@ -94,3 +94,48 @@ def test_the_apps_readers_cannot_read_the_admin_secret(run):
         assert not can(principal, "read", accesses["example-db"]).allowed, principal.arn
     assert can(Principal(APP_READER, [ALL]), "read", accesses["example-web"]).allowed
     assert can(Principal(OPS_READER, [ALL]), "read", accesses["example-db"]).allowed
+
+
+# --------------------------------------------------------------------------- Aurora clusters, RDS-managed passwords
+
+from stack_program.program import InvalidConfig  # noqa: E402
+
+AURORA = {"example-db": {"clusterIdentifier": "example-aurora", "username": "example_admin",
+                         "initialPassword": "aurora-initial-pass"}}
+
+
+def test_an_aurora_cluster_gives_writer_and_reader_urls_and_its_identifier():
+    run = run_program("dev", config_override={"databases": AURORA, "logins": {
+        "example-web": {"database": "example-db", "username": "web"},
+        "example-reports": {"database": "example-db", "username": "reports", "replica": True}}},
+        mocks=AwsMocks(region="us-east-1", account_id=FAKE_ACCOUNT_ID))
+    assert [a for t, a in run.mocks.calls if t == "aws:rds/getCluster:getCluster"][0] == \
+        {"clusterIdentifier": "example-aurora"}
+    admin = json.loads(plain(run.find("aws:secretsmanager/secretVersion:SecretVersion", "example-db")
+                             .inputs["secretString"]))
+    assert admin["engine"] == "aurora-postgresql" and admin["dbClusterIdentifier"] == "example-aurora"
+    assert admin["host"].startswith("example-aurora.cluster-c") and admin["readerHost"].startswith("example-aurora.cluster-ro-")
+    assert admin["READER_DATABASE_URL"].endswith(f"@{admin['readerHost']}:5432/app")
+    assert run.outputs["secrets"]["example-db"]["name"] == "rds-postgres-example-aurora"
+    assert run.outputs["secrets"]["example-db"]["environmentVariables"] == ["DATABASE_URL", "READER_DATABASE_URL"]
+    web = json.loads(plain(run.find("aws:secretsmanager/secretVersion:SecretVersion", "example-web").inputs["secretString"]))
+    reports = json.loads(plain(run.find("aws:secretsmanager/secretVersion:SecretVersion", "example-reports")
+                               .inputs["secretString"]))
+    assert (web["host"], web["dbClusterIdentifier"]) == (admin["host"], "example-aurora")
+    assert reports["host"] == admin["readerHost"] and "REPLICA_DATABASE_URL" in reports
+
+
+@pytest.mark.parametrize("databases, path", [
+    ({"example-db": {"identifier": "example-dev", "username": "example_admin", "initialPassword": "initial-pass"}},
+     "databases.example-db.identifier"),
+    (AURORA, "databases.example-db.clusterIdentifier"),
+])
+def test_an_rds_managed_master_password_is_refused_before_anything_is_registered(databases, path):
+    mocks = AwsMocks(region="us-east-1", account_id=FAKE_ACCOUNT_ID)
+    mocks.managed_master_passwords.add(databases["example-db"].get("identifier") or "example-aurora")
+    with pytest.raises(InvalidConfig) as caught:
+        run_program("dev", config_override={"databases": databases}, mocks=mocks)
+    message = str(caught.value)
+    assert path in message and "RDS already manages and rotates the master password" in message
+    assert "rds!" in message and "--no-manage-master-user-password" in message
+    assert mocks.created == []  # nothing registered

@@ -7,7 +7,8 @@ grants for both.
 
 | input | type | default | thoughtbot variable |
 |---|---|---|---|
-| identifier | str | (required) | — (the instance the app connects to; a replica's for `replica`) |
+| identifier | str | (required, unless cluster_identifier) | — (the instance the app connects to; a replica's for `replica`) |
+| cluster_identifier | str | none | — (an Aurora cluster: the writer endpoint, or the reader endpoint for `replica`) |
 | admin_secret_arn, admin_kms_key_arn | Input[str] | (required) | admin_login_secret_arn, admin_login_kms_key_id |
 | username | str | (required) | username |
 | alternate_username | str | `<username>_alt` | alternate_username |
@@ -40,7 +41,7 @@ import pulumi_random as random
 
 from . import naming, policies, tls
 from .context import AwsContext
-from .rds import database_url, rotation_egress
+from .rds import DatabaseEndpoint, database_url, rotation_egress
 from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
 from .secret import KmsKeyRef, Secret, SecretArgs
 from .secret_settings import ReplicaRegion
@@ -64,7 +65,7 @@ def master_read_policy(admin_secret_arn: str, admin_key_arn: str, region: str,
 
 @dataclass
 class RdsPostgresLoginArgs:
-    identifier: str
+    identifier: Optional[str]
     admin_secret_arn: pulumi.Input[str]
     admin_kms_key_arn: pulumi.Input[str]
     username: str
@@ -99,6 +100,7 @@ class RdsPostgresLoginArgs:
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
     protect: bool = False
+    cluster_identifier: Optional[str] = None
 
 
 class RdsPostgresLogin(pulumi.ComponentResource):
@@ -114,6 +116,9 @@ class RdsPostgresLogin(pulumi.ComponentResource):
             problems = template_problems(template)
             if problems:
                 raise ValueError(f"grants[{number}] {problems[0]}")
+        if bool(args.identifier) == bool(args.cluster_identifier):
+            raise ValueError("give identifier (an RDS instance) or cluster_identifier (an Aurora cluster), not both "
+                             "and not neither")
         if args.handler is None:
             from .packaging import rotation_archives
             handler, layers = rotation_archives()
@@ -124,32 +129,33 @@ class RdsPostgresLogin(pulumi.ComponentResource):
         super().__init__(self.TYPE, resource_name, None, opts)
         context = args.context or AwsContext.lookup(self)
         child = pulumi.ResourceOptions(parent=self)
-        secret_name = args.secret_name or f"rds-postgres-{args.identifier}-{args.username}"
+        database = DatabaseEndpoint(self, args.identifier, args.cluster_identifier)
+        secret_name = args.secret_name or f"rds-postgres-{database.name}-{args.username}"
         alternate = args.alternate_username or f"{args.username}_alt"
         key = url_key(args.replica)
-        instance = aws.rds.get_instance_output(db_instance_identifier=args.identifier,
-                                               opts=pulumi.InvokeOptions(parent=self))
-        dbname = (pulumi.Output.from_input(args.database_name) if args.database_name
-                  else instance.db_name.apply(lambda name: name or "postgres"))
+        dbname = database.dbname(args.database_name)
+        # A replica login on a cluster connects to its reader endpoint.
+        host = database.reader_host if args.replica and database.reader_host is not None else database.host
         # The user does not exist until the first rotation (immediately, by default) creates the
         # alternate; until then this random password logs in nowhere.
         placeholder = random.RandomPassword(f"{resource_name}-placeholder", length=32, special=False, opts=child)
         password = pulumi.Output.secret(placeholder.result)
         initial_value = {
-            "engine": instance.engine,
-            "host": instance.address,
-            "port": instance.port,
+            "engine": database.engine,
+            "host": host,
+            "port": database.port,
             "dbname": dbname,
             "username": args.username,
             "password": password,
             "masterarn": args.admin_secret_arn,
-            key: pulumi.Output.secret(pulumi.Output.all(password, instance.address, instance.port, dbname).apply(
+            **({"dbClusterIdentifier": args.cluster_identifier} if args.cluster_identifier else {}),
+            key: pulumi.Output.secret(pulumi.Output.all(password, host, database.port, dbname).apply(
                 lambda a: database_url(args.username, a[0], a[1], a[2], a[3]))),
         }
         secret = Secret(resource_name, SecretArgs(
             name=secret_name,
             initial_value=initial_value,
-            description=args.description or f"Application login {args.username} of RDS PostgreSQL {args.identifier}",
+            description=args.description or f"Application login {args.username} of {database.describe()}",
             admin_principals=args.admin_principals,
             read_principals=args.read_principals,
             deployer_principals=args.deployer_principals,
@@ -180,14 +186,14 @@ class RdsPostgresLogin(pulumi.ComponentResource):
             group = aws.ec2.SecurityGroup(
                 f"{resource_name}-rotation", name=naming.iam_name(f"{secret_name}-rotation"),
                 description=f"Rotation function of secret {secret_name}", vpc_id=args.vpc_id,
-                egress=rotation_egress(instance.port, args.database_security_group_id),
+                egress=rotation_egress(database.port, args.database_security_group_id),
                 tags=dict(args.tags) or None, opts=child)
             group_ids.append(group.id)
             if args.database_security_group_id:
                 ingress.append(aws.vpc.SecurityGroupIngressRule(
                     f"{resource_name}-rotation-to-db", security_group_id=args.database_security_group_id,
-                    referenced_security_group_id=group.id, ip_protocol="tcp", from_port=instance.port,
-                    to_port=instance.port, description=f"Rotation function of secret {secret_name}", opts=child))
+                    referenced_security_group_id=group.id, ip_protocol="tcp", from_port=database.port,
+                    to_port=database.port, description=f"Rotation function of secret {secret_name}", opts=child))
             self.function_security_group_id = group.id
         variables: dict[str, pulumi.Input[str]] = {
             "ROTATION_STRATEGY": "alternating-users",

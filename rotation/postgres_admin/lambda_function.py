@@ -480,6 +480,8 @@ class Rotation:
         password = self.client.get_random_password(**self.settings.password_args)["RandomPassword"]
         pending["password"] = password
         pending[self.settings.url_key] = database_url(pending)
+        if "readerHost" in pending:  # an Aurora cluster: the reader endpoint's URL follows the password
+            pending["READER_DATABASE_URL"] = database_url({**pending, "host": pending["readerHost"]})
         self._seen.append(pending)
         secret_string = json.dumps(pending)
         self.client.put_secret_value(SecretId=self.arn, ClientRequestToken=self.token,

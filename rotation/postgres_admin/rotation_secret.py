@@ -60,6 +60,8 @@ def parse_login(secret_string: Optional[str], where: str) -> dict[str, Any]:
         raise SecretFormatError(f"{where}: key 'sslmode' must be one of {', '.join(SSL_MODES)}")
     if "ssl" in login and not isinstance(login["ssl"], (bool, str)):
         raise SecretFormatError(f"{where}: key 'ssl' must be a boolean")
+    if "readerHost" in login and (not isinstance(login["readerHost"], str) or not login["readerHost"]):
+        raise SecretFormatError(f"{where}: key 'readerHost' must be a non-empty string")
     if "masterarn" in login and (not isinstance(login["masterarn"], str) or not login["masterarn"].startswith("arn:")):
         raise SecretFormatError(f"{where}: key 'masterarn' must be the ARN of the master user's secret")
     return login

@@ -162,3 +162,15 @@ def test_a_login_named_like_the_master_is_refused(db, master, make_secret, handl
     with pytest.raises(ValueError, match="is the master user itself"):
         side.step("setSecret", token)
     assert db.can_login(db.admin, db.password)
+
+
+def test_an_aurora_secret_keeps_its_reader_url_in_step(db, make_secret):
+    """The admin secret of an Aurora cluster (engine aurora-postgresql, dbClusterIdentifier, readerHost):
+    each rotation rewrites READER_DATABASE_URL for the reader endpoint with the new password."""
+    side = make_secret(db.login_secret(engine="aurora-postgresql", dbClusterIdentifier="app-cluster",
+                                       readerHost=db.pg.host, READER_DATABASE_URL="postgres://stale"))
+    side.rotate()
+    value = side.value()
+    assert value["dbClusterIdentifier"] == "app-cluster"
+    assert value["READER_DATABASE_URL"] == value["DATABASE_URL"]  # same host here: the test's one server
+    assert db.can_login(db.admin, value["password"])
