@@ -197,6 +197,14 @@ LOGIN = Obj(
     defaults={"passwordLength": 32, "replica": False},
 )
 
+# issue 20: alert when a rotation fails (EventBridge rule -> SNS topic, alarms on the functions' errors).
+ROTATION_ALERTS = Obj(
+    {"enabled": Bool(),
+     "alertTopicArn": Str(pattern=re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"),
+                          expected="an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")},
+    expected="rotation alert settings (enabled, alertTopicArn)",
+)
+
 READ_POLICY = Obj(
     {"secrets": List(Str(min_len=1, expected="a key of `secrets` or `databases`"), min_items=1, unique=True),
      "roleNames": List(IAM_ROLE_NAME, unique=True),
@@ -223,6 +231,7 @@ TOP_LEVEL: dict[str, Any] = {
     "secrets": Map(value=SECRET, key=SECRET_KEY),
     "databases": Map(value=DATABASE, key=SECRET_KEY),
     "logins": Map(value=LOGIN, key=SECRET_KEY),
+    "rotationAlerts": ROTATION_ALERTS,
     "readPolicies": Map(value=READ_POLICY, key=SECRET_KEY),
     "deployerPrincipals": PRINCIPALS,
     "logRetentionInDays": Int(allowed=lambda d: d in LOG_RETENTION_DAYS,
@@ -244,6 +253,7 @@ TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "secrets": {},
     "databases": {},
     "logins": {},
+    "rotationAlerts": {},
     "readPolicies": {},
     "deployerPrincipals": [],
     "logRetentionInDays": 30,
@@ -360,6 +370,9 @@ class StackSettings:
     log_retention_in_days: int = 30
     protect: bool = True
     logins: tuple[LoginSpec, ...] = ()  # issue 20
+    # issue 20: (enabled, existing topic ARN or None); enabled by default when something rotates,
+    # except in review stacks
+    rotation_alerts: tuple[bool, str | None] = (False, None)
 
     def physical_name(self, base: str) -> str:
         return naming.review_name(base, self.stack) if self.review_stack else base
@@ -460,6 +473,7 @@ def parse_config(
         secrets=settings_secrets,
         databases=settings_dbs,
         logins=settings_logins,
+        rotation_alerts=_rotation_alerts(values.get("rotationAlerts") or {}, review, settings_dbs, settings_logins),
         read_policies=policies,
         deployer_principals=tuple(values["deployerPrincipals"]),
         log_retention_in_days=values["logRetentionInDays"],
@@ -770,6 +784,11 @@ def _logins(entries: Mapping[str, Any], databases: Sequence[DatabaseSpec], secre
             recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
         ))
     return tuple(out)
+
+
+def _rotation_alerts(entry: Mapping[str, Any], review: bool, databases, logins) -> tuple[bool, str | None]:
+    rotates = any(db.rotation.enabled for db in databases) or bool(logins)
+    return bool(entry.get("enabled", rotates and not review)) and rotates, entry.get("alertTopicArn")
 
 
 def _read_policies(entries, review, stack, known: set[str], problems) -> tuple[ReadPolicySpec, ...]:

@@ -289,6 +289,21 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
         resolve_login_roles[login.key](component.rotation_role_arn)
         built[login.key] = component
 
+    alerts_output = None
+    enabled, topic = settings.rotation_alerts
+    if enabled:
+        from app_secrets import naming
+        from app_secrets.alerts import RotationAlerts, RotationAlertsArgs
+
+        rotated = [(db.key, db.secret_name) for db in settings.databases if db.rotation.enabled]
+        rotated += [(login.key, login.secret_name) for login in settings.logins]
+        alerts = RotationAlerts("rotation-alerts", RotationAlertsArgs(
+            name=settings.physical_name("app-secrets"),
+            secret_arns=[built[key].secret_arn for key, _ in rotated],
+            function_names=[naming.lambda_function_name(name) for _, name in rotated],
+            alert_topic_arn=topic, tags=tags, context=context))
+        alerts_output = {"topicArn": alerts.topic_arn, "ruleArn": alerts.rule_arn}
+
     read_policies = {}
     for policy in settings.read_policies:
         refs = [SecretRef(name=_secret_name(built[k]), arn=_secret_arn(built[k]), kms_key_arn=built[k].kms_key_arn,
@@ -303,6 +318,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
         "secrets": {key: describe(component) for key, component in built.items()},
         "consumers": consumer_outputs(built, context),
         "readPolicies": {key: {"arn": p.arn, "policyJson": p.policy_json} for key, p in read_policies.items()},
+        **({"rotationAlerts": alerts_output} if alerts_output else {}),
     }
 
 

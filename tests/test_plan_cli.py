@@ -42,11 +42,18 @@ def expected_counts(stack: str) -> dict[str, int]:
     replica_keys = sum(1 for entry in [*owned, *databases.values()] for r in entry.get("replicaRegions", [])
                        if not r.get("kmsKeyId"))
     endpoints = [d for d in rotating if d.get("vpcId") and d.get("secretsManagerEndpoint", "create") == "create"]
+    # Rotation failure alerts (issue 20): on by default when something rotates, not in review stacks.
+    alerts = config.get("app-secrets:rotationAlerts", {})
+    alerting = bool(rotating) and alerts.get("enabled", not review)
+    own_topic = alerting and not alerts.get("alertTopicArn")
     return {
+        "aws:cloudwatch/eventRule:EventRule": 1 if alerting else 0,
+        "aws:cloudwatch/metricAlarm:MetricAlarm": len(rotating) if alerting else 0,
+        "aws:sns/topic:Topic": 1 if own_topic else 0,
         "aws:secretsmanager/secret:Secret": n_secrets,
         "aws:secretsmanager/secretVersion:SecretVersion": n_secrets,
         "aws:secretsmanager/secretPolicy:SecretPolicy": n_secrets,
-        "aws:kms/key:Key": (1 if shared_key else n_secrets) + replica_keys,
+        "aws:kms/key:Key": (1 if shared_key else n_secrets) + replica_keys + (1 if own_topic else 0),
         "aws:cloudwatch/logGroup:LogGroup": len(rotating),
         "random:index/randomPassword:RandomPassword": sum(
             len(s["environmentVariables"]) for s in owned if s["type"] == "random"),

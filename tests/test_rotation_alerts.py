@@ -148,3 +148,46 @@ def test_an_existing_topic_is_used_as_it_is():
     assert run.outputs["topic"] == existing
     assert not run.by_type("aws:sns/topic:Topic") and not run.by_type("aws:sns/topicPolicy:TopicPolicy")
     assert run.find("aws:cloudwatch/eventTarget:EventTarget", "alerts").inputs["arn"] == existing
+
+
+# --------------------------------------------------------------------------- the stack program
+
+def test_a_stack_that_rotates_alerts_on_exactly_its_rotated_secrets():
+    from tooling.offline import run_program
+
+    run = run_program("dev", config_override={"logins": {"example-web": {"database": "example-db", "username": "web"}}})
+    secrets = run.outputs["secrets"]
+    rule = run.find("aws:cloudwatch/eventRule:EventRule", "rotation-alerts")
+    assert json.loads(rule.inputs["eventPattern"])["detail"]["additionalEventData"]["SecretId"] == \
+        sorted([secrets["example-db"]["arn"], secrets["example-web"]["arn"]])
+    alarms = sorted(a.inputs["dimensions"]["FunctionName"] for a in run.by_type("aws:cloudwatch/metricAlarm:MetricAlarm"))
+    assert alarms == sorted([secrets["example-db"]["name"], secrets["example-web"]["name"]])
+    assert run.outputs["rotationAlerts"]["topicArn"].endswith(":app-secrets-rotation-alerts")
+
+
+def test_alerts_can_go_to_an_existing_topic_or_be_turned_off():
+    from tooling.offline import run_program
+
+    topic = "arn:aws:sns:us-east-1:000000000000:ops"
+    run = run_program("dev", config_override={"rotationAlerts": {"alertTopicArn": topic}})
+    assert run.outputs["rotationAlerts"]["topicArn"] == topic and not run.by_type("aws:sns/topic:Topic")
+    run = run_program("dev", config_override={"rotationAlerts": {"enabled": False}})
+    assert "rotationAlerts" not in run.outputs and not run.by_type("aws:cloudwatch/eventRule:EventRule")
+
+
+def test_many_secrets_are_split_over_rules_within_eventbridges_limit():
+    from app_secrets.alerts import ARNS_PER_RULE, MAX_PATTERN_CHARS, rotation_failure_patterns
+
+    longest = "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:" + "n" * 64 + "-AbCdEf"
+    arns = [longest[:-8] + f"{i:02d}-AbCdEf" for i in range(60)]
+    patterns = rotation_failure_patterns(arns)
+    assert len(patterns) == 3 and all(len(p["detail"]["additionalEventData"]["SecretId"]) <= ARNS_PER_RULE
+                                      for p in patterns)
+    assert all(len(json.dumps(p, separators=(",", ":"))) <= MAX_PATTERN_CHARS for p in patterns)
+    assert sorted(a for p in patterns for a in p["detail"]["additionalEventData"]["SecretId"]) == sorted(arns)
+    run = run_inline(alerts_program(secret_arns=arns))
+    rules = run.by_type("aws:cloudwatch/eventRule:EventRule")
+    assert len(rules) == 3 and len(run.by_type("aws:cloudwatch/eventTarget:EventTarget")) == 3
+    policy = json.loads(run.find("aws:sns/topicPolicy:TopicPolicy", "alerts").inputs["policy"])
+    publish = {s["Sid"]: s for s in policy["Statement"]}["RotationFailureRulePublishes"]
+    assert len(publish["Condition"]["ArnEquals"]["aws:SourceArn"]) == 3

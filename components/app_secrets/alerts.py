@@ -27,11 +27,16 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from . import naming, policies
 from .context import AwsContext
 
 FAILURE_EVENTS = ("RotationFailed", "RotationAbandoned", "TestRotationFailed")
 PUBLISHERS = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
+# EventBridge refuses patterns over 4096 characters (terraform-provider-aws
+# internal/service/events/rule.go, validateEventPatternValue). A secret ARN this project creates is
+# at most ~140 characters (names fit a 64-character Lambda function name), so 25 per rule fit.
+ARNS_PER_RULE = 25
+MAX_PATTERN_CHARS = 4096
 
 
 def rotation_failure_pattern(secret_arns: Sequence[str]) -> dict:
@@ -47,16 +52,28 @@ def rotation_failure_pattern(secret_arns: Sequence[str]) -> dict:
     }
 
 
-def topic_policy(topic_arn: str, rule_arn: str, account_id: str, partition: str, region: str) -> dict:
-    """The created topic's policy: the account administers it (SNS's default), the rule and this
+def rotation_failure_patterns(secret_arns: Sequence[str]) -> list[dict]:
+    """One pattern per ARNS_PER_RULE secrets, each within EventBridge's size limit."""
+    arns = sorted(set(secret_arns))
+    patterns = [rotation_failure_pattern(arns[i:i + ARNS_PER_RULE]) for i in range(0, len(arns), ARNS_PER_RULE)]
+    for pattern in patterns:
+        if len(json.dumps(pattern, separators=(",", ":"))) > MAX_PATTERN_CHARS:
+            raise ValueError("a rotation alert pattern would exceed EventBridge's 4096 characters")
+    return patterns
+
+
+def topic_policy(topic_arn: str, rule_arns: Sequence[str] | str, account_id: str, partition: str,
+                 region: str) -> dict:
+    """The created topic's policy: the account administers it (SNS's default), the rules and this
     account's alarms publish to it."""
+    rule_arns = [rule_arns] if isinstance(rule_arns, str) else list(rule_arns)
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
          "Action": ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission",
                     "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"],
          "Resource": topic_arn},
         {"Sid": "RotationFailureRulePublishes", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-         "Action": "sns:Publish", "Resource": topic_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}},
+         "Action": "sns:Publish", "Resource": topic_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arns[0] if len(rule_arns) == 1 else rule_arns}}},
         {"Sid": "AccountAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": "sns:Publish", "Resource": topic_arn,
          "Condition": {"ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
@@ -65,11 +82,13 @@ def topic_policy(topic_arn: str, rule_arn: str, account_id: str, partition: str,
 
 
 def topic_key_policy(account_id: str, partition: str) -> dict:
-    """The created topic's key: the account manages it through IAM; EventBridge and CloudWatch may
-    encrypt messages for the topic (SNS asks for a data key with the publisher's principal)."""
+    """The created topic's key: the account administers it; EventBridge and CloudWatch may encrypt
+    messages for the topic (SNS asks for a data key with the publisher's principal)."""
     return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "AccountManagesKey", "Effect": "Allow", "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-         "Action": "kms:*", "Resource": "*"},
+        # Administration, not use (as the secrets' keys): nothing but the publishers encrypts with it.
+        {"Sid": "AllowAccountAdministration", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+         "NotAction": policies.KMS_ROOT_NOT_ACTIONS, "Resource": "*"},
         {"Sid": "PublishersEncrypt", "Effect": "Allow", "Principal": {"Service": list(PUBLISHERS)},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
     ]}
@@ -95,15 +114,19 @@ class RotationAlerts(pulumi.ComponentResource):
         context = args.context or AwsContext.lookup(self)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags) or None
-        rule = aws.cloudwatch.EventRule(
-            resource_name,
-            name=naming.iam_name(f"{args.name}-rotation-failed"),
-            description="Secrets Manager rotation failures of this stack's secrets",
-            event_pattern=pulumi.Output.all(*args.secret_arns).apply(
-                lambda arns: json.dumps(rotation_failure_pattern(arns), sort_keys=True)),
-            tags=tags,
-            opts=child,
-        )
+        patterns = pulumi.Output.all(*args.secret_arns).apply(rotation_failure_patterns)
+        rules = []
+        for index in range((len(args.secret_arns) + ARNS_PER_RULE - 1) // ARNS_PER_RULE):
+            suffix = f"-{index + 1}" if index else ""
+            rules.append(aws.cloudwatch.EventRule(
+                f"{resource_name}{suffix}",
+                name=naming.iam_name(f"{args.name}-rotation-failed{suffix}"),
+                description="Secrets Manager rotation failures of this stack's secrets",
+                event_pattern=patterns.apply(lambda p, i=index: json.dumps(p[i], sort_keys=True)),
+                tags=tags,
+                opts=child,
+            ))
+        rule = rules[0]
         target_deps: list[pulumi.Resource] = []
         if args.alert_topic_arn:
             topic_arn: pulumi.Input[str] = args.alert_topic_arn
@@ -122,11 +145,13 @@ class RotationAlerts(pulumi.ComponentResource):
             topic_arn = topic.arn
             target_deps.append(aws.sns.TopicPolicy(
                 resource_name, arn=topic.arn,
-                policy=pulumi.Output.all(topic.arn, rule.arn, context.root_arn, context.region).apply(
-                    lambda a: json.dumps(topic_policy(a[0], a[1], a[2].split(":")[4], a[2].split(":")[1], a[3]))),
+                policy=pulumi.Output.all(topic.arn, context.root_arn, context.region, *[r.arn for r in rules]).apply(
+                    lambda a: json.dumps(topic_policy(a[0], a[3:], a[1].split(":")[4], a[1].split(":")[1], a[2]))),
                 opts=child))
-        aws.cloudwatch.EventTarget(resource_name, rule=rule.name, arn=topic_arn,
-                                   opts=pulumi.ResourceOptions(parent=self, depends_on=target_deps))
+        for index, each in enumerate(rules):
+            aws.cloudwatch.EventTarget(f"{resource_name}{f'-{index + 1}' if index else ''}", rule=each.name,
+                                       arn=topic_arn,
+                                       opts=pulumi.ResourceOptions(parent=self, depends_on=target_deps))
         for index, function_name in enumerate(args.function_names):
             aws.cloudwatch.MetricAlarm(
                 f"{resource_name}-errors-{index}",
