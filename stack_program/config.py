@@ -704,6 +704,7 @@ def _logins(entries: Mapping[str, Any], databases: Sequence[DatabaseSpec], secre
     from app_secrets import grants as grant_templates
 
     by_key = {db.key: db for db in databases}
+    names = {db.secret_name: f"databases.{db.key}" for db in databases}  # secret name -> who uses it
     taken: dict[str, str] = {}  # PostgreSQL user name -> the config path that claims it
     for db in databases:
         taken[db.username] = f"databases.{db.key}.username (the admin login's user)"
@@ -762,6 +763,10 @@ def _logins(entries: Mapping[str, Any], databases: Sequence[DatabaseSpec], secre
         secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}-{username}", review, stack)
         for message in naming.rotation_name_problems(secret_name):
             problems.append(Problem(f"{path}.secretName", message))
+        if secret_name in names:
+            problems.append(Problem(f"{path}.secretName", f"secret name '{secret_name}' is already used by "
+                                    f"{names[secret_name]}"))
+        names.setdefault(secret_name, path)
         rotation = entry.get("rotation") or {}
         if rotation.get("days") is not None and rotation.get("scheduleExpression") is not None:
             problems.append(Problem(f"{path}.rotation", "give either days or scheduleExpression, not both"))
