@@ -137,6 +137,7 @@ def main(argv=None) -> int:
 
         os.environ["SECRETS_MANAGER_ENDPOINT"] = endpoint
         os.environ["ROTATION_STRATEGY"] = args.strategy
+        os.environ["DB_SSLROOTCERT"] = str(pg.cafile)  # verify-full (the default) against the test CA
         import lambda_function
 
         with pg.superuser_conn() as conn:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from app_secrets import naming
+from app_secrets import naming, tls
 from app_secrets.secret_settings import RandomSettings, ReplicaRegion
 from . import stack_checks
 from .schema import Bool, ConfigError, Int, List, Map, Obj, OneOf, Problem, Str, config_leaves, is_secure, join
@@ -219,6 +219,9 @@ DATABASE = Obj(
     {
         "aliases": ALIASES,
         "identifier": DB_INSTANCE_ID,
+        # issue 20: an Aurora PostgreSQL cluster instead of an instance (aws.rds.get_cluster).
+        "clusterIdentifier": Str(pattern=DB_INSTANCE_ID.pattern, expected="an Aurora DB cluster identifier "
+                                 "(1-63 letters, digits, hyphens; starts with a letter)"),
         "username": PG_IDENTIFIER,
         "initialPassword": Str(min_len=8, max_len=128, expected="a password of 8-128 characters"),
         "databaseName": PG_IDENTIFIER,
@@ -232,6 +235,8 @@ DATABASE = Obj(
         "databaseSecurityGroupId": SECURITY_GROUP_ID,
         "secretsManagerEndpoint": Str(choices=("create", "existing", "none")),
         "sslMode": Str(choices=("require", "verify-ca", "verify-full", "prefer", "disable")),
+        # issue 20: verified TLS (default verify-full against the shipped RDS bundle) and a stack's own CA.
+        "caBundle": Str(min_len=1, max_len=1024, expected="the path of a PEM file of CA certificates"),
         "passwordLength": Int(minimum=16, maximum=128),
         "excludeCharacters": Str(),
         "rotation": ROTATION,
@@ -243,8 +248,51 @@ DATABASE = Obj(
         "recoveryWindowInDays": RECOVERY_WINDOW,
         "adopted": ADOPTED,   # issue 17: initialPassword is then not needed (never written)
     },
-    required=("identifier", "username"),
-    defaults={"strategy": "single-user", "sslMode": "require", "passwordLength": 32},
+    required=("username",),   # initialPassword: unless adopted (_databases)
+    required_one_of=("identifier", "clusterIdentifier"),
+    defaults={"strategy": "single-user", "sslMode": "verify-full", "passwordLength": 32},
+)
+
+# issue 20: application logins (thoughtbot's rds-postgres-login), created and rotated by a database's
+# admin login; network and TLS settings come from that database entry.
+GRANT = Obj(
+    {"readOnly": List(Str(min_len=1, max_len=63, expected="a schema name"), min_items=1, unique=True),
+     "readWrite": List(Str(min_len=1, max_len=63, expected="a schema name"), min_items=1, unique=True),
+     "raw": Str(min_len=1, max_len=2048, expected="a GRANT statement with %s where the user goes")},
+    expected="a grant: {readOnly: [schemas]}, {readWrite: [schemas]} or {raw: 'GRANT … TO %s'}",
+)
+
+LOGIN = Obj(
+    {
+        "database": Str(min_len=1, expected="a key of `databases` (the admin login that creates this one)"),
+        "username": PG_IDENTIFIER,
+        "alternateUsername": PG_IDENTIFIER,
+        "databaseName": PG_IDENTIFIER,
+        "grants": List(GRANT),
+        "replica": Bool(),
+        "replicaIdentifier": DB_INSTANCE_ID,
+        "secretName": SECRET_NAME,
+        "description": Str(max_len=2048),
+        "passwordLength": Int(minimum=16, maximum=128),
+        "excludeCharacters": Str(),
+        "rotation": ROTATION,
+        "adminPrincipals": PRINCIPALS,
+        "readPrincipals": PRINCIPALS,
+        "replicaRegions": List(_replica()),
+        "tags": TAGS,
+        "trustTags": TAGS,
+        "recoveryWindowInDays": RECOVERY_WINDOW,
+    },
+    required=("database", "username"),
+    defaults={"passwordLength": 32, "replica": False},
+)
+
+# issue 20: alert when a rotation fails (EventBridge rule -> SNS topic, alarms on the functions' errors).
+ROTATION_ALERTS = Obj(
+    {"enabled": Bool(),
+     "alertTopicArn": Str(pattern=re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"),
+                          expected="an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")},
+    expected="rotation alert settings (enabled, alertTopicArn)",
 )
 
 READ_POLICY = Obj(
@@ -274,6 +322,8 @@ TOP_LEVEL: dict[str, Any] = {
     "tags": TAGS,
     "secrets": Map(value=SECRET, key=SECRET_KEY),
     "databases": Map(value=DATABASE, key=SECRET_KEY),
+    "logins": Map(value=LOGIN, key=SECRET_KEY),
+    "rotationAlerts": ROTATION_ALERTS,
     "readPolicies": Map(value=READ_POLICY, key=SECRET_KEY),
     "deployerPrincipals": PRINCIPALS,
     "logRetentionInDays": Int(allowed=lambda d: d in LOG_RETENTION_DAYS,
@@ -294,6 +344,8 @@ TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "tags": {},
     "secrets": {},
     "databases": {},
+    "logins": {},
+    "rotationAlerts": {},
     "readPolicies": {},
     "deployerPrincipals": [],
     "logRetentionInDays": 30,
@@ -359,6 +411,32 @@ class DatabaseSpec:
     recovery_window_in_days: int
     aliases: tuple[str, ...] = ()
     adopted: "_adoption.Adoption | None" = None   # issue 17: took over an existing login secret
+    ca_bundle: str | None = None  # a PEM file (relative to the project folder); None: the shipped RDS CAs
+    cluster: bool = False         # `identifier` names an Aurora PostgreSQL cluster (clusterIdentifier)
+
+
+@dataclass(frozen=True)
+class LoginSpec:
+    key: str
+    database: str                  # the key of the admin login's database entry
+    identifier: str                # the instance the app connects to (a replica's for replica logins)
+    username: str
+    alternate_username: str
+    database_name: str | None
+    grants: tuple[str, ...]        # compiled GRANT templates (app_secrets.grants)
+    replica: bool
+    secret_name: str
+    description: str | None
+    password_length: int
+    exclude_characters: str | None
+    rotation: RotationSpec
+    admin_principals: tuple[str, ...]
+    read_principals: tuple[str, ...]
+    replica_regions: tuple[ReplicaRegion, ...]
+    tags: Mapping[str, str]
+    trust_tags: Mapping[str, str]
+    recovery_window_in_days: int
+    cluster: bool = False          # identifier names an Aurora cluster (the database's)
 
 
 @dataclass(frozen=True)
@@ -386,6 +464,10 @@ class StackSettings:
     deployer_principals: tuple[str, ...] = ()   # () = the role behind the running credentials
     log_retention_in_days: int = 30
     protect: bool = True
+    logins: tuple[LoginSpec, ...] = ()  # issue 20
+    # issue 20: (enabled, existing topic ARN or None); enabled by default when something rotates,
+    # except in review stacks
+    rotation_alerts: tuple[bool, str | None] = (False, None)
 
     def physical_name(self, base: str) -> str:
         return naming.review_name(base, self.stack) if self.review_stack else base
@@ -458,9 +540,13 @@ def parse_config(
     settings_dbs = _databases(values.get("databases") or {}, review, stack, window, problems)
     # Keys of entries that are present but invalid count as known: their own problem is reported,
     # a read policy listing them is not wrong too.
-    written = {str(k) for top in ("secrets", "databases") if isinstance(raw.get(top), Mapping) for k in raw[top]}
+    written = {str(k) for top in ("secrets", "databases", "logins")
+               if isinstance(raw.get(top), Mapping) for k in raw[top]}
+    settings_logins = _logins(values.get("logins") or {}, settings_dbs, {s.key for s in settings_secrets},
+                              values.get("databases") or {}, review, stack, window, problems)
     policies = _read_policies(values.get("readPolicies") or {}, review, stack,
-                              {s.key for s in settings_secrets} | {d.key for d in settings_dbs} | written, problems)
+                              {s.key for s in settings_secrets} | {d.key for d in settings_dbs}
+                              | {login.key for login in settings_logins} | written, problems)
     problems += _misplaced_read_policies(raw.get("secrets"))
 
     _check_duplicates(settings_secrets, settings_dbs, problems)
@@ -492,6 +578,8 @@ def parse_config(
         tags=dict(values["tags"]),
         secrets=settings_secrets,
         databases=settings_dbs,
+        logins=settings_logins,
+        rotation_alerts=_rotation_alerts(values.get("rotationAlerts") or {}, review, settings_dbs, settings_logins),
         read_policies=policies,
         deployer_principals=tuple(values["deployerPrincipals"]),
         log_retention_in_days=values["logRetentionInDays"],
@@ -601,6 +689,19 @@ def _secrets(entries: Mapping[str, Any], review: bool, stack: str, window: int,
     return tuple(out)
 
 
+def _ca_bundle_file_problems(path: str) -> list[str]:
+    """Problems of the CA bundle file at `path` (relative to the project folder, where Pulumi runs
+    the program)."""
+    from pathlib import Path
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return [f"cannot read '{path}' ({exc.strerror or 'unreadable'}); expected a PEM file of CA certificates "
+                "relative to the project folder"]
+    return [f"'{path}' {message}" for message in tls.ca_bundle_problems(data)]
+
+
 def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int,
                problems: list[Problem]) -> tuple[DatabaseSpec, ...]:
     out = []
@@ -621,11 +722,13 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             problems.append(Problem(f"{path}.alternateUsername", "must differ from username"))
         if entry.get("sslMode") in ("prefer", "disable"):
             problems.append(Problem(f"{path}.sslMode",
-                                    f"'{entry['sslMode']}' would send the password without TLS; expected require"))
-        elif entry.get("sslMode") in ("verify-ca", "verify-full"):
-            problems.append(Problem(f"{path}.sslMode",
-                                    f"'{entry['sslMode']}' needs the RDS CA bundle inside the rotation function, "
-                                    "which this project does not ship yet; expected require"))
+                                    f"'{entry['sslMode']}' would send the password without TLS; expected verify-full "
+                                    "(the default), verify-ca or require"))
+        if isinstance(entry.get("caBundle"), str) and entry["caBundle"]:
+            problems.extend(Problem(f"{path}.caBundle", message) for message in _ca_bundle_file_problems(entry["caBundle"]))
+            if entry.get("sslMode") == "require":
+                problems.append(Problem(f"{path}.caBundle", "is not used with sslMode require (which checks no "
+                                        "certificate); expected sslMode verify-full, or no caBundle"))
         exclude = entry.get("excludeCharacters") or ""
         for label, chars in (("digit", "0123456789"), ("upper-case letter", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
                              ("lower-case letter", "abcdefghijklmnopqrstuvwxyz"),
@@ -634,7 +737,14 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
                 # The function asks GetRandomPassword for every type (RequireEachIncludedType).
                 problems.append(Problem(f"{path}.excludeCharacters", f"excludes every {label}, so no new password "
                                         "could be generated (each type is required); expected it to leave some"))
-        identifier = entry.get("identifier") or key
+        cluster = entry.get("clusterIdentifier")
+        if cluster and entry.get("identifier"):
+            problems.append(Problem(f"{path}.clusterIdentifier", "give identifier (an RDS instance) or "
+                                    "clusterIdentifier (an Aurora cluster), not both"))
+        elif not cluster and "identifier" not in entry:
+            problems.append(Problem(f"{path}.identifier", "is required (an RDS instance identifier), or set "
+                                    "clusterIdentifier for an Aurora PostgreSQL cluster"))
+        identifier = cluster or entry.get("identifier") or key
         secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}", review, stack)
         adopted = _adoption_of(entry, path, review, problems, own_name=secret_name)  # issue 17
         if "initialPassword" not in entry and not adopted:
@@ -669,20 +779,22 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
         days = rotation.get("days")
         schedule = rotation.get("scheduleExpression")
         out.append(DatabaseSpec(
-            key=key, identifier=identifier, username=username,
+            key=key, identifier=identifier, username=username, cluster=bool(cluster),
             initial_password=entry.get("initialPassword") or "",
             database_name=entry.get("databaseName"),
             alternate_username=alternate,
             secret_name=secret_name,
             description=entry.get("description") if adopted else
-            (entry.get("description") or f"Admin login of RDS PostgreSQL instance {identifier}"),
+            (entry.get("description") or (f"Admin login of Aurora PostgreSQL cluster {identifier}" if cluster
+                                          else f"Admin login of RDS PostgreSQL instance {identifier}")),
             strategy=entry.get("strategy") or "single-user",
             vpc_id=entry.get("vpcId"),
             subnet_ids=tuple(entry.get("subnetIds") or ()),
             security_group_ids=tuple(entry.get("securityGroupIds") or ()),
             database_security_group_id=entry.get("databaseSecurityGroupId"),
             secrets_manager_endpoint=endpoint,
-            ssl_mode=entry.get("sslMode") or "require",
+            ssl_mode=entry.get("sslMode") or tls.DEFAULT_SSL_MODE,
+            ca_bundle=entry.get("caBundle"),
             password_length=entry.get("passwordLength") or 32,
             exclude_characters=entry.get("excludeCharacters"),
             rotation=RotationSpec(enabled=bool(enabled), days=days if days or schedule else 30,
@@ -698,6 +810,105 @@ def _databases(entries: Mapping[str, Any], review: bool, stack: str, window: int
             adopted=adopted,
         ))
     return tuple(out)
+
+
+def _logins(entries: Mapping[str, Any], databases: Sequence[DatabaseSpec], secret_keys: set[str],
+            raw_databases: Mapping[str, Any], review: bool, stack: str, window: int,
+            problems: list[Problem]) -> tuple[LoginSpec, ...]:
+    """Application logins: each names the database whose admin login creates and rotates it."""
+    from app_secrets import grants as grant_templates
+
+    by_key = {db.key: db for db in databases}
+    names = {db.secret_name: f"databases.{db.key}" for db in databases}  # secret name -> who uses it
+    taken: dict[str, str] = {}  # PostgreSQL user name -> the config path that claims it
+    for db in databases:
+        taken[db.username] = f"databases.{db.key}.username (the admin login's user)"
+        if db.strategy == "alternating-users":
+            taken[db.alternate_username] = f"databases.{db.key}.alternateUsername (the admin login's user)"
+    out = []
+    for key, entry in entries.items():
+        if not entry:
+            continue
+        path = f"logins.{key}"
+        if key in secret_keys or key in by_key:
+            problems.append(Problem(path, f"'{key}' is also a key of `secrets` or `databases`; keys must be unique"))
+        db = by_key.get(entry.get("database") or "")
+        if db is None:
+            if entry.get("database"):
+                problems.append(Problem(f"{path}.database", f"'{entry['database']}' is not a key of `databases`"))
+            continue
+        if (raw_databases.get(db.key) or {}).get("trustTags"):
+            problems.append(Problem(f"{path}.database", f"databases.{db.key} has trustTags, which deny its secret to "
+                                    "this login's rotation role (it carries no tags); drop them or the login"))
+        username = entry.get("username") or ""
+        alternate = entry.get("alternateUsername") or f"{username}_alt"
+        if len(alternate) > 63:
+            problems.append(Problem(f"{path}.alternateUsername",
+                                    f"'{alternate}' is longer than PostgreSQL's 63 characters; set it explicitly"))
+        if alternate == username:
+            problems.append(Problem(f"{path}.alternateUsername", "must differ from username"))
+        for field_name, user in (("username", username), ("alternateUsername", alternate)):
+            if user and user in taken:
+                problems.append(Problem(f"{path}.{field_name}", f"'{user}' is already {taken[user]}; "
+                                        "each login needs user names of its own"))
+            elif user:
+                taken[user] = f"{path}.{field_name}"
+        structured = []
+        for i, grant in enumerate(entry.get("grants") or ()):
+            if not grant:
+                continue
+            if len(grant) != 1:
+                problems.append(Problem(f"{path}.grants[{i}]", "give exactly one of readOnly, readWrite or raw"))
+                continue
+            kind, value = next(iter(grant.items()))
+            if kind == "raw":
+                for message in grant_templates.template_problems(value):
+                    problems.append(Problem(f"{path}.grants[{i}].raw", message))
+            else:
+                for j, schema in enumerate(value or ()):
+                    for message in grant_templates.schema_problems(schema):
+                        problems.append(Problem(f"{path}.grants[{i}].{kind}[{j}]", message))
+            structured.append(grant)
+        if entry.get("replicaIdentifier") and not entry.get("replica"):
+            problems.append(Problem(f"{path}.replicaIdentifier", "is only used with replica: true"))
+        elif entry.get("replicaIdentifier") and db.cluster:
+            problems.append(Problem(f"{path}.replicaIdentifier", f"databases.{db.key} is an Aurora cluster: a replica "
+                                    "login uses its reader endpoint; drop replicaIdentifier"))
+        identifier = (entry.get("replicaIdentifier") if entry.get("replica") else None) or db.identifier
+        secret_name = _name(entry.get("secretName") or f"rds-postgres-{identifier}-{username}", review, stack)
+        for message in naming.rotation_name_problems(secret_name):
+            problems.append(Problem(f"{path}.secretName", message))
+        if secret_name in names:
+            problems.append(Problem(f"{path}.secretName", f"secret name '{secret_name}' is already used by "
+                                    f"{names[secret_name]}"))
+        names.setdefault(secret_name, path)
+        rotation = entry.get("rotation") or {}
+        if rotation.get("days") is not None and rotation.get("scheduleExpression") is not None:
+            problems.append(Problem(f"{path}.rotation", "give either days or scheduleExpression, not both"))
+        if rotation.get("enabled") is False:
+            problems.append(Problem(f"{path}.rotation.enabled", "must be true: the first rotation creates the "
+                                    "login's user"))
+        days, schedule = rotation.get("days"), rotation.get("scheduleExpression")
+        out.append(LoginSpec(
+            key=key, database=db.key, identifier=identifier, cluster=db.cluster and identifier == db.identifier, username=username, alternate_username=alternate,
+            database_name=entry.get("databaseName") or db.database_name,
+            grants=tuple(grant_templates.compile_grants(structured)) if not problems else (),
+            replica=bool(entry.get("replica")), secret_name=secret_name, description=entry.get("description"),
+            password_length=entry.get("passwordLength") or 32, exclude_characters=entry.get("excludeCharacters"),
+            rotation=RotationSpec(enabled=True, days=days if days or schedule else 30, schedule_expression=schedule,
+                                  rotate_immediately=bool(rotation.get("rotateImmediately", True))),
+            admin_principals=tuple(entry.get("adminPrincipals") or ()),
+            read_principals=tuple(entry.get("readPrincipals") or ()),
+            replica_regions=_replicas(entry.get("replicaRegions")),
+            tags=dict(entry.get("tags") or {}), trust_tags=dict(entry.get("trustTags") or {}),
+            recovery_window_in_days=0 if review else entry.get("recoveryWindowInDays", window),
+        ))
+    return tuple(out)
+
+
+def _rotation_alerts(entry: Mapping[str, Any], review: bool, databases, logins) -> tuple[bool, str | None]:
+    rotates = any(db.rotation.enabled for db in databases) or bool(logins)
+    return bool(entry.get("enabled", rotates and not review)) and rotates, entry.get("alertTopicArn")
 
 
 def _read_policies(entries, review, stack, known: set[str], problems) -> tuple[ReadPolicySpec, ...]:

@@ -126,10 +126,12 @@ def rotation_archives():
 
 def build(settings: cfg.StackSettings) -> dict[str, Any]:
     """Create every component for the settings; return the stack outputs."""
+    from app_secrets.login import RdsPostgresLogin, RdsPostgresLoginArgs
     from app_secrets.rds import RdsPostgresAdminLogin, RdsPostgresAdminLoginArgs
 
     # Build the rotation archives first: if that fails, nothing has been registered.
-    archives = rotation_archives() if any(db.rotation.enabled for db in settings.databases) else None
+    archives = rotation_archives() if any(db.rotation.enabled for db in settings.databases) or settings.logins \
+        else None
     context = AwsContext.lookup()
     policy_roles = read_policy_roles(settings)
     tags = stack_tags(settings)
@@ -191,10 +193,24 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             built[spec.key] = Secret(spec.key, SecretArgs(
                 initial_value={k: pulumi.Output.secret(v) for k, v in spec.initial_value.items()}, **common), opts)
 
+    # A login's rotation role reads its admin login's secret, so the admin's key policy must name it
+    # (KMS lets only named principals decrypt). The role is created with the login, after the admin:
+    # a deferred output carries its ARN into the admin's readers, and the engine orders the writes.
+    login_roles: dict[str, list] = {}
+    resolve_login_roles = {}
+    for login in settings.logins:
+        role_arn, resolve = pulumi.deferred_output()
+        login_roles.setdefault(login.database, []).append(role_arn)
+        resolve_login_roles[login.key] = resolve
+
     for db in settings.databases:
         handler, layers = archives if db.rotation.enabled else (None, {})
+        readers = _readers(db.key, db.read_principals, settings, policy_roles, context)
+        if db.key in login_roles:
+            readers = [*(readers or [context.root_arn]), *login_roles[db.key]]
         built[db.key] = RdsPostgresAdminLogin(db.key, RdsPostgresAdminLoginArgs(
-            identifier=db.identifier,
+            identifier=None if db.cluster else db.identifier,
+            cluster_identifier=db.identifier if db.cluster else None,
             username=db.username,
             initial_password=pulumi.Output.secret(db.initial_password),
             handler=handler,
@@ -208,6 +224,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             subnet_ids=list(db.subnet_ids),
             security_group_ids=list(db.security_group_ids),
             ssl_mode=db.ssl_mode,
+            ca_bundle=db.ca_bundle,
             password_length=db.password_length,
             exclude_characters=db.exclude_characters,
             rotation_enabled=db.rotation.enabled,
@@ -217,7 +234,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             database_security_group_id=db.database_security_group_id,
             secrets_manager_endpoint=db.secrets_manager_endpoint,
             admin_principals=_principals(db.admin_principals, settings.admin_principals),
-            read_principals=_readers(db.key, db.read_principals, settings, policy_roles, context),
+            read_principals=readers,
             deployer_principals=deployers,
             log_retention_in_days=settings.log_retention_in_days,
             replica_regions=list(db.replica_regions),
@@ -230,6 +247,66 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             protect=settings.protect or db.adopted is not None,
             adoption=db.adopted,
         ), evolution.database_options(db.aliases))
+
+    databases = {db.key: db for db in settings.databases}
+    for login in settings.logins:
+        admin, db = built[login.database], databases[login.database]
+        handler, layers = archives
+        component = RdsPostgresLogin(login.key, RdsPostgresLoginArgs(
+            identifier=None if login.cluster else login.identifier,
+            cluster_identifier=login.identifier if login.cluster else None,
+            admin_secret_arn=admin.secret_arn,
+            admin_kms_key_arn=admin.kms_key_arn,
+            username=login.username,
+            alternate_username=login.alternate_username,
+            database_name=login.database_name,
+            grants=list(login.grants),
+            replica=login.replica,
+            secret_name=login.secret_name,
+            description=login.description,
+            handler=handler,
+            layers=layers,
+            vpc_id=db.vpc_id,
+            subnet_ids=list(db.subnet_ids),
+            security_group_ids=list(db.security_group_ids),
+            database_security_group_id=db.database_security_group_id,
+            ssl_mode=db.ssl_mode,
+            ca_bundle=db.ca_bundle,
+            password_length=login.password_length,
+            exclude_characters=login.exclude_characters,
+            rotation_days=login.rotation.days,
+            schedule_expression=login.rotation.schedule_expression,
+            rotate_immediately=login.rotation.rotate_immediately,
+            log_retention_in_days=settings.log_retention_in_days,
+            deployer_principals=deployers,
+            admin_principals=_principals(login.admin_principals, settings.admin_principals),
+            read_principals=_readers(login.key, login.read_principals, settings, policy_roles, context),
+            replica_regions=list(login.replica_regions),
+            tags={**tags, **login.tags},
+            trust_tags=login.trust_tags,
+            recovery_window_in_days=login.recovery_window_in_days,
+            kms_key=shared_key,
+            kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
+            context=context,
+            protect=settings.protect,
+        ))
+        resolve_login_roles[login.key](component.rotation_role_arn)
+        built[login.key] = component
+
+    alerts_output = None
+    enabled, topic = settings.rotation_alerts
+    if enabled:
+        from app_secrets import naming
+        from app_secrets.alerts import RotationAlerts, RotationAlertsArgs
+
+        rotated = [(db.key, db.secret_name) for db in settings.databases if db.rotation.enabled]
+        rotated += [(login.key, login.secret_name) for login in settings.logins]
+        alerts = RotationAlerts("rotation-alerts", RotationAlertsArgs(
+            name=settings.physical_name("app-secrets"),
+            secret_arns=[built[key].secret_arn for key, _ in rotated],
+            function_names=[naming.lambda_function_name(name) for _, name in rotated],
+            alert_topic_arn=topic, tags=tags, context=context))
+        alerts_output = {"topicArn": alerts.topic_arn, "ruleArn": alerts.rule_arn}
 
     read_policies = {}
     for policy in settings.read_policies:
@@ -246,6 +323,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
         "consumers": consumer_outputs(built, context, {p.key: p.secrets for p in settings.read_policies}),
         "readPolicies": {key: {"arn": p.arn, "policyJson": p.policy_json} for key, p in read_policies.items()},
         "apps": describe_apps(settings),
+        **({"rotationAlerts": alerts_output} if alerts_output else {}),
     }
 
 
@@ -265,14 +343,14 @@ def shared_key_users(settings: cfg.StackSettings, root_arn: str) -> dict[str, li
     readers: set[str] = set()
     writers: set[str] = set()
     policy_roles = read_policy_roles(settings)
-    for spec in [*settings.secrets, *settings.databases]:
+    for spec in [*settings.secrets, *settings.databases, *settings.logins]:
         if getattr(spec, "existing_secret_name", None):
             continue
         named = spec.read_principals or settings.read_principals
         roles = [role_arn(root_arn, name) for name in policy_roles.get(spec.key, ())]
         readers.update([*named, *roles] or (root_arn,))
         writers.update(getattr(spec, "readwrite_principals", ()))
-    if any(db.rotation.enabled for db in settings.databases):
+    if any(db.rotation.enabled for db in settings.databases) or settings.logins:
         writers.add(root_arn)
     return {"read_principals": sorted(readers), "readwrite_principals": sorted(writers)}
 
@@ -405,5 +483,31 @@ def run() -> None:
     except ConfigError as error:
         # Stop before any resource is registered: a bad stack file creates nothing.
         raise InvalidConfig(error) from None
+    problems = managed_password_problems(settings)
+    if problems:
+        # Stop before any resource is registered, like a config mistake.
+        path = stack_file_path(pulumi.get_stack())
+        raise InvalidConfig(ConfigError(problems, os.path.relpath(path) if path is not None and path.is_file() else None))
     for key, value in build(settings).items():
         pulumi.export(key, value)
+
+
+def managed_password_problems(settings: cfg.StackSettings) -> list:
+    """Databases whose master password RDS already manages and rotates (ManageMasterUserPassword):
+    read with the same lookups the components make (aws.rds.get_instance / get_cluster), before
+    anything is registered. pulumi_aws 7 reports it as `master_user_secrets` (the `rds!…` secret)."""
+    import pulumi_aws as aws
+    from app_secrets.rds import managed_password_problem
+
+    problems = []
+    for db in settings.databases:
+        if db.cluster:
+            found = aws.rds.get_cluster(cluster_identifier=db.identifier)
+        else:
+            found = aws.rds.get_instance(db_instance_identifier=db.identifier)
+        arns = [secret.secret_arn for secret in (found.master_user_secrets or [])]
+        message = managed_password_problem("cluster" if db.cluster else "instance", db.identifier, arns)
+        if message:
+            path = f"databases.{db.key}.{'clusterIdentifier' if db.cluster else 'identifier'}"
+            problems.append(cfg.Problem(path, message))
+    return problems

@@ -243,6 +243,9 @@ class Obj(Spec):
     required: tuple[str, ...] = ()
     defaults: dict[str, Any] = field(default_factory=dict)
     expected: str = "a map"
+    # At least one key of this group (e.g. identifier | clusterIdentifier): checked by the config's
+    # own cross-checks (one clear message), and stated in the editor schema as anyOf.
+    required_one_of: tuple[str, ...] = ()
 
     @property
     def description(self) -> str:

@@ -46,7 +46,7 @@ def test_good_config_parses_with_defaults():
     assert rails.recovery_window_in_days == 30
     db = settings.databases[0]
     assert (db.secret_name, db.alternate_username, db.strategy, db.ssl_mode) == \
-        ("rds-postgres-app-db", "admin_user_alt", "single-user", "require")
+        ("rds-postgres-app-db", "admin_user_alt", "single-user", "verify-full")
     assert db.rotation.enabled and db.rotation.days == 30
     assert settings.read_policies[0].policy_name == "app-read-secrets"
 
@@ -118,8 +118,13 @@ BAD_CASES = [
      "readPolicies.app.secrets[0]: 'nope' is not a key of `secrets` or `databases`"),
     ("not a map", {"secrets": ["a", "b"]}, "secrets: expected a map of"),
     ("boolean given as a string", {"reviewStack": "yes"}, "reviewStack: expected true or false, got the string 'yes'"),
-    ("TLS without verifying is the only mode the function can do", {"databases": {"db": {**GOOD["databases"]["db"], "sslMode": "verify-full"}}},
-     "databases.db.sslMode: 'verify-full' needs the RDS CA bundle inside the rotation function"),
+    ("a CA bundle that is not there", {"databases": {"db": {**GOOD["databases"]["db"], "caBundle": "certs/none.pem"}}},
+     "databases.db.caBundle: cannot read 'certs/none.pem'"),
+    ("a CA bundle with sslMode require", {"databases": {"db": {**GOOD["databases"]["db"], "sslMode": "require",
+                                                               "caBundle": "README.md"}}},
+     "databases.db.caBundle: is not used with sslMode require"),
+    ("a CA bundle that holds no certificate", {"databases": {"db": {**GOOD["databases"]["db"], "caBundle": "README.md"}}},
+     "databases.db.caBundle: 'README.md' holds no PEM certificate"),
     ("VPC without subnets", {"databases": {"db": {**GOOD["databases"]["db"], "vpcId": "vpc-0abc"}}},
      "databases.db.subnetIds: is required when vpcId is given"),
     ("VPC function with no way to Secrets Manager", {"databases": {"db": {

@@ -16,7 +16,7 @@ import pytest
 
 from app_secrets import packaging
 
-HANDLER_FILES = ["lambda_function.py", "rotation_postgres.py", "rotation_secret.py"]
+HANDLER_FILES = ["lambda_function.py", "rds-ca-bundle.pem", "rotation_postgres.py", "rotation_secret.py"]
 
 
 def sha256_b64(path) -> str:

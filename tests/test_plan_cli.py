@@ -42,11 +42,18 @@ def expected_counts(stack: str) -> dict[str, int]:
     replica_keys = sum(1 for entry in [*owned, *databases.values()] for r in entry.get("replicaRegions", [])
                        if not r.get("kmsKeyId"))
     endpoints = [d for d in rotating if d.get("vpcId") and d.get("secretsManagerEndpoint", "create") == "create"]
+    # Rotation failure alerts (issue 20): on by default when something rotates, not in review stacks.
+    alerts = config.get("app-secrets:rotationAlerts", {})
+    alerting = bool(rotating) and alerts.get("enabled", not review)
+    own_topic = alerting and not alerts.get("alertTopicArn")
     return {
+        "aws:cloudwatch/eventRule:EventRule": 1 if alerting else 0,
+        "aws:cloudwatch/metricAlarm:MetricAlarm": len(rotating) if alerting else 0,
+        "aws:sns/topic:Topic": 1 if own_topic else 0,
         "aws:secretsmanager/secret:Secret": n_secrets,
         "aws:secretsmanager/secretVersion:SecretVersion": n_secrets,
         "aws:secretsmanager/secretPolicy:SecretPolicy": n_secrets,
-        "aws:kms/key:Key": (1 if shared_key else n_secrets) + replica_keys,
+        "aws:kms/key:Key": (1 if shared_key else n_secrets) + replica_keys + (1 if own_topic else 0),
         "aws:cloudwatch/logGroup:LogGroup": len(rotating),
         "random:index/randomPassword:RandomPassword": sum(
             len(s["environmentVariables"]) for s in owned if s["type"] == "random"),
@@ -137,7 +144,7 @@ def test_plain_text_plan_shows_tree_env_and_summary(capsys):
     assert len(warnings) == 3 and lines[-3:] == warnings
     assert lines[-5].startswith(f"{out.count('  + ') + out.count(chr(10) + '+ ')} resources to create: ")
     # The monthly cost follows the summary, dated and with its sources (tooling/pricing.py).
-    assert lines[-4].startswith("Monthly cost: $5.60 (4 secret = $1.60; 4 kms-key = $4.00; ")
+    assert lines[-4].startswith("Monthly cost: $6.60 (4 secret = $1.60; 5 kms-key = $5.00; ")
     assert "list prices as of 2026-11-27 from https://aws.amazon.com/kms/pricing/" in lines[-4]
     # The invented deployer is explained where it appears.
     assert "(role/plan-deployer stands for whoever runs `pulumi up`" in out

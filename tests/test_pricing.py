@@ -57,6 +57,6 @@ def test_plan_against_shows_the_cost_difference(tmp_path, capsys):
     saved.write_text(json.dumps(cheaper))
     assert main(["plan", "--stack", "dev", "--against", str(saved)]) == 0
     out = capsys.readouterr().out
-    assert "Monthly cost: $4.20 -> $5.60 (+$1.40); app example-app: $4.20 -> $5.60 (+$1.40)" in out
+    assert "Monthly cost: $5.20 -> $6.60 (+$1.40); app example-app: $4.20 -> $5.60 (+$1.40)" in out
     assert main(["plan", "--stack", "dev", "--against", str(saved), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["cost"]["differenceUsd"] == 1.4

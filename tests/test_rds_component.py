@@ -69,7 +69,7 @@ def test_rotation_function_schedule_permission_and_role(handler):
     assert function.inputs["sourceCodeHash"] == handler.sha256_base64
     assert function.inputs["environment"]["variables"] == {
         "ROTATION_STRATEGY": "alternating-users", "PRIMARY_USERNAME": "orders_admin",
-        "ALTERNATE_USERNAME": "orders_admin_alt", "DB_SSLMODE": "require", "PASSWORD_LENGTH": "32",
+        "ALTERNATE_USERNAME": "orders_admin_alt", "DB_SSLMODE": "verify-full", "PASSWORD_LENGTH": "32",
         "EXCLUDE_CHARACTERS": "'\"\\", "SECRETS_MANAGER_ENDPOINT": "https://secretsmanager.us-east-1.amazonaws.com"}
     assert "vpcConfig" not in function.inputs
     secret_arn = run.outputs["secret_arn"]
@@ -248,3 +248,27 @@ def test_the_rotation_role_holds_exactly_the_secrets_manager_calls_the_handler_m
     others = {a for a in granted if not a.startswith("secretsmanager:")}
     assert {a.split(":")[0] for a in others} == {"kms", "logs", "ec2"}
     assert not any(re.search(r"\*", a) for a in granted)
+
+
+# --------------------------------------------------------------------------- issue 20: verified TLS
+
+def test_a_stacks_own_ca_bundle_ships_in_a_layer_the_function_reads(handler, tmp_path, monkeypatch):
+    import zipfile
+
+    monkeypatch.setenv("APP_SECRETS_BUILD_DIR", str(tmp_path / "build"))
+    bundle = packaging.HANDLER_DIR / "rds-ca-bundle.pem"
+    run = run_inline(login_program(handler, ca_bundle=str(bundle)), sensitive={PASSWORD})
+    function = run.find("aws:lambda/function:Function", "orders")
+    variables = function.inputs["environment"]["variables"]
+    assert (variables["DB_SSLMODE"], variables["DB_SSLROOTCERT"]) == ("verify-full", "/opt/app-secrets-ca/ca-bundle.pem")
+    layer = run.find("aws:lambda/layerVersion:LayerVersion", "orders-ca")
+    (archive,) = (tmp_path / "build" / "layers").glob("ca-bundle-*.zip")
+    assert layer.inputs["sourceCodeHash"] == packaging.archive_info(archive).sha256_base64
+    with zipfile.ZipFile(archive) as layer_zip:
+        assert layer_zip.read("app-secrets-ca/ca-bundle.pem") == bundle.read_bytes()
+
+
+@pytest.mark.parametrize("mode", ["disable", "prefer", "allow"])
+def test_modes_that_can_send_the_password_in_clear_are_refused(handler, mode):
+    with pytest.raises(ValueError, match="ssl_mode must be one of verify-full, verify-ca, require"):
+        run_inline(login_program(handler, ssl_mode=mode))

@@ -71,3 +71,17 @@ def test_secure_values_are_accepted_where_secrets_belong(validator):
     doc = _edit(lambda c: c["app-secrets:secrets"]["example-smtp"]["initialValue"].update(
         {"SMTP_HOST": "smtp.example.com"}))
     assert list(validator.iter_errors(doc)) == []
+
+
+def test_issue_20_keys_in_the_editor_schema(validator):
+    """An Aurora cluster instead of an instance (not both missing), logins, rotation alerts."""
+    def aurora(c):
+        db = c["app-secrets:databases"]["example-db"]
+        db["clusterIdentifier"] = db.pop("identifier")
+        c["app-secrets:logins"] = {"web": {"database": "example-db", "username": "web",
+                                           "grants": [{"readOnly": ["public"]}, {"raw": "GRANT pg_monitor TO %s"}]}}
+        c["app-secrets:rotationAlerts"] = {"alertTopicArn": "arn:aws:sns:us-east-1:123456789012:ops"}
+    assert [e.message for e in validator.iter_errors(_edit(aurora))] == []
+    assert list(validator.iter_errors(_edit(lambda c: c["app-secrets:rotationAlerts"].update({"alertTopicArn": "x"})
+                                            if "app-secrets:rotationAlerts" in c else
+                                            c.update({"app-secrets:rotationAlerts": {"alertTopicArn": "x"}}))))

@@ -78,6 +78,22 @@ FORCE_NEW: dict[str, tuple[frozenset[str], str]] = {
     "aws:cloudwatch/logGroup:LogGroup": (
         frozenset({"name", "namePrefix", "logGroupClass"}),
         "internal/service/logs/group.go"),  # retention_in_days, kms_key_id: in place
+    # issue 20: rotation failure alerts
+    "aws:cloudwatch/eventRule:EventRule": (
+        frozenset({"name", "namePrefix", "eventBusName"}),
+        "internal/service/events/rule.go"),  # event_pattern, description, state: in place (PutRule)
+    "aws:cloudwatch/eventTarget:EventTarget": (
+        frozenset({"rule", "targetId", "eventBusName"}),
+        "internal/service/events/target.go"),  # arn: in place
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        frozenset({"name"}),  # Terraform's alarm_name is Pulumi's `name`
+        "internal/service/cloudwatch/metric_alarm.go"),
+    "aws:sns/topic:Topic": (
+        frozenset({"name", "namePrefix", "fifoTopic"}),
+        "internal/service/sns/topic.go"),  # kms_master_key_id, policy: in place
+    "aws:sns/topicPolicy:TopicPolicy": (
+        frozenset({"arn"}),
+        "internal/service/sns/topic_policy.go"),
     "random:index/randomPassword:RandomPassword": (
         # Every argument RequiresReplace (passwordSchemaV3): a new value is generated.
         frozenset({"length", "special", "upper", "lower", "numeric", "number", "minUpper", "minLower",

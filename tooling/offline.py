@@ -120,6 +120,16 @@ class AwsMocks(pulumi.runtime.Mocks):
         # (type, name) -> id of resources already in the stack's state (issue 17: adopted by an
         # earlier `up`), so a later plan sees their real ids as the engine would.
         self.existing: dict[tuple[str, str], str] = {}
+        # Instance or cluster identifiers whose master password RDS manages (ManageMasterUserPassword):
+        # their lookup answers with the `rds!…` secret, as AWS's does.
+        self.managed_master_passwords: set[str] = set()
+
+    def _managed(self, ident: str, kind: str) -> list[dict]:
+        if ident not in self.managed_master_passwords:
+            return []
+        h = _suffix("rds-managed", ident)
+        return [{"secretArn": f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:rds!{kind}-{_uuid(h)}-{h[:6]}",
+                 "secretStatus": "active", "kmsKeyId": f"arn:aws:kms:{self.region}:{self.account}:key/{_uuid(h)}"}]
 
     def _invent(self, value: str, label: str) -> str:
         self.computed[value] = label
@@ -171,6 +181,11 @@ class AwsMocks(pulumi.runtime.Mocks):
         elif t == "aws:ec2/securityGroup:SecurityGroup":
             rid = self._invent(f"sg-{h[:17]}", f"id of security group {physical}")
             outputs["arn"] = f"arn:aws:ec2:{region}:{account}:security-group/{rid}"
+        elif t == "aws:sns/topic:Topic":
+            outputs["arn"] = self._invent(f"arn:aws:sns:{region}:{account}:{physical}", f"arn of topic {physical}")
+        elif t == "aws:cloudwatch/eventRule:EventRule":
+            outputs["arn"] = self._invent(f"arn:aws:events:{region}:{account}:rule/{physical}",
+                                          f"arn of rule {physical}")
         elif t == "aws:cloudwatch/logGroup:LogGroup":
             outputs["arn"] = self._invent(f"arn:aws:logs:{region}:{account}:log-group:{physical}",
                                           f"arn of log group {physical}")
@@ -235,7 +250,19 @@ class AwsMocks(pulumi.runtime.Mocks):
             self.computed.setdefault(host, f"address of db instance {ident}")
             return {"dbInstanceIdentifier": ident, "address": host, "port": 5432, "engine": "postgres",
                     "dbName": "app", "endpoint": f"{host}:5432",
-                    "dbInstanceArn": f"arn:aws:rds:{region}:{account}:db:{ident}", "id": ident}
+                    "dbInstanceArn": f"arn:aws:rds:{region}:{account}:db:{ident}", "id": ident,
+                    "masterUserSecrets": self._managed(ident, "db")}
+        if token == "aws:rds/getCluster:getCluster":
+            ident = a.get("clusterIdentifier")
+            suffix = _suffix("cluster", ident)[:10]
+            writer = f"{ident}.cluster-c{suffix}.{region}.rds.amazonaws.com"
+            reader = f"{ident}.cluster-ro-c{suffix}.{region}.rds.amazonaws.com"
+            self.computed.setdefault(writer, f"writer endpoint of db cluster {ident}")
+            self.computed.setdefault(reader, f"reader endpoint of db cluster {ident}")
+            return {"clusterIdentifier": ident, "endpoint": writer, "readerEndpoint": reader, "port": 5432,
+                    "engine": "aurora-postgresql", "databaseName": "app", "masterUsername": "postgres",
+                    "arn": f"arn:aws:rds:{region}:{account}:cluster:{ident}", "id": ident,
+                    "masterUserSecrets": self._managed(ident, "cluster")}
         if token == "aws:secretsmanager/getSecret:getSecret":
             name = a.get("name") or a.get("arn")
             h = _suffix("existing", name)

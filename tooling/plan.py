@@ -61,6 +61,7 @@ KIND_BY_TYPE = {
     "app-secrets:secrets:RandomSecret": "random",
     "app-secrets:secrets:UserManagedSecret": "user-managed",
     "app-secrets:databases:RdsPostgresAdminLogin": "rds-postgres-admin-login",
+    "app-secrets:databases:RdsPostgresLogin": "rds-postgres-login",
 }
 
 

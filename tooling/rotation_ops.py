@@ -205,7 +205,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.stack:
         doc = plan_from_stack(args.stack)
         names += [entry["secretName"] for entry in doc.get("secrets", [])
-                  if entry.get("kind") == "rds-postgres-admin-login" and not entry.get("external")]
+                  if entry.get("kind") in ("rds-postgres-admin-login", "rds-postgres-login")
+                  and not entry.get("external")]
         stack_region = doc.get("region") if isinstance(doc.get("region"), str) else None
         if not names:
             raise usage(f"--stack {args.stack}: the stack has no database logins (nothing rotates)")

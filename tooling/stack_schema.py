@@ -94,6 +94,8 @@ def _object(spec: Obj, also: tuple[str, ...] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if spec.required:
         out["required"] = list(spec.required)
+    if spec.required_one_of:
+        out["anyOf"] = [{"required": [name]} for name in spec.required_one_of]
     return out
 
 

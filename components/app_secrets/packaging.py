@@ -225,6 +225,20 @@ def build_layer_archive(requirements_file: PathLike, dest_dir: PathLike, python_
     return archive_info(dest)
 
 
+def build_ca_bundle_archive(pem_file: PathLike, dest_dir: Optional[PathLike] = None) -> ArchiveInfo:
+    """A layer with one file, the stack's own CA bundle, at `/opt/app-secrets-ca/ca-bundle.pem` in the
+    function (tls.CUSTOM_CA_PATH); named by content in dest_dir or the user's cache."""
+    from .tls import CUSTOM_CA_LAYER_DIR
+
+    source = Path(pem_file)
+    dest = Path(dest_dir) if dest_dir is not None else default_build_dir() / "layers"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:20]
+    target = dest / f"ca-bundle-{digest}.zip"
+    _write_zip(iter([(f"{CUSTOM_CA_LAYER_DIR}/", source, True), (f"{CUSTOM_CA_LAYER_DIR}/ca-bundle.pem", source, False)]),
+               target)
+    return archive_info(target)
+
+
 def default_build_dir() -> Path:
     """Where archives go when the caller names no folder: $APP_SECRETS_BUILD_DIR, else the user's
     cache ($XDG_CACHE_HOME/app-secrets or ~/.cache/app-secrets), so that a program using the

@@ -2,7 +2,8 @@
 
 | input | type | default | thoughtbot variable |
 |---|---|---|---|
-| identifier | str | (required) | identifier |
+| identifier | str | (required, unless cluster_identifier) | identifier |
+| cluster_identifier | str | none | — (an Aurora PostgreSQL cluster instead of an instance: the writer endpoint, `dbClusterIdentifier`, and `READER_DATABASE_URL` for the reader endpoint) |
 | username | str | (required) | username |
 | initial_password | Input[str] (secret) | (required) | initial_password |
 | database_name | str | the instance's db_name | database_name |
@@ -14,7 +15,8 @@
 | database_security_group_id | str | none | — (gets an ingress rule from the function's group) |
 | admin_principals, read_principals | list | account root | admin_principals, read_principals |
 | replica_regions, tags, trust_tags | | none | replica_regions, tags, trust_tags |
-| ssl_mode | str | require | — (thoughtbot: require, fixed) |
+| ssl_mode | verify-full \\| verify-ca \\| require | verify-full | — (thoughtbot: require, fixed; a secret's `sslmode`/`ssl` keys can only strengthen it) |
+| ca_bundle | str (PEM file) | the RDS root CAs shipped with the handler | — (a stack's own CA bundle, shipped in a layer) |
 | password_length, exclude_characters | | 32, AWS default | — |
 | rotation_enabled, rotation_days, schedule_expression, rotate_immediately | | true, 30, —, true | — |
 | log_retention_in_days | int | 30 | — (the rotation function's log group) |
@@ -42,7 +44,7 @@ from urllib.parse import quote
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from . import naming, tls
 from .secret_settings import ReplicaRegion
 from .context import AwsContext, answered
 from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
@@ -75,6 +77,19 @@ def endpoint_mode(vpc_id: Optional[str], subnet_ids: Sequence[str], mode: Option
     return mode or "create"
 
 
+def managed_password_problem(kind: str, identifier: str, managed_secret_arns: Sequence[str]) -> Optional[str]:
+    """The refusal for a database whose master password RDS already manages and rotates
+    (ManageMasterUserPassword: the lookup lists its `rds!…` secret), or None."""
+    if not managed_secret_arns:
+        return None
+    return (f"RDS already manages and rotates the master password of {kind} '{identifier}' "
+            f"(ManageMasterUserPassword; its secret is {managed_secret_arns[0]}): a second rotation here would "
+            "fight it. Either drop this entry and let apps read the RDS-managed secret (it holds only username and "
+            "password), or turn RDS's management off (modify the "
+            f"{'cluster' if kind == 'cluster' else 'instance'} with --no-manage-master-user-password and a new "
+            "password) and set that password as initialPassword")
+
+
 def database_url(username: str, password: str, host: str, port: int | str, dbname: str) -> str:
     """postgres:// URL with user and password percent-encoded, so any character survives."""
     return f"postgres://{quote(username, safe='')}:{quote(password, safe='')}@{host}:{port}/{quote(dbname, safe='')}"
@@ -82,7 +97,7 @@ def database_url(username: str, password: str, host: str, port: int | str, dbnam
 
 @dataclass
 class RdsPostgresAdminLoginArgs:
-    identifier: str
+    identifier: Optional[str]               # an RDS instance; None/"" with cluster_identifier
     username: str
     initial_password: pulumi.Input[str]
     handler: Optional[ArchiveLike] = None   # None: build the shipped handler (and its layer) into the cache
@@ -95,7 +110,8 @@ class RdsPostgresAdminLoginArgs:
     vpc_id: Optional[str] = None
     subnet_ids: Sequence[str] = ()
     security_group_ids: Sequence[str] = ()
-    ssl_mode: str = "require"
+    ssl_mode: str = "verify-full"
+    ca_bundle: Optional[str] = None  # a PEM file; None: the RDS root CAs shipped in the handler
     password_length: int = 32
     exclude_characters: Optional[str] = None
     rotation_enabled: bool = True
@@ -118,6 +134,41 @@ class RdsPostgresAdminLoginArgs:
     context: Optional[AwsContext] = None
     protect: bool = False
     dynamic_resources: bool = True   # SecretArgs.dynamic_resources, for the login's secret
+    cluster_identifier: Optional[str] = None  # an Aurora PostgreSQL cluster instead of an instance
+
+
+class DatabaseEndpoint:
+    """Where a login connects, read from the instance (aws.rds.get_instance) or the Aurora cluster
+    (aws.rds.get_cluster: writer endpoint, reader endpoint)."""
+
+    def __init__(self, parent: pulumi.Resource, identifier: Optional[str], cluster_identifier: Optional[str]):
+        if bool(identifier) == bool(cluster_identifier):
+            raise ValueError("give identifier (an RDS instance) or cluster_identifier (an Aurora cluster), not both "
+                             "and not neither")
+        invoke = pulumi.InvokeOptions(parent=parent)
+        self.cluster_identifier = cluster_identifier
+        self.name = cluster_identifier or identifier
+        if cluster_identifier:
+            cluster = aws.rds.get_cluster_output(cluster_identifier=cluster_identifier, opts=invoke)
+            # A mock that does not answer the lookup fails here, naming it (app_secrets.testing).
+            self.host = answered(cluster.endpoint, "aws:rds/getCluster:getCluster", "endpoint")
+            self.port, self.engine = cluster.port, cluster.engine
+            self.reader_host: Optional[pulumi.Output[str]] = cluster.reader_endpoint
+            self.default_dbname = cluster.database_name
+        else:
+            instance = aws.rds.get_instance_output(db_instance_identifier=identifier, opts=invoke)
+            self.host = answered(instance.address, "aws:rds/getInstance:getInstance", "address")
+            self.port, self.engine = instance.port, instance.engine
+            self.reader_host = None
+            self.default_dbname = instance.db_name
+
+    def dbname(self, explicit: Optional[str]) -> pulumi.Output[str]:
+        # A database created without a name has only the default `postgres` database.
+        return (pulumi.Output.from_input(explicit) if explicit
+                else self.default_dbname.apply(lambda name: name or "postgres"))
+
+    def describe(self) -> str:
+        return f"Aurora PostgreSQL cluster {self.name}" if self.cluster_identifier else f"RDS PostgreSQL instance {self.name}"
 
 
 def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str]) -> list:
@@ -179,43 +230,53 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             from .packaging import rotation_archives
             handler, layers = rotation_archives()
             args = dataclasses.replace(args, handler=handler, layers={**layers, **args.layers})
+        if args.ssl_mode not in tls.FUNCTION_SSL_MODES:
+            raise ValueError(f"ssl_mode must be one of {', '.join(tls.FUNCTION_SSL_MODES)}, not {args.ssl_mode!r}")
+        if args.ca_bundle and args.rotation_enabled:
+            from .packaging import build_ca_bundle_archive
+            args = dataclasses.replace(args, layers={**args.layers, "ca": build_ca_bundle_archive(args.ca_bundle)})
+        if bool(args.identifier) == bool(args.cluster_identifier):
+            raise ValueError("give identifier (an RDS instance) or cluster_identifier (an Aurora cluster), not both "
+                             "and not neither")
         endpoint = endpoint_mode(args.vpc_id, args.subnet_ids, args.secrets_manager_endpoint)
         super().__init__(self.TYPE, resource_name, None, opts)
         self.secrets_manager_endpoint_id = None
         context = args.context or AwsContext.lookup(self)
         self.function_security_group_id = None
-        secret_name = args.secret_name or f"rds-postgres-{args.identifier}"
+        database = DatabaseEndpoint(self, args.identifier, args.cluster_identifier)
+        secret_name = args.secret_name or f"rds-postgres-{database.name}"
         alternate = args.alternate_username or f"{args.username}_alt"
-        instance = aws.rds.get_instance_output(
-            db_instance_identifier=args.identifier, opts=pulumi.InvokeOptions(parent=self))
-        # A mock that does not answer the lookup fails here, naming it (app_secrets.testing).
-        instance_address = answered(instance.address, "aws:rds/getInstance:getInstance", "address")
-        # An instance created without a database name has only the default `postgres` database.
-        dbname = (pulumi.Output.from_input(args.database_name) if args.database_name
-                  else instance.db_name.apply(lambda name: name or "postgres"))
+        dbname = database.dbname(args.database_name)
         password = pulumi.Output.secret(args.initial_password)
-        url = pulumi.Output.secret(pulumi.Output.all(password, instance_address, instance.port, dbname).apply(
+        url = pulumi.Output.secret(pulumi.Output.all(password, database.host, database.port, dbname).apply(
             lambda a: database_url(args.username, a[0], a[1], a[2], a[3])))
         initial_value = {
-            "engine": instance.engine,
-            "host": instance.address,
-            "port": instance.port,
+            "engine": database.engine,
+            "host": database.host,
+            "port": database.port,
             "dbname": dbname,
             "username": args.username,
             "password": password,
             "DATABASE_URL": url,
         }
+        if database.reader_host is not None:
+            # AWS's templates name the cluster; the function rewrites READER_DATABASE_URL from readerHost.
+            initial_value["dbClusterIdentifier"] = database.cluster_identifier
+            initial_value["readerHost"] = database.reader_host
+            initial_value["READER_DATABASE_URL"] = pulumi.Output.secret(
+                pulumi.Output.all(password, database.reader_host, database.port, dbname).apply(
+                    lambda a: database_url(args.username, a[0], a[1], a[2], a[3])))
         if args.adoption is not None:
             # The live secret holds the real password: nothing derived from initial_password may be
             # merged into it (DATABASE_URL appears with the first rotation by this project's function).
-            initial_value = {k: v for k, v in initial_value.items() if k not in ("password", "DATABASE_URL")}
+            initial_value = {k: v for k, v in initial_value.items() if k not in ("password", "DATABASE_URL", "READER_DATABASE_URL")}
         secret = Secret(
             resource_name,
             SecretArgs(
                 name=secret_name,
                 initial_value=initial_value,
                 description=args.description if args.adoption else
-                (args.description or f"Admin login of RDS PostgreSQL instance {args.identifier}"),
+                (args.description or f"Admin login of {database.describe()}"),
                 admin_principals=args.admin_principals,
                 read_principals=args.read_principals,
                 deployer_principals=args.deployer_principals,
@@ -245,7 +306,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                     name=naming.iam_name(f"{secret_name}-rotation"),
                     description=f"Rotation function of secret {secret_name}",
                     vpc_id=args.vpc_id,
-                    egress=rotation_egress(instance.port, args.database_security_group_id),
+                    egress=rotation_egress(database.port, args.database_security_group_id),
                     tags=dict(args.tags) or None,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
@@ -257,8 +318,8 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                         security_group_id=args.database_security_group_id,
                         referenced_security_group_id=group.id,
                         ip_protocol="tcp",
-                        from_port=instance.port,
-                        to_port=instance.port,
+                        from_port=database.port,
+                        to_port=database.port,
                         description=f"Rotation function of secret {secret_name}",
                         opts=pulumi.ResourceOptions(parent=self),
                     ))
@@ -272,6 +333,8 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 "DB_SSLMODE": args.ssl_mode,
                 "PASSWORD_LENGTH": str(args.password_length),
             }
+            if args.ca_bundle:
+                variables["DB_SSLROOTCERT"] = tls.CUSTOM_CA_PATH
             if args.exclude_characters is not None:
                 variables["EXCLUDE_CHARACTERS"] = args.exclude_characters
             function = SecretRotationFunction(
@@ -298,7 +361,8 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             )
             function_arn = function.arn
 
-        self.environment_variables = ["DATABASE_URL"]
+        self.environment_variables = ["DATABASE_URL"] + (["READER_DATABASE_URL"] if database.reader_host is not None
+                                                         else [])
         self.present_environment_variables = secret.present_environment_variables.apply(
             lambda present: [k for k in self.environment_variables if k in present])
         if args.adoption is not None:

@@ -10,7 +10,8 @@
 Data sources answered (the tokens the components call; pulumi-aws 7.x field names, camelCase):
 `aws:index/getCallerIdentity:getCallerIdentity`, `aws:index/getPartition:getPartition`,
 `aws:index/getRegion:getRegion`, `aws:iam/getSessionContext:getSessionContext`,
-`aws:rds/getInstance:getInstance` (any identifier: a PostgreSQL instance), 
+`aws:rds/getInstance:getInstance` (any identifier: a PostgreSQL instance),
+`aws:rds/getCluster:getCluster` (any identifier: an Aurora PostgreSQL cluster),
 `aws:secretsmanager/getSecret:getSecret` (any name: a secret on the AWS-managed key, unless
 `secrets` says otherwise), `aws:kms/getKey:getKey`, `aws:iam/getPolicyDocument:getPolicyDocument`.
 Any other token raises, naming it, instead of answering `{}` (which would fail far away).
@@ -94,7 +95,14 @@ class AwsMocks(pulumi.runtime.Mocks):
             identifier = given.get("dbInstanceIdentifier") or "db"
             return {"dbInstanceIdentifier": identifier, "id": identifier, "engine": "postgres", "port": 5432,
                     "address": f"{identifier}.mock.{self.region}.rds.amazonaws.com", "dbName": None,
-                    "dbInstanceArn": self._arn("rds", f"db:{identifier}"),
+                    "dbInstanceArn": self._arn("rds", f"db:{identifier}"), "masterUserSecrets": [],
+                    **self.instances.get(identifier, {})}
+        if token == "aws:rds/getCluster:getCluster":
+            identifier = given.get("clusterIdentifier") or "cluster"
+            return {"clusterIdentifier": identifier, "id": identifier, "engine": "aurora-postgresql", "port": 5432,
+                    "endpoint": f"{identifier}.cluster-mock.{self.region}.rds.amazonaws.com",
+                    "readerEndpoint": f"{identifier}.cluster-ro-mock.{self.region}.rds.amazonaws.com",
+                    "databaseName": None, "masterUserSecrets": [], "arn": self._arn("rds", f"cluster:{identifier}"),
                     **self.instances.get(identifier, {})}
         if token == "aws:secretsmanager/getSecret:getSecret":
             name = given.get("name") or given.get("arn") or "secret"

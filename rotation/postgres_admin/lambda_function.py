@@ -14,9 +14,17 @@ Environment (all optional):
                              <primary>_owner), created and administered by the primary
   ALTERNATE_SET_ROLE         alternating-users: sessions of both users start with SET ROLE
                              <OWNER_ROLE>, so both users own the same objects (default true)
-  DB_SSLMODE                 libpq sslmode (default require); the secret's "sslmode" key wins
-  DB_SSLROOTCERT             CA bundle path, required for verify-ca / verify-full
+  DB_SSLMODE                 verify-full (default) | verify-ca | require; a floor: the secret's
+                             "sslmode" / "ssl" keys may only strengthen it
+  DB_SSLROOTCERT             CA bundle path (default: rds-ca-bundle.pem shipped beside this file,
+                             AWS's RDS root CAs; a relative path is relative to this folder)
   DB_CONNECT_TIMEOUT         seconds (default 5)
+  MASTER_SECRET_ARN          multi-user logins: the only master secret the function may use; a
+                             secret whose "masterarn" differs is refused
+  GRANTS                     multi-user logins: JSON list of GRANT templates, "%s" = the user (quoted
+                             as an identifier), run by the master for both users of the pair
+  URL_KEY                    the key the connection URL is written to (default DATABASE_URL;
+                             REPLICA_DATABASE_URL for a replica login)
   PASSWORD_LENGTH            default 32
   EXCLUDE_CHARACTERS         default :/@"'\\  (set to "" to exclude nothing; values are percent-
                              encoded in DATABASE_URL either way)
@@ -31,7 +39,11 @@ an exception message.
 
   createSecret  copy AWSCURRENT, new password (GetRandomPassword), next username for the strategy,
                 recompute DATABASE_URL, put it as AWSPENDING (no-op if that version has a value).
-  setSecret     single-user: log in as AWSCURRENT (else: is AWSPENDING already set? else
+  setSecret     multi-user (the secret has "masterarn", AWS's multi-user shape): the master user
+                (that secret's AWSCURRENT, on its own host) creates the pending user or changes its
+                password and runs the GRANT templates for both users; the master password only
+                ever goes to the master secret's host.
+                single-user: log in as AWSCURRENT (else: is AWSPENDING already set? else
                 AWSPREVIOUS) and ALTER ROLE the same user. alternating-users: AWSPENDING already
                 logs in? else the primary sets up the pair (shared owner group role, the alternate
                 with the primary's attributes and memberships; see rotation_postgres.
@@ -66,10 +78,10 @@ from typing import Any, Optional
 
 import rotation_postgres as pg
 from rotation_secret import (
-    SSL_MODES,
     check_identifier,
     connection_params,
     database_url,
+    ignored_downgrade,
     parse_login,
     redact,
     sensitive_values,
@@ -82,6 +94,11 @@ logger.setLevel(_level if _level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITI
 STRATEGIES = ("single-user", "alternating-users")
 DEFAULT_EXCLUDE_CHARACTERS = ":/@\"'\\"
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
+HERE = os.path.dirname(os.path.abspath(__file__))
+# AWS's RDS root CAs (scripts/rds-ca-bundle): Lambda's base images lack the newer ones.
+DEFAULT_CA_BUNDLE = os.path.join(HERE, "rds-ca-bundle.pem")
+# Modes that never send a password without TLS; verify-full also checks the host name.
+FUNCTION_SSL_MODES = ("verify-full", "verify-ca", "require")
 
 _clients: dict[tuple[Optional[str], Optional[str]], Any] = {}
 
@@ -223,10 +240,25 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def _env_json_list(name: str) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a JSON list of strings") from None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"environment variable {name} must be a JSON list of strings")
+    return value
+
+
 class Settings:
     def __init__(self, *, strategy: str, primary: Optional[str], alternate: Optional[str],
                  alternate_set_role: bool, sslmode: str, sslrootcert: Optional[str], connect_timeout: int,
-                 password_args: dict[str, Any], owner_role: Optional[str] = None):
+                 password_args: dict[str, Any], owner_role: Optional[str] = None,
+                 master_arn: Optional[str] = None, grants: Optional[list[str]] = None,
+                 url_key: str = "DATABASE_URL"):
         self.strategy = strategy
         self.primary = primary
         self.alternate = alternate
@@ -236,6 +268,9 @@ class Settings:
         self.sslrootcert = sslrootcert
         self.connect_timeout = connect_timeout
         self.password_args = password_args
+        self.master_arn = master_arn
+        self.grants = list(grants or [])
+        self.url_key = url_key
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -243,9 +278,12 @@ class Settings:
         strategy = (env.get("ROTATION_STRATEGY") or "single-user").strip()
         if strategy not in STRATEGIES:
             raise ValueError(f"ROTATION_STRATEGY must be one of {', '.join(STRATEGIES)}")
-        sslmode = (env.get("DB_SSLMODE") or "require").strip()
-        if sslmode not in SSL_MODES:
-            raise ValueError(f"DB_SSLMODE must be one of {', '.join(SSL_MODES)}")
+        sslmode = (env.get("DB_SSLMODE") or "verify-full").strip()
+        if sslmode not in FUNCTION_SSL_MODES:
+            raise ValueError(f"DB_SSLMODE must be one of {', '.join(FUNCTION_SSL_MODES)}")
+        sslrootcert = os.path.join(HERE, env.get("DB_SSLROOTCERT") or DEFAULT_CA_BUNDLE)
+        if sslmode != "require" and not os.path.isfile(sslrootcert):
+            raise ValueError(f"DB_SSLROOTCERT: no CA bundle file at {sslrootcert}")
         exclude = env.get("EXCLUDE_CHARACTERS")
         password_args: dict[str, Any] = {
             "PasswordLength": _env_int("PASSWORD_LENGTH", 32, 8, 4096),
@@ -259,14 +297,24 @@ class Settings:
         exclude = DEFAULT_EXCLUDE_CHARACTERS if exclude is None else exclude
         if exclude:
             password_args["ExcludeCharacters"] = exclude
+        grants = _env_json_list("GRANTS")
+        for number, template in enumerate(grants, 1):
+            if "%s" not in template:
+                raise ValueError(f"GRANTS[{number}] must contain %s where the user name goes")
+        url_key = (env.get("URL_KEY") or "DATABASE_URL").strip()
+        if not url_key.isidentifier() or not url_key.endswith("DATABASE_URL") or url_key.upper() != url_key:
+            raise ValueError("URL_KEY must be an upper-case key ending in DATABASE_URL")
         return cls(
+            master_arn=(env.get("MASTER_SECRET_ARN") or "").strip() or None,
+            grants=grants,
+            url_key=url_key,
             strategy=strategy,
             primary=(env.get("PRIMARY_USERNAME") or "").strip() or None,
             alternate=(env.get("ALTERNATE_USERNAME") or "").strip() or None,
             owner_role=(env.get("OWNER_ROLE") or "").strip() or None,
             alternate_set_role=_env_bool("ALTERNATE_SET_ROLE", True),
             sslmode=sslmode,
-            sslrootcert=env.get("DB_SSLROOTCERT") or None,
+            sslrootcert=sslrootcert,
             connect_timeout=_env_int("DB_CONNECT_TIMEOUT", 5, 1, 300),
             password_args=password_args,
         )
@@ -307,6 +355,7 @@ class Settings:
 
 class Rotation:
     step = "rotation"  # the step being run, for log lines
+    _warned_ssl = False
 
     def __init__(self, client, arn: str, token: str, settings: Settings, versions: Optional[dict] = None,
                  cache_key: Optional[str] = None):
@@ -399,6 +448,12 @@ class Rotation:
         return redact(text, sensitive_values(self._seen))
 
     def params(self, login: dict) -> dict:
+        weaker = ignored_downgrade(login, self.settings.sslmode)
+        if weaker is not None and not self._warned_ssl:
+            self._warned_ssl = True
+            logger.warning("%s: secret %s asks for TLS mode %s; ignored, the function keeps %s (a secret may "
+                           "strengthen the function's TLS mode, never weaken it)", self.step, self.arn, weaker,
+                           self.settings.sslmode)
         return connection_params(login, sslmode=self.settings.sslmode, sslrootcert=self.settings.sslrootcert,
                                  connect_timeout=self.settings.connect_timeout)
 
@@ -424,7 +479,9 @@ class Rotation:
         pending["username"] = self.settings.next_username(current["username"])
         password = self.client.get_random_password(**self.settings.password_args)["RandomPassword"]
         pending["password"] = password
-        pending["DATABASE_URL"] = database_url(pending)
+        pending[self.settings.url_key] = database_url(pending)
+        if "readerHost" in pending:  # an Aurora cluster: the reader endpoint's URL follows the password
+            pending["READER_DATABASE_URL"] = database_url({**pending, "host": pending["readerHost"]})
         self._seen.append(pending)
         secret_string = json.dumps(pending)
         self.client.put_secret_value(SecretId=self.arn, ClientRequestToken=self.token,
@@ -447,6 +504,9 @@ class Rotation:
             if current.get(key) != pending.get(key):
                 raise ValueError(f"setSecret: AWSPENDING and AWSCURRENT of secret {self.arn} differ in '{key}'")
 
+        if "masterarn" in current or self.settings.master_arn:
+            self._set_as_master(current, pending)
+            return
         if self.settings.strategy != "single-user":
             self._set_alternating(current, pending)
             return
@@ -494,6 +554,48 @@ class Rotation:
         pg.act_as_session_user(conn)
         pg.set_password(conn, pending["username"], pending["password"])
         logger.info("setSecret: changed the password of the current user for secret %s", self.arn)
+
+    def _set_as_master(self, current: dict, pending: dict) -> None:
+        """AWS's multi-user rotation: the master user (the secret at `masterarn`) creates or updates the
+        pending user and runs the grant templates; the login itself never alters a role."""
+        master_arn = current.get("masterarn")
+        if not master_arn:
+            raise ValueError(f"setSecret: secret {self.arn} has no 'masterarn', but the function was deployed "
+                             "for a multi-user login (MASTER_SECRET_ARN)")
+        if pending.get("masterarn") != master_arn:
+            raise ValueError(f"setSecret: AWSPENDING and AWSCURRENT of secret {self.arn} differ in 'masterarn'")
+        if self.settings.master_arn and master_arn != self.settings.master_arn:
+            raise ValueError(f"setSecret: the 'masterarn' of secret {self.arn} is not the master secret this "
+                             "function was deployed with (MASTER_SECRET_ARN)")
+        conn = self.login(pending, "AWSPENDING")
+        if conn is not None:
+            conn.close()
+            logger.info("setSecret: AWSPENDING of secret %s already logs in; nothing to change", self.arn)
+            return
+        response = self.client.get_secret_value(SecretId=master_arn, VersionStage=CURRENT)
+        master = parse_login(response.get("SecretString"), f"master secret of {self.arn}")
+        self._seen.append(master)
+        if master["username"] in (current["username"], pending["username"]):
+            raise ValueError(f"setSecret: the user of secret {self.arn} is the master user itself; a login needs "
+                             "its own user names")
+        # The master password goes to the master secret's own host, never to one this secret names.
+        conn = self.login({**master, "dbname": pending.get("dbname", master.get("dbname"))}, "the master secret")
+        if conn is None:
+            raise ValueError(f"setSecret: unable to log in to the database with the master secret of {self.arn}")
+        other = current["username"] if current["username"] != pending["username"] else None
+        try:
+            created = pg.ensure_login(conn, pending["username"], pending["password"], self.settings.grants,
+                                      [other] if other else [])
+        except pg.ChangeRejected as exc:
+            reason = self.redact(exc.reason)
+            logger.error("setSecret: the database rejected the change for secret %s (SQLSTATE %s): %s",
+                         self.arn, exc.sqlstate or "?", reason)
+            raise RuntimeError(f"setSecret: the database rejected the login change for secret {self.arn} "
+                               f"(SQLSTATE {exc.sqlstate or '?'}): {reason}") from None
+        finally:
+            conn.close()
+        logger.info("setSecret: the master user %s the pending user and applied %d grant(s) for secret %s",
+                    "created" if created else "changed the password of", len(self.settings.grants), self.arn)
 
     def _set_alternating(self, current: dict, pending: dict) -> None:
         conn = self.login(pending, "AWSPENDING")

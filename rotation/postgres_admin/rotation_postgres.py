@@ -266,5 +266,46 @@ def adopt_shared_owner(conn, user: str, owner: str) -> bool:
         raise ChangeRejected(getattr(exc, "sqlstate", None), _message(exc)) from None
 
 
+def grant_statement(template: str, user: str):
+    """A GRANT template from the deployer's config with every `%s` replaced by `user` quoted as an
+    identifier (psycopg.sql composition, no string formatting). The rest of the template is trusted
+    SQL, as thoughtbot's `grants`."""
+    from psycopg import sql
+
+    parts = template.split("%s")
+    if len(parts) < 2:
+        raise ValueError("a grant template must contain %s where the user name goes")
+    pieces: list = [sql.SQL(parts[0])]
+    for part in parts[1:]:
+        pieces += [sql.Identifier(user), sql.SQL(part)]
+    return sql.Composed(pieces)
+
+
+def ensure_login(conn, user: str, password: str, grants: list[str], also_grant: list[str]) -> bool:
+    """As the master user: create `user` (LOGIN, no attributes) with `password`, or change its password,
+    then run every grant template for it and for the existing roles in `also_grant` (the other user of
+    the pair, so a grant added to the config reaches both). One transaction. True if it created the role."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        with conn.transaction():
+            existing = {row[0] for row in conn.execute(
+                "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY(%s)", ([user, *also_grant],))}
+            verifier = sql.Literal(_verifier(conn, user, password))
+            created = user not in existing
+            if created:
+                conn.execute(sql.SQL("CREATE ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT "
+                                     "PASSWORD {}").format(sql.Identifier(user), verifier))
+            else:
+                conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(sql.Identifier(user), verifier))
+            for member in [user, *(other for other in also_grant if other in existing and other != user)]:
+                for template in grants:
+                    conn.execute(grant_statement(template, member))
+        return created
+    except psycopg.Error as exc:
+        raise ChangeRejected(getattr(exc, "sqlstate", None), _message(exc)) from None
+
+
 def _message(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__

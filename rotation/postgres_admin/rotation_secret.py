@@ -60,6 +60,10 @@ def parse_login(secret_string: Optional[str], where: str) -> dict[str, Any]:
         raise SecretFormatError(f"{where}: key 'sslmode' must be one of {', '.join(SSL_MODES)}")
     if "ssl" in login and not isinstance(login["ssl"], (bool, str)):
         raise SecretFormatError(f"{where}: key 'ssl' must be a boolean")
+    if "readerHost" in login and (not isinstance(login["readerHost"], str) or not login["readerHost"]):
+        raise SecretFormatError(f"{where}: key 'readerHost' must be a non-empty string")
+    if "masterarn" in login and (not isinstance(login["masterarn"], str) or not login["masterarn"].startswith("arn:")):
+        raise SecretFormatError(f"{where}: key 'masterarn' must be the ARN of the master user's secret")
     return login
 
 
@@ -97,15 +101,37 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def effective_sslmode(login: Mapping[str, Any], default: str) -> str:
-    """Per-secret `sslmode` wins; a per-secret `ssl` false disables TLS, true demands at least require."""
+# libpq's modes from weakest to strongest. The function's own mode (set by whoever deploys it) is a
+# floor: a secret's `sslmode` / `ssl` keys may ask for more, never for less, because anyone who can
+# write the secret could otherwise make the function send the admin password to an unverified server.
+SSL_STRENGTH = {mode: rank for rank, mode in enumerate(SSL_MODES)}
+
+
+def requested_sslmode(login: Mapping[str, Any]) -> Optional[str]:
+    """What the secret's own keys ask for: `sslmode`, else `ssl` (AWS's templates: false = no TLS,
+    true = TLS), else nothing."""
     if "sslmode" in login:
         return login["sslmode"]
     if "ssl" in login:
-        if not _truthy(login["ssl"]):
-            return "disable"
-        return default if default in ("require", "verify-ca", "verify-full") else "require"
-    return default
+        return "require" if _truthy(login["ssl"]) else "disable"
+    return None
+
+
+def effective_sslmode(login: Mapping[str, Any], default: str) -> str:
+    """The stronger of the function's mode and the one the secret asks for."""
+    requested = requested_sslmode(login)
+    if requested is None or SSL_STRENGTH[requested] <= SSL_STRENGTH[default]:
+        return default
+    return requested
+
+
+def ignored_downgrade(login: Mapping[str, Any], default: str) -> Optional[str]:
+    """The weaker mode the secret asks for and does not get (for a warning), or None. `ssl: true` asks
+    for TLS, which every mode the function accepts gives: not a downgrade."""
+    requested = requested_sslmode(login)
+    if "sslmode" not in login and requested == "require":
+        return None
+    return requested if requested is not None and SSL_STRENGTH[requested] < SSL_STRENGTH[default] else None
 
 
 def connection_params(login: Mapping[str, Any], *, sslmode: str, sslrootcert: Optional[str],
@@ -137,9 +163,8 @@ def sensitive_values(logins: Iterable[Optional[Mapping[str, Any]]]) -> list[str]
     for login in logins:
         if not login:
             continue
-        for key in ("password", "DATABASE_URL"):
-            value = login.get(key)
-            if isinstance(value, str) and value:
+        for key, value in login.items():
+            if (key == "password" or str(key).endswith("DATABASE_URL")) and isinstance(value, str) and value:
                 values.add(value)
         password = login.get("password")
         if isinstance(password, str) and password:

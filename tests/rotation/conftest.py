@@ -36,7 +36,8 @@ import lambda_function  # noqa: E402  (rotation/postgres_admin/lambda_function.p
 HANDLER_ENV = ("SECRETS_MANAGER_ENDPOINT", "ROTATION_STRATEGY", "PRIMARY_USERNAME", "ALTERNATE_USERNAME",
                "ALTERNATE_SET_ROLE", "DB_SSLMODE", "DB_SSLROOTCERT", "DB_CONNECT_TIMEOUT", "PASSWORD_LENGTH",
                "EXCLUDE_CHARACTERS", "EXCLUDE_NUMBERS", "EXCLUDE_PUNCTUATION", "EXCLUDE_UPPERCASE",
-               "EXCLUDE_LOWERCASE", "INCLUDE_SPACE", "REQUIRE_EACH_INCLUDED_TYPE", "LOG_LEVEL")
+               "EXCLUDE_LOWERCASE", "INCLUDE_SPACE", "REQUIRE_EACH_INCLUDED_TYPE", "LOG_LEVEL",
+               "OWNER_ROLE", "MASTER_SECRET_ARN", "GRANTS", "URL_KEY")
 
 
 def pg_versions() -> list[str]:
@@ -81,10 +82,14 @@ def db(pg):
 
 
 @pytest.fixture
-def handler_env(monkeypatch, moto_endpoint):
+def handler_env(request, monkeypatch, moto_endpoint):
+    """The handler's environment as deployed: its defaults (verify-full), with the test cluster's CA
+    in place of the RDS bundle when the test uses a cluster."""
     for name in HANDLER_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SECRETS_MANAGER_ENDPOINT", moto_endpoint)
+    if "pg" in request.fixturenames:
+        monkeypatch.setenv("DB_SSLROOTCERT", str(request.getfixturevalue("pg").cafile))
     return monkeypatch
 
 

@@ -79,6 +79,69 @@ def write_self_signed_cert(cert_path: Path, key_path: Path, days: int = 2) -> No
     os.chmod(key_path, 0o600)
 
 
+def write_ca(cert_path: Path, key_path: Path, name: str = "app-secrets test CA", days: int = 2) -> None:
+    """A self-signed CA (it signs server certificates, never serves)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    os.chmod(key_path, 0o600)
+
+
+def write_server_cert(cert_path: Path, key_path: Path, ca_cert: Path, ca_key: Path,
+                      names: tuple[str, ...] = (LOOPBACK,), days: int = 2) -> None:
+    """A server certificate signed by the CA at ca_cert/ca_key, valid for `names` (IP addresses or DNS
+    names in the subjectAltName), as RDS's are signed by its regional root."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+    signer = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    alt = []
+    for name in names:
+        try:
+            alt.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            alt.append(x509.DNSName(name))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
+        .sign(signer, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    os.chmod(key_path, 0o600)
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 def pg_bin_for(version: str) -> Path:
@@ -122,7 +185,8 @@ class PgCluster:
 
     @property
     def cafile(self) -> Path:
-        """The server certificate, usable as sslrootcert (it is self-signed and a CA)."""
+        """The CA that signed the server's certificate (which names 127.0.0.1 only): sslrootcert for
+        verify-full."""
         return self.root / "ca.crt"
 
     @property
@@ -284,8 +348,9 @@ def postgres_cluster(pg_bin: Path = PG_BIN, tmp_parent: Optional[str] = None) ->
     watchdog = _start_watchdog(cluster)
     try:
         cluster.sockdir.mkdir()
-        write_self_signed_cert(root / "server.crt", root / "server.key")
-        shutil.copyfile(root / "server.crt", cluster.cafile)
+        write_ca(cluster.cafile, root / "ca.key")
+        write_server_cert(root / "server.crt", root / "server.key", cluster.cafile, root / "ca.key")
+        (root / "ca.key").unlink()
         for path in (root, cluster.sockdir, root / "server.crt", root / "server.key"):
             cluster._chown(path)
         result = cluster._run(str(pg_bin / "initdb"), "-D", str(cluster.datadir), "-U", SUPERUSER, "-A", "trust",

@@ -3,7 +3,7 @@ matrix, see conftest.py) and moto's Secrets Manager.
 
 Secrets Manager's part is played by the test: RotateSecret's AWSPENDING placeholder, the four steps
 in order, and the removal of AWSPENDING from the finished version. Every assertion about the
-database is a real login over TCP with sslmode=require."""
+database is a real login over TCP with TLS."""
 
 from __future__ import annotations
 
@@ -524,37 +524,7 @@ def test_current_password_changed_out_of_band_recovers_with_previous(db, make_se
 
 # --------------------------------------------------------------------------- TLS
 
-def test_sslmode_disable_is_refused_by_a_tls_only_server(db, make_secret, handler_env):
-    handler_env.setenv("DB_SSLMODE", "disable")
-    side = make_secret(db.login_secret())
-    token = side.begin()
-    side.step("createSecret", token)
-    with pytest.raises(ValueError, match="unable to log in"):
-        side.step("setSecret", token)
-    assert db.can_login(db.admin, db.password)
-
-
-def test_verify_full_with_the_right_and_a_wrong_ca(db, make_secret, handler_env, pg, tmp_path):
-    handler_env.setenv("DB_SSLMODE", "verify-full")
-    handler_env.setenv("DB_SSLROOTCERT", str(pg.cafile))
-    side = make_secret(db.login_secret())
-    side.rotate()
-    assert db.can_login(db.admin, side.value()["password"])
-
-    servers.write_self_signed_cert(tmp_path / "other.crt", tmp_path / "other.key")
-    handler_env.setenv("DB_SSLROOTCERT", str(tmp_path / "other.crt"))
-    token = side.begin()
-    side.step("createSecret", token)
-    with pytest.raises(ValueError, match="unable to log in"):
-        side.step("setSecret", token)
-
-
-def test_secret_sslmode_key_overrides_environment(db, make_secret, handler_env):
-    handler_env.setenv("DB_SSLMODE", "disable")
-    side = make_secret(db.login_secret(sslmode="require"))
-    side.rotate()
-    assert db.can_login(db.admin, side.value()["password"])
-    assert side.value()["sslmode"] == "require"
+# test_rotation_tls.py: verify-full by default, unknown CA, wrong host name, no downgrade, the MITM.
 
 
 # --------------------------------------------------------------------------- awkward characters

@@ -26,16 +26,19 @@ def test_database_url_defaults_and_ipv6():
     assert "@[::1]:5432/" in rs.database_url({**LOGIN, "host": "::1"})
 
 
-@pytest.mark.parametrize("extra, default, expected", [
-    ({}, "require", "require"),
-    ({"sslmode": "verify-full"}, "require", "verify-full"),
-    ({"ssl": False}, "require", "disable"),
-    ({"ssl": True}, "prefer", "require"),
-    ({"ssl": True}, "verify-full", "verify-full"),
-    ({"ssl": "true", "sslmode": "disable"}, "require", "disable"),
+@pytest.mark.parametrize("extra, default, expected, ignored", [
+    ({}, "verify-full", "verify-full", None),
+    ({"sslmode": "verify-full"}, "require", "verify-full", None),   # a secret may strengthen
+    ({"ssl": True}, "prefer", "require", None),
+    ({"ssl": True}, "verify-full", "verify-full", None),
+    ({"ssl": False}, "verify-full", "verify-full", "disable"),      # ... never weaken
+    ({"ssl": "false"}, "require", "require", "disable"),
+    ({"sslmode": "require"}, "verify-full", "verify-full", "require"),
+    ({"ssl": "true", "sslmode": "disable"}, "verify-ca", "verify-ca", "disable"),
 ])
-def test_effective_sslmode(extra, default, expected):
+def test_effective_sslmode_is_a_floor(extra, default, expected, ignored):
     assert rs.effective_sslmode({**LOGIN, **extra}, default) == expected
+    assert rs.ignored_downgrade({**LOGIN, **extra}, default) == ignored
 
 
 def test_verify_modes_need_a_ca_bundle():
