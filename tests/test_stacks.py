@@ -92,8 +92,15 @@ def test_every_policy_document_passes_the_iam_linter(stack_run):
         if kind == "identity":
             assert findings == [], where
         elif kind == "resource":
-            # In a key or secret policy "Resource": "*" means the resource itself.
-            assert {issue for issue, _ in findings} <= {"RESOURCE_STAR"}, (where, findings)
+            # In a key or secret policy "Resource": "*" means the resource itself. parliament reads
+            # the operator Denies' PutKeyPolicy/PutResourcePolicy as "permissions management"
+            # without looking at the Effect: the Allows alone must not have it.
+            allows = {**document, "Statement": [s for s in document["Statement"] if s["Effect"] == "Allow"]}
+            denies = {**document, "Statement": [s for s in document["Statement"] if s["Effect"] == "Deny"]}
+            assert {issue for issue, _ in _findings(allows)} <= {"RESOURCE_STAR"}, (where, findings)
+            if denies["Statement"]:
+                assert {issue for issue, _ in _findings(denies)} <= {"RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"}, \
+                    (where, findings)
         else:
             # A trust policy has no Resource at all, which parliament reports as malformed.
             assert findings == [("MALFORMED", "Statement contains neither Resource nor NotResource")], where

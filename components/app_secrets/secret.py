@@ -24,6 +24,7 @@ Secret inputs (SecretArgs):
 | kms_key | KmsKeyRef | own key | — (a shared key, in review stacks) |
 | kms_deletion_window_in_days | int | 30 | — |
 | protect | bool | False | — (`protect` on the secret, its value and its own key) |
+| break_glass_principals | list[Input[str]] | [] | — (may change value, key, rotation, policy besides the deployer and root) |
 
 Secret outputs:
 
@@ -98,6 +99,8 @@ class SecretArgs:
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
     protect: bool = False
+    # Exempt from the operator Denies besides the deployer and the account root user (issue 16).
+    break_glass_principals: Sequence[pulumi.Input[str]] = ()
 
 
 @dataclass
@@ -169,11 +172,13 @@ class Secret(pulumi.ComponentResource):
 
         def key_policy_for(region: pulumi.Input[str], replica: bool = False) -> pulumi.Output[str]:
             return pulumi.Output.all(admins, readers, writers, rotation_arn, region, context.dns_suffix,
-                                     context.root_arn, deployers, context.region).apply(
+                                     context.root_arn, deployers, context.region,
+                                     _all_list(list(args.break_glass_principals))).apply(
                 lambda a: policies.to_json(policies.key_policy(
                     admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
                     rotation_role_arn=a[3], region=a[4], dns_suffix=a[5], account_root_arn=a[6],
-                    deployer_principals=a[7], primary_region=a[8] if replica else None)))
+                    deployer_principals=a[7], primary_region=a[8] if replica else None,
+                    break_glass_principals=a[9])))
 
         if args.kms_key is None:
             key, alias = key_with_alias(
@@ -229,11 +234,11 @@ class Secret(pulumi.ComponentResource):
             secret_arn=secret.arn,
             block_public_policy=True,
             policy=pulumi.Output.all(admins, readers, writers, rotation_arn, _all_list(list(args.secret_policies)),
-                                     deployers)
+                                     deployers, context.root_arn, _all_list(list(args.break_glass_principals)))
             .apply(lambda a: policies.to_json(policies.secret_resource_policy(
                 admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
                 rotation_role_arn=a[3], trust_tags=args.trust_tags, extra_documents=a[4],
-                deployer_principals=a[5]))),
+                deployer_principals=a[5], account_root_arn=a[6], break_glass_principals=a[7]))),
             opts=child,
         )
         keys = sorted(initial_value)
