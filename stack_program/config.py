@@ -171,6 +171,11 @@ SECRET_KEY = Str(pattern=re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$"),
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 
+# issue 16: Lambda code signing of the rotation functions (aws.lambda_.CodeSigningConfig's ARN).
+CODE_SIGNING_CONFIG_ARN = Str(
+    pattern=re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:code-signing-config:csc-[a-z0-9]{17}$"),
+    expected="a Lambda code signing config ARN (arn:aws:lambda:<region>:<account>:code-signing-config:csc-<17 characters>)")
+
 TOP_LEVEL: dict[str, Any] = {
     "reviewStack": Bool(),
     "protect": Bool(),
@@ -186,6 +191,9 @@ TOP_LEVEL: dict[str, Any] = {
     "deployerPrincipals": PRINCIPALS,
     "logRetentionInDays": Int(allowed=lambda d: d in LOG_RETENTION_DAYS,
                               expected="a CloudWatch Logs retention: " + ", ".join(map(str, LOG_RETENTION_DAYS))),
+    # issue 16: operators
+    "breakGlassPrincipals": PRINCIPALS,
+    "codeSigningConfigArn": CODE_SIGNING_CONFIG_ARN,
 }
 
 # Where a value must come from `pulumi config set --secret`.
@@ -205,6 +213,8 @@ TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "readPolicies": {},
     "deployerPrincipals": [],
     "logRetentionInDays": 30,
+    "breakGlassPrincipals": [],
+    "codeSigningConfigArn": None,
 }
 
 
@@ -291,6 +301,8 @@ class StackSettings:
     deployer_principals: tuple[str, ...] = ()   # () = the role behind the running credentials
     log_retention_in_days: int = 30
     protect: bool = True
+    break_glass_principals: tuple[str, ...] = ()   # issue 16: exempt from the operator Denies
+    code_signing_config_arn: str | None = None
 
     def physical_name(self, base: str) -> str:
         return naming.review_name(base, self.stack) if self.review_stack else base
@@ -391,6 +403,8 @@ def parse_config(
         deployer_principals=tuple(values["deployerPrincipals"]),
         log_retention_in_days=values["logRetentionInDays"],
         protect=(not review) if values.get("protect") is None else bool(values["protect"]),
+        break_glass_principals=tuple(values["breakGlassPrincipals"]),
+        code_signing_config_arn=values["codeSigningConfigArn"],
     )
 
 

@@ -83,6 +83,13 @@ def stack_account(config: dict) -> str:
     return FAKE_ACCOUNT_ID
 
 
+def function_of_role(run, account: str, role_name: str) -> str:
+    region = run.mocks.region
+    names = [f.inputs["name"] for f in run.by_type("aws:lambda/function:Function")
+             if f.inputs["role"] == f"arn:aws:iam::{account}:role/{role_name}"]
+    return f"arn:aws:lambda:{region}:{account}:function:{names[0]}"
+
+
 def principals(run, config: dict, account: str) -> dict[str, Principal | None]:
     """One principal per scenario, with the identity policies the stack gives it."""
     policy_docs = {f"arn:aws:iam::{account}:policy/{r.inputs['name']}": json.loads(r.inputs["policy"])
@@ -114,7 +121,14 @@ def principals(run, config: dict, account: str) -> dict[str, Principal | None]:
         "named admin": Principal(admins[0]) if admins else None,
         # Named in the policies only, no IAM policy of its own: what the grant alone gives.
         "read-write principal": Principal(writers[0]) if writers else None,
-        "rotation role": Principal(role(rotation_roles[0]), inline.get(rotation_roles[0], []))
+        # Its requests come from its own function, which Lambda marks with lambda:SourceFunctionArn.
+        "rotation role": Principal(role(rotation_roles[0]), inline.get(rotation_roles[0], []),
+                                   context={"lambda:SourceFunctionArn": function_of_role(run, account, rotation_roles[0])})
+        if rotation_roles else None,
+        # The same role passed to a function someone else deployed (iam:PassRole + CreateFunction).
+        "rotation role in another function": Principal(
+            role(rotation_roles[0]), inline.get(rotation_roles[0], []),
+            context={"lambda:SourceFunctionArn": f"arn:aws:lambda:us-east-1:{account}:function:not-the-rotation"})
         if rotation_roles else None,
         "deployer": Principal(deployers[0], [ADMIN_STAR]),
         "review-stack role": Principal(role("example-app-pr-7"), [REVIEW_READ_ALL]),
@@ -302,3 +316,15 @@ def matrix_counts() -> dict[str, dict[str, int]]:
 if __name__ == "__main__":   # .venv/bin/python tests/test_access_matrix.py: the counts for the report
     for stack_name, row in matrix_counts().items():
         print(stack_name, json.dumps(row))
+
+
+def test_the_rotation_role_works_only_from_its_own_function(matrix):
+    """iam:PassRole of the rotation role to a new function gains nothing: the role's identity
+    policy denies its secret and key rights outside its own function."""
+    stack, accesses, table = matrix
+    rotating = [s for s in accesses if table[("rotation role", s, "read")]]
+    assert bool(rotating) is (stack != "pr")
+    for secret in rotating:
+        assert table[("rotation role", secret, "write")] is True
+        assert table[("rotation role in another function", secret, "read")] is False
+        assert table[("rotation role in another function", secret, "write")] is False

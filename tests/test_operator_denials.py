@@ -112,3 +112,22 @@ def test_aws_service_requests_are_not_denied():
     policy = secret_policy()
     statement = next(s for s in policy["Statement"] if s["Sid"] == "DenyPolicyAndReplicationExceptDeployer")
     assert statement["Condition"]["Bool"] == {"aws:PrincipalIsAWSService": "false"}
+
+
+def test_stack_config_break_glass_and_code_signing_reach_the_policies_and_the_function():
+    import json
+
+    from tooling.offline import AwsMocks, run_program
+    csc = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"
+    run = run_program("production", mocks=AwsMocks(region="us-east-1", account_id=ACCOUNT),
+                      config_override={"breakGlassPrincipals": [BREAK_GLASS], "codeSigningConfigArn": csc})
+    functions = run.by_type("aws:lambda/function:Function")
+    assert functions and all(f.inputs["codeSigningConfigArn"] == csc for f in functions)
+    for reg in run.by_type("aws:secretsmanager/secretPolicy:SecretPolicy"):
+        statement = next(s for s in json.loads(reg.inputs["policy"])["Statement"]
+                         if s["Sid"] == "DenyUpdateExceptDeployer")
+        assert BREAK_GLASS in statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    for reg in run.by_type("aws:kms/key:Key"):
+        statement = next(s for s in json.loads(reg.inputs["policy"])["Statement"]
+                         if s["Sid"] == "DenyKeyPolicyChangesExceptDeployer")
+        assert BREAK_GLASS in statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]

@@ -97,9 +97,19 @@ def test_rotation_function_schedule_permission_and_role(handler):
     assert attachment.inputs["role"] == run.outputs["rotation_role_name"] == "rds-postgres-orders-db-rotation"
     execution = json.loads(attachment.inputs["policy"])
     log_arn = "arn:aws:logs:us-east-1:000000000000:log-group:/app-secrets/rotation/rds-postgres-orders-db"
+    function_arn = "arn:aws:lambda:us-east-1:000000000000:function:rds-postgres-orders-db"
     assert execution["Statement"] == [{"Sid": "WriteOwnLogs", "Effect": "Allow",
                                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                       "Resource": f"{log_arn}:*"}]
+                                       "Resource": f"{log_arn}:*"},
+                                      # issue 16: the role's rights hold only from this very function
+                                      {"Sid": "OnlyFromItsOwnFunction", "Effect": "Deny",
+                                       "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                                                  "secretsmanager:PutSecretValue",
+                                                  "secretsmanager:UpdateSecretVersionStage",
+                                                  "kms:Decrypt", "kms:GenerateDataKey"],
+                                       "Resource": "*",
+                                       "Condition": {"ArnNotEquals": {"lambda:SourceFunctionArn": function_arn}}}]
+    assert function_arn.endswith(f":function:{function.inputs['name']}")
     every_action = [a for r in run.by_type("aws:iam/rolePolicy:RolePolicy")
                     for st in json.loads(r.inputs["policy"])["Statement"] for a in st["Action"]]
     assert not any(a.startswith("rds:") for a in every_action)

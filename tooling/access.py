@@ -20,9 +20,13 @@ we need, written from AWS's documentation:
   operators within a block must all hold. A key missing from the request makes a positive
   operator false and a negated one true; `…IfExists` is true when the key is missing.
 
+- IAM User Guide, "Permissions boundaries for IAM entities": a boundary limits the role's
+  identity-policy grants and resource-policy grants naming the role's ARN (not those naming a
+  user's ARN or a role session's ARN, which this project never writes).
+
 Left out (not produced by this project): NotPrincipal, NotResource in resource policies, policy
-variables, ForAnyValue/ForAllValues, numeric/date/IP operators, SCPs, RCPs, permission
-boundaries, session policies, grants.
+variables, ForAnyValue/ForAllValues, numeric/date/IP operators, SCPs, RCPs, session policies,
+grants.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ class Principal:
     arn: str
     identity_policies: Sequence[Document] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Keys its requests carry besides the global ones, e.g. lambda:SourceFunctionArn for a role
+    # used by a Lambda function.
+    context: Mapping[str, str] = field(default_factory=dict)
+    # A permissions boundary: identity-policy grants (and grants naming the role) need it too.
+    boundary: Optional[Document] = None
 
     @property
     def account(self) -> str:
@@ -157,6 +166,7 @@ def request_context(principal: Principal, extra: Mapping[str, Any] | None = None
     context: dict[str, Any] = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account,
                                "aws:PrincipalIsAWSService": "false"}
     context.update({f"aws:PrincipalTag/{k}": v for k, v in principal.tags.items()})
+    context.update(principal.context)
     context.update(extra or {})
     return context
 
@@ -171,6 +181,14 @@ def evaluate(principal: Principal, action: str, resource: str, *, resource_polic
         {"Allow": set(), "Deny": set()}
     if identity["Deny"] or resource_side["Deny"]:
         return Decision(False, "explicit deny")
+    if principal.boundary is not None:
+        # IAM User Guide, "Permissions boundaries": the effective permissions are what both the
+        # identity policies and the boundary allow; grants naming a role ARN are limited too.
+        bounded = _effects([principal.boundary], action, resource, ctx)
+        if bounded["Deny"]:
+            return Decision(False, "explicit deny (permissions boundary)")
+        if not bounded["Allow"]:
+            return Decision(False, "permissions boundary does not allow")
     identity_allows = bool(identity["Allow"])
     # ARNs without an account (S3 buckets) belong to the caller's account in these examples.
     resource_account = (resource.split(":")[4] if resource.count(":") >= 5 else "") or principal.account

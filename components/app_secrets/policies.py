@@ -364,6 +364,16 @@ def rotation_policy(*, secret_arn: str, key_arn: str, region: str, dns_suffix: s
     ])
 
 
+def only_from_own_function(function_arn: str) -> dict:
+    """Identity-policy Deny for a rotation role: its secret and key rights hold only in requests
+    made by its own function. Passing the role to another function (iam:PassRole) then gains
+    nothing: Lambda adds `lambda:SourceFunctionArn` to every request made with the function's
+    credentials (a key of identity policies only), and a missing key denies too."""
+    return {"Sid": "OnlyFromItsOwnFunction", "Effect": "Deny",
+            "Action": [*ROTATION_SECRET_ACTIONS, *KMS_USE_ACTIONS], "Resource": "*",
+            "Condition": {"ArnNotEquals": {"lambda:SourceFunctionArn": function_arn}}}
+
+
 def lambda_trust_policy(extra_documents: Sequence[str | Mapping] = ()) -> Document:
     base = document([{
         "Sid": "AssumedByLambda",

@@ -115,6 +115,8 @@ class RdsPostgresAdminLoginArgs:
     kms_deletion_window_in_days: int = 30
     context: Optional[AwsContext] = None
     protect: bool = False
+    code_signing_config_arn: Optional[str] = None   # Lambda code signing of the rotation function
+    break_glass_principals: Sequence[pulumi.Input[str]] = ()   # exempt from the operator Denies
 
 
 def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str]) -> list:
@@ -209,6 +211,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 admin_principals=args.admin_principals,
                 read_principals=args.read_principals,
                 deployer_principals=args.deployer_principals,
+                break_glass_principals=args.break_glass_principals,
                 resource_tags=args.tags,
                 trust_tags=args.trust_tags,
                 replica_regions=args.replica_regions,
@@ -281,6 +284,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                     tags=args.tags,
                     log_retention_in_days=args.log_retention_in_days,
                     context=context,
+                    code_signing_config_arn=args.code_signing_config_arn,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
