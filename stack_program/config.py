@@ -194,6 +194,8 @@ TOP_LEVEL: dict[str, Any] = {
     # issue 16: operators
     "breakGlassPrincipals": PRINCIPALS,
     "codeSigningConfigArn": CODE_SIGNING_CONFIG_ARN,
+    "permissionsBoundaryArn": Str(pattern=re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$"),
+                                  expected="an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)"),
 }
 
 # Where a value must come from `pulumi config set --secret`.
@@ -215,6 +217,7 @@ TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "logRetentionInDays": 30,
     "breakGlassPrincipals": [],
     "codeSigningConfigArn": None,
+    "permissionsBoundaryArn": None,
 }
 
 
@@ -303,6 +306,7 @@ class StackSettings:
     protect: bool = True
     break_glass_principals: tuple[str, ...] = ()   # issue 16: exempt from the operator Denies
     code_signing_config_arn: str | None = None
+    permissions_boundary_arn: str | None = None   # of every role the stack creates
 
     def physical_name(self, base: str) -> str:
         return naming.review_name(base, self.stack) if self.review_stack else base
@@ -405,6 +409,7 @@ def parse_config(
         protect=(not review) if values.get("protect") is None else bool(values["protect"]),
         break_glass_principals=tuple(values["breakGlassPrincipals"]),
         code_signing_config_arn=values["codeSigningConfigArn"],
+        permissions_boundary_arn=values["permissionsBoundaryArn"],
     )
 
 

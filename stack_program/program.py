@@ -172,6 +172,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             create_rotation_role=spec.create_rotation_role,
             deployer_principals=deployers,
             break_glass_principals=list(settings.break_glass_principals),
+            permissions_boundary=settings.permissions_boundary_arn,
             recovery_window_in_days=spec.recovery_window_in_days,
             kms_key=shared_key,
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
@@ -229,6 +230,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             protect=settings.protect,
             break_glass_principals=list(settings.break_glass_principals),
             code_signing_config_arn=settings.code_signing_config_arn,
+            permissions_boundary=settings.permissions_boundary_arn,
         ), evolution.database_options(db.aliases))
 
     read_policies = {}

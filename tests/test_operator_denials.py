@@ -16,6 +16,7 @@ ROTATION = f"arn:aws:iam::{ACCOUNT}:role/example-db-rotation"
 OPS = f"arn:aws:iam::{ACCOUNT}:role/example-ops"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
 BREAK_GLASS = f"arn:aws:iam::{ACCOUNT}:role/break-glass"
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/app-secrets-review-deploy-boundary"
 SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:example-db-AbCdEf"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -114,14 +115,17 @@ def test_aws_service_requests_are_not_denied():
     assert statement["Condition"]["Bool"] == {"aws:PrincipalIsAWSService": "false"}
 
 
-def test_stack_config_break_glass_and_code_signing_reach_the_policies_and_the_function():
+def test_stack_config_break_glass_code_signing_and_boundary_reach_the_resources():
     import json
 
     from tooling.offline import AwsMocks, run_program
     csc = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"
     run = run_program("production", mocks=AwsMocks(region="us-east-1", account_id=ACCOUNT),
-                      config_override={"breakGlassPrincipals": [BREAK_GLASS], "codeSigningConfigArn": csc})
+                      config_override={"breakGlassPrincipals": [BREAK_GLASS], "codeSigningConfigArn": csc,
+                                       "permissionsBoundaryArn": BOUNDARY})
     functions = run.by_type("aws:lambda/function:Function")
+    roles = run.by_type("aws:iam/role:Role")
+    assert roles and all(r.inputs["permissionsBoundary"] == BOUNDARY for r in roles)
     assert functions and all(f.inputs["codeSigningConfigArn"] == csc for f in functions)
     for reg in run.by_type("aws:secretsmanager/secretPolicy:SecretPolicy"):
         statement = next(s for s in json.loads(reg.inputs["policy"])["Statement"]

@@ -225,6 +225,12 @@ class SecretAccess:
     dns_suffix: str = "amazonaws.com"
     rotation_function_arn: Optional[str] = None
     rotation_role_arn: Optional[str] = None
+    tags: Mapping[str, str] = field(default_factory=dict)       # the secret's (aws:ResourceTag/…)
+    key_tags: Mapping[str, str] = field(default_factory=dict)   # its key's
+
+
+def _resource_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    return {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
 
 
 # What each ability needs: one or more routes, each a Secrets Manager action and the KMS action
@@ -253,10 +259,11 @@ LAMBDA_CODE_ACTIONS = ["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfig
 
 
 def _can_route(principal: Principal, action: str, kms_action: Optional[str], secret: SecretAccess) -> Decision:
-    decision = evaluate(principal, action, secret.arn, resource_policy=secret.policy)
+    decision = evaluate(principal, action, secret.arn, resource_policy=secret.policy,
+                        context=_resource_tags(secret.tags))
     if not decision.allowed or kms_action is None or secret.key_arn is None:
         return decision
-    via = {"kms:ViaService": f"secretsmanager.{secret.region}.{secret.dns_suffix}"}
+    via = {"kms:ViaService": f"secretsmanager.{secret.region}.{secret.dns_suffix}", **_resource_tags(secret.key_tags)}
     key = evaluate(principal, kms_action, secret.key_arn, resource_policy=secret.key_policy, key_policy=True,
                    context=via)
     return key if not key.allowed else Decision(True, f"{decision.reason}; {key.reason}")
@@ -287,7 +294,7 @@ def can(principal: Principal, ability: str, secret: SecretAccess) -> Decision:
             return decision
     if ability == "change-policy" and secret.key_arn is not None and secret.key_policy is not None:
         key = evaluate(principal, "kms:PutKeyPolicy", secret.key_arn, resource_policy=secret.key_policy,
-                       key_policy=True)
+                       key_policy=True, context=_resource_tags(secret.key_tags))
         if key.allowed:
             return Decision(True, f"kms:PutKeyPolicy: {key.reason}")
     return decision
@@ -298,7 +305,8 @@ def can_read_after_re_key(principal: Principal, secret: SecretAccess) -> Decisio
     (the function writes the next value under that key), then GetSecretValue, which the account
     key no longer stops. Each step must be allowed by the secret's own policy and IAM."""
     steps = [can(principal, "re-key", secret), can(principal, "rotate", secret),
-             evaluate(principal, "secretsmanager:GetSecretValue", secret.arn, resource_policy=secret.policy)]
+             evaluate(principal, "secretsmanager:GetSecretValue", secret.arn, resource_policy=secret.policy,
+                      context=_resource_tags(secret.tags))]
     blocked = next((s for s in steps if not s.allowed), None)
     return blocked or Decision(True, "re-key to aws/secretsmanager, rotate, then read")
 
@@ -363,12 +371,21 @@ def _key_policies(run) -> dict[str, Mapping]:
             for reg in run.by_type("aws:kms/key:Key")}
 
 
+def _key_tags(run) -> dict[str, Mapping]:
+    region, account = run.mocks.region, run.mocks.account
+    return {f"arn:aws:kms:{reg.inputs.get('region') or region}:{account}:key/{reg.id}": dict(reg.inputs.get("tags") or {})
+            for reg in run.by_type("aws:kms/key:Key")}
+
+
 def secret_accesses(run) -> dict[str, SecretAccess]:
     """The policies of each secret of an offline run (tooling.offline.OfflineRun), by config key.
     Existing secrets (not created here) have no policy or key policy we know."""
     keys = _key_policies(run)
     policies_by_secret = {reg.inputs["secretArn"]: json.loads(reg.inputs["policy"])
                           for reg in run.by_type("aws:secretsmanager/secretPolicy:SecretPolicy")}
+    key_tags = _key_tags(run)
+    secret_tags = {reg.name: dict(reg.inputs.get("tags") or {})
+                   for reg in run.by_type("aws:secretsmanager/secret:Secret")}
     functions = {reg.inputs["secretId"]: reg.inputs["rotationLambdaArn"]
                  for reg in run.by_type("aws:secretsmanager/secretRotation:SecretRotation")}
     roles_by_function_name = {reg.inputs.get("name"): reg.inputs.get("role")
@@ -380,7 +397,8 @@ def secret_accesses(run) -> dict[str, SecretAccess]:
         function_arn = functions.get(arn)
         found[key] = SecretAccess(arn=arn, policy=policies_by_secret.get(arn), key_arn=key_arn,
                                   key_policy=keys.get(key_arn), region=run.mocks.region,
-                                  rotation_function_arn=function_arn, rotation_role_arn=roles.get(function_arn))
+                                  rotation_function_arn=function_arn, rotation_role_arn=roles.get(function_arn),
+                                  tags=secret_tags.get(key, {}), key_tags=key_tags.get(key_arn, {}))
     return found
 
 

@@ -315,6 +315,93 @@ def key_policy_denials(*, account_root_arn: str, deployer_principals: Sequence[s
     return [statement]
 
 
+# ---------------------------------------------------------------------------------------------
+# The review-stack deploy role's permissions boundary (issue 16). Review stacks run the pull
+# request's code with the deploy role's credentials; the policy pack sees resources, not API
+# calls. The boundary limits the role itself: it may touch only resources tagged
+# `app-secrets:ephemeral=true` (what review stacks create), create only tagged ones, and create
+# roles only under this same boundary.
+
+EPHEMERAL_TAG_KEY = "app-secrets:ephemeral"
+# Actions on an existing secret (Service Authorization Reference, resource type "Secret").
+# DescribeSecret stays open: a preview looks up allowed long-lived secrets by name (metadata only).
+SECRET_RESOURCE_ACTIONS = [
+    "secretsmanager:CancelRotateSecret", "secretsmanager:DeleteResourcePolicy", "secretsmanager:DeleteSecret",
+    "secretsmanager:GetResourcePolicy", "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds",
+    "secretsmanager:PutResourcePolicy", "secretsmanager:PutSecretValue", "secretsmanager:RemoveRegionsFromReplication",
+    "secretsmanager:ReplicateSecretToRegions", "secretsmanager:RestoreSecret", "secretsmanager:RotateSecret",
+    "secretsmanager:StopReplicationToReplica", "secretsmanager:TagResource", "secretsmanager:UntagResource",
+    "secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:ValidateResourcePolicy",
+]
+KMS_KEY_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:CreateGrant", "kms:Decrypt", "kms:DisableKey", "kms:DisableKeyRotation",
+    "kms:EnableKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:PutKeyPolicy", "kms:ReEncrypt*",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+]
+IAM_ROLE_CHANGE_ACTIONS = [
+    "iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PassRole",
+    "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+]
+SECURITY_GROUP_ACTIONS = [
+    "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress", "ec2:ModifySecurityGroupRules",
+]
+LAMBDA_FUNCTION_ACTIONS = [
+    "lambda:AddPermission", "lambda:DeleteFunction", "lambda:InvokeFunction", "lambda:TagResource",
+    "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+]
+
+
+def review_deploy_boundary(boundary_arn: str, attachable_role_arns: Sequence[str] = ()) -> Document:
+    """Permissions boundary for the role that deploys review stacks. `boundary_arn` is this policy's
+    own ARN (roles the stack creates must carry it too); `attachable_role_arns` are long-lived app
+    roles a review stack may attach its read policies to (the pack's allowedReviewRoleNames)."""
+    not_ephemeral = {"StringNotEquals": {f"aws:ResourceTag/{EPHEMERAL_TAG_KEY}": "true"}}
+    untagged_request = {"StringNotEquals": {f"aws:RequestTag/{EPHEMERAL_TAG_KEY}": "true"}}
+    statements: list[dict] = [
+        {"Sid": "DeployWhatTheRoleAllows", "Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Sid": "OnlyEphemeralSecrets", "Effect": "Deny", "Action": SECRET_RESOURCE_ACTIONS, "Resource": "*",
+         "Condition": not_ephemeral},
+        {"Sid": "CreateOnlyEphemeralSecrets", "Effect": "Deny", "Action": ["secretsmanager:CreateSecret"],
+         "Resource": "*", "Condition": untagged_request},
+        {"Sid": "OnlyEphemeralKeys", "Effect": "Deny", "Action": KMS_KEY_ACTIONS, "Resource": "*",
+         "Condition": not_ephemeral},
+        {"Sid": "CreateOnlyEphemeralKeys", "Effect": "Deny", "Action": ["kms:CreateKey"], "Resource": "*",
+         "Condition": untagged_request},
+        {"Sid": "OnlyEphemeralFunctions", "Effect": "Deny", "Action": LAMBDA_FUNCTION_ACTIONS, "Resource": "*",
+         "Condition": not_ephemeral},
+        {"Sid": "RolesOnlyUnderThisBoundary", "Effect": "Deny",
+         "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "Resource": "*",
+         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}}},
+        {"Sid": "NeverRemoveBoundaries", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],
+         "Resource": "*"},
+        {"Sid": "KeepThisBoundary", "Effect": "Deny",
+         "Action": ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                    "iam:SetDefaultPolicyVersion"], "Resource": boundary_arn},
+        {"Sid": "NoUserOrGroupPolicies", "Effect": "Deny",
+         "Action": ["iam:AttachGroupPolicy", "iam:AttachUserPolicy", "iam:PutGroupPolicy", "iam:PutUserPolicy",
+                    "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"], "Resource": "*"},
+    ]
+    statements += [
+        {"Sid": "CreateOnlyEphemeralFunctions", "Effect": "Deny", "Action": ["lambda:CreateFunction"],
+         "Resource": "*", "Condition": untagged_request},
+        {"Sid": "OnlyEphemeralSecurityGroups", "Effect": "Deny", "Action": SECURITY_GROUP_ACTIONS,
+         "Resource": "*", "Condition": not_ephemeral},
+    ]
+    roles: dict[str, Any] = {"Sid": "OnlyEphemeralRoles", "Effect": "Deny", "Action": IAM_ROLE_CHANGE_ACTIONS,
+                             "Resource": "*", "Condition": not_ephemeral}
+    if attachable_role_arns:
+        # Long-lived app roles: the review stack attaches (and detaches) its read policies, nothing more.
+        roles.pop("Resource")
+        roles["NotResource"] = one_or_many(attachable_role_arns)
+        statements.append({"Sid": "AttachableRolesOnlyAttach", "Effect": "Deny",
+                           "Action": [a for a in IAM_ROLE_CHANGE_ACTIONS
+                                      if a not in ("iam:AttachRolePolicy", "iam:DetachRolePolicy")],
+                           "Resource": one_or_many(attachable_role_arns)})
+    statements.append(roles)
+    return document(statements)
+
+
 def replica_arn(secret_arn: str, region: str) -> str:
     """A replica's ARN is the primary's with the replica's region."""
     parts = secret_arn.split(":")

@@ -117,6 +117,7 @@ class RdsPostgresAdminLoginArgs:
     protect: bool = False
     code_signing_config_arn: Optional[str] = None   # Lambda code signing of the rotation function
     break_glass_principals: Sequence[pulumi.Input[str]] = ()   # exempt from the operator Denies
+    permissions_boundary: Optional[str] = None   # of the rotation role
 
 
 def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str]) -> list:
@@ -212,6 +213,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 read_principals=args.read_principals,
                 deployer_principals=args.deployer_principals,
                 break_glass_principals=args.break_glass_principals,
+                permissions_boundary=args.permissions_boundary,
                 resource_tags=args.tags,
                 trust_tags=args.trust_tags,
                 replica_regions=args.replica_regions,

@@ -25,6 +25,7 @@ Secret inputs (SecretArgs):
 | kms_deletion_window_in_days | int | 30 | — |
 | protect | bool | False | — (`protect` on the secret, its value and its own key) |
 | break_glass_principals | list[Input[str]] | [] | — (may change value, key, rotation, policy besides the deployer and root) |
+| permissions_boundary | Input[str] | — | — (permissions boundary of the rotation role) |
 
 Secret outputs:
 
@@ -101,6 +102,9 @@ class SecretArgs:
     protect: bool = False
     # Exempt from the operator Denies besides the deployer and the account root user (issue 16).
     break_glass_principals: Sequence[pulumi.Input[str]] = ()
+    # Permissions boundary of the rotation role (a review stack's deploy role may create roles only
+    # under its own boundary, see policies.review_deploy_boundary).
+    permissions_boundary: Optional[pulumi.Input[str]] = None
 
 
 @dataclass
@@ -165,6 +169,7 @@ class Secret(pulumi.ComponentResource):
                 description=f"Rotates secret {args.name}",
                 assume_role_policy=pulumi.Output.from_input(_all_list(list(args.rotation_trust_policies))).apply(
                     lambda extra: policies.to_json(policies.lambda_trust_policy(extra))),
+                permissions_boundary=args.permissions_boundary,
                 tags=tags,
                 opts=child,
             )
