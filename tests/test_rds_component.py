@@ -258,3 +258,25 @@ def test_the_rotation_role_holds_exactly_the_secrets_manager_calls_the_handler_m
     others = {a for a in granted if not a.startswith("secretsmanager:")}
     assert {a.split(":")[0] for a in others} == {"kms", "logs", "ec2"}
     assert not any(re.search(r"\*", a) for a in granted)
+
+
+def test_egress_is_narrow_https_to_the_endpoint_and_the_database_port_inside_the_vpc(handler):
+    """Issue 16: with an endpoint created, HTTPS goes to the endpoint's group only; without the
+    database's group, the database port stays inside the VPC's CIDR (not 0.0.0.0/0)."""
+    run = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01"]), sensitive={PASSWORD})
+    group = run.find("aws:ec2/securityGroup:SecurityGroup", "orders-rotation")
+    endpoint_group = run.find("aws:ec2/securityGroup:SecurityGroup", "orders-secretsmanager-endpoint")
+    database, https = group.inputs["egress"]
+    # The VPC's CIDR, read with aws.ec2.get_vpc (the mock answers with a /16 and labels it).
+    assert [a["id"] for token, a in run.mocks.calls if token == "aws:ec2/getVpc:getVpc"] == ["vpc-0abc"]
+    (cidr,) = database["cidrBlocks"]
+    assert run.mocks.computed[cidr] == "CIDR block of VPC vpc-0abc"
+    assert https["securityGroups"] == [endpoint_group.id]
+    assert "cidrBlocks" not in https and "ipv6CidrBlocks" not in https
+    for egress in group.inputs["egress"]:
+        assert "0.0.0.0/0" not in egress.get("cidrBlocks", []), egress
+    # An existing endpoint (or a NAT): HTTPS goes out, the database port still stays in the VPC.
+    existing = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01"],
+                                        secrets_manager_endpoint="existing"), sensitive={PASSWORD})
+    database, https = existing.find("aws:ec2/securityGroup:SecurityGroup", "orders-rotation").inputs["egress"]
+    assert https["cidrBlocks"] == ["0.0.0.0/0"] and database["cidrBlocks"] != ["0.0.0.0/0"]
