@@ -312,6 +312,36 @@ class StackSettings:
         return naming.review_name(base, self.stack) if self.review_stack else base
 
 
+# issue 16: defaults that are safe against operators, not only readers.
+AWS_MANAGED_SECRETS_KEYS = ("alias/aws/secretsmanager", "aws/secretsmanager")
+DEPLOYER_HOW_TO = ("the role that runs `pulumi up` for this stack, e.g. CI's deploy role. Find it with "
+                   "`aws sts get-caller-identity` (an assumed-role ARN arn:aws:sts::<account>:assumed-role/<role>/"
+                   "<session>: the role is <role>), then `aws iam get-role --role-name <role> --query Role.Arn`")
+
+
+def _operator_safety(values: Mapping[str, Any], review: bool, secrets: Sequence["SecretSpec"],
+                     databases: Sequence["DatabaseSpec"], problems: list[Problem]) -> None:
+    """A long-lived stack names its deployer and keeps one key per secret; no replica goes to the
+    AWS-managed key (every principal of the account may use it)."""
+    if not review and not values.get("deployerPrincipals"):
+        problems.append(Problem(f"{PROJECT}:deployerPrincipals",
+                                "is required in a long-lived stack (not reviewStack): otherwise whoever runs "
+                                "`pulumi up` (with SSO, everyone holding the permission set) becomes the deployer, "
+                                "with decrypt, write and policy rights; list " + DEPLOYER_HOW_TO))
+    if not review and values.get("sharedKmsKey"):
+        problems.append(Problem(f"{PROJECT}:sharedKmsKey",
+                                "is for review stacks only (reviewStack: true): on one key the readers of every "
+                                "secret decrypt every secret; leave it out so each secret keeps its own key"))
+    for spec in [*secrets, *databases]:
+        top = "secrets" if isinstance(spec, SecretSpec) else "databases"
+        for i, replica in enumerate(spec.replica_regions):
+            if replica.kms_key_id in AWS_MANAGED_SECRETS_KEYS:
+                problems.append(Problem(f"{top}.{spec.key}.replicaRegions[{i}].kmsKeyId",
+                                        f"'{replica.kms_key_id}' is the AWS-managed key, which every principal of the "
+                                        "account may use to decrypt the replica; leave kmsKeyId out (the stack "
+                                        "creates a key there) or give a customer-managed key"))
+
+
 def parse_config(
     raw: Mapping[str, Any],
     *,
@@ -390,6 +420,7 @@ def parse_config(
                 if replica.region == region:
                     problems.append(Problem(f"{top}.{spec.key}.replicaRegions[{i}].region",
                                             f"'{region}' is the stack's own region (aws:region); a replica must be elsewhere"))
+    _operator_safety(values, review, settings_secrets, settings_dbs, problems)
     if problems:
         raise ConfigError(problems, source)
     return StackSettings(

@@ -15,6 +15,8 @@ from tooling.cli import main
 from tooling.offline import PROJECT_DIR, load_project, load_stack
 
 STACKS = ["dev", "staging", "production", "pr"]
+# Long-lived stacks name their deployer (issue 16).
+DEPLOYER = {"app-secrets:deployerPrincipals": ["arn:aws:iam::123456789012:role/example-deployer"]}
 
 
 def plan_json(capsys, *args) -> dict:
@@ -184,7 +186,7 @@ def test_stack_file_of_the_wrong_shape(capsys, project):
 
 def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
     (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-east-1",
+        "aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["api-key"], "lenght": 3}},
     }}))
     code, out, err = run_cli(capsys, "plan", "--stack", "bad", "--project-dir", str(project))
@@ -200,9 +202,9 @@ def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
 
 
 def test_validate_reports_each_stack_and_fails_on_any_invalid(capsys, project):
-    (project / "stacks" / "Pulumi.good.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
+    (project / "stacks" / "Pulumi.good.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
-    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "nope"}}}}))
     code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
     assert code == 2
@@ -237,7 +239,7 @@ def test_project_defaults_from_pulumi_yaml_are_applied(capsys, project):
     text = (project / "Pulumi.yaml").read_text()
     (project / "Pulumi.yaml").write_text(text.replace(
         "  recoveryWindowInDays:\n    type: integer\n    default: 30", "  recoveryWindowInDays:\n    type: integer\n    default: 7"))
-    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
+    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
     doc = plan_json(capsys, "--stack", "s", "--project-dir", str(project))
     secret = next(r for r in doc["resources"] if r["type"] == "aws:secretsmanager/secret:Secret")
@@ -250,7 +252,7 @@ def test_plaintext_beside_a_secure_value_is_caught_per_value(capsys, project):
     """Pulumi marks a whole top-level key secret when any value under it is; the program reads the
     stack file to check each value that must be secret on its own."""
     (project / "stacks" / "Pulumi.mixed.yaml").write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-east-1",
+        "aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"api": {"type": "secret", "initialValue": {
             "API_TOKEN": {"secure": "v1:abc"}, "API_KEY": "hunter2-in-git"}}},
         "app-secrets:databases": {"db": {"identifier": "db", "username": "admin_user",
@@ -308,7 +310,7 @@ def test_plan_shows_who_can_read_write_and_administer(capsys):
     # trustTags: still the account's readers, but only with the tag (deployer exempt).
     assert access["example-prismic"]["readableByAnyIamPrincipal"] is False
     assert access["example-prismic"]["readRequiresTags"] == {"team": "example"}
-    assert access["example-prismic"]["tagExempt"] == ["arn:aws:iam::<account>:role/plan-deployer"]
+    assert access["example-prismic"]["tagExempt"] == ["arn:aws:iam::123456789012:role/example-staging-deployer"]
     assert "(computed: arn of role rds-postgres-example-staging-rotation)" in access["example-db"]["write"]
     production = plan_json(capsys, "--stack", "production")
     for secret in production["secrets"]:
@@ -318,8 +320,8 @@ def test_plan_shows_who_can_read_write_and_administer(capsys):
     assert main(["plan", "--stack", "staging"]) == 0
     text = capsys.readouterr().out
     assert "  example-rails:  ! readable by any principal IAM allows" in text
-    assert "  example-prismic:\n    read: any principal IAM allows, arn:aws:iam::<account>:role/plan-deployer " \
-           "(with tags team=example; exempt: arn:aws:iam::<account>:role/plan-deployer)" in text
+    assert "  example-prismic:\n    read: any principal IAM allows, arn:aws:iam::123456789012:role/example-staging-deployer " \
+           "(with tags team=example; exempt: arn:aws:iam::123456789012:role/example-staging-deployer)" in text
 
 
 def test_plan_shows_the_region_of_replica_keys_only(capsys):
@@ -337,7 +339,7 @@ def test_terminal_rendering_escapes_markup_and_shows_secret(project):
     from tooling.plan import plan_stack, render_rich
 
     (project / "stacks" / "Pulumi.m.yaml").write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-east-1",
+        "aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"],
                                         "description": "[/bold] oops [red]x[/red] [secret]",
                                         "tags": {"team": "[link=http://e.invalid]t[/link]"}}}}}))
@@ -365,7 +367,7 @@ def test_validate_runs_each_stack_in_isolation(capsys, project, monkeypatch):
     monkeypatch.setattr(AwsMocks, "new_resource", new_resource)
     for name, secret in (("a-broken", "boom"), ("b-good", "web")):
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": {
-            "aws:region": "us-east-1",
+            "aws:region": "us-east-1", **DEPLOYER,
             "app-secrets:secrets": {secret: {"type": "random", "environmentVariables": ["A", "B", "C"]}}}}))
     code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
     lines = out.splitlines()
@@ -380,7 +382,7 @@ def test_under_the_engine_the_message_names_the_stack_file(project):
     from tooling.offline import run_program
 
     (project / "stacks" / "Pulumi.e.yaml").write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-east-9", "app-secrets:secrets": {"web": {"type": "nope"}}}}))
+        "aws:region": "us-east-9", **DEPLOYER, "app-secrets:secrets": {"web": {"type": "nope"}}}}))
     with pytest.raises(InvalidConfig) as raised:
         run_program("e", project_dir=project)
     text = str(raised.value)

@@ -210,6 +210,7 @@ def test_a_review_stack_that_claims_not_to_be_one_is_still_judged_as_one():
                 "subnetIds": ["subnet-0a1b2c3d4e5f60718"], "databaseSecurityGroupId": "sg-0d1e2f3a4b5c6d7e8"}
     stack = load_stack("pr-7", load_project(), template="pr")
     stack.values.update({"app-secrets:reviewStack": False, "app-secrets:sharedKmsKey": False,
+                         "app-secrets:deployerPrincipals": ["arn:aws:iam::000000000000:role/plan-deployer"],
                          "app-secrets:secrets": {**config["app-secrets:secrets"], **secrets},
                          "app-secrets:readPolicies": {"example-app": {"secrets": ["steal"]}}})
     stack.values["app-secrets:databases"] = {"prod": database}
