@@ -48,6 +48,7 @@ def generated_config(n: int) -> tuple[dict, set[str]]:
 
 def stack_config(n: int) -> StackConfig:
     values, sensitive = generated_config(n)
+    values = {**values, "app-secrets:deployerPrincipals": ["arn:aws:iam::000000000000:role/bench-deployer"]}
     return StackConfig(stack="bench", path=Path("<bench>"), values=values,
                        secret_keys={"app-secrets:secrets"}, sensitive=sensitive)
 

@@ -8,15 +8,15 @@ PolicyPack itself is built only in `__main__.py`, since building it starts a gRP
 | `kms-key-rotation` | resource | a symmetric key with rotation off |
 | `kms-no-lockout-bypass` | resource | `bypassPolicyLockoutSafetyCheck: true` |
 | `review-stack-deletes-at-once` | resource | a review-stack secret (tag `app-secrets:ephemeral=true`) with a recovery window |
-| `review-stack-allowed-references` | resource (before it is created) | a review stack that reads a long-lived secret, or attaches a policy to a role, not in the pack's lists, or opens another stack's security group |
+| `review-stack-allowed-references` | resource (before it is created) | a review stack that reads a long-lived secret, or attaches a policy to a role, not in the pack's lists (exact role names, full secret ARNs), changes or administers any secret it does not own, grants through NotAction/NotResource, grants permissions management or code changes (iam:PassRole, kms:PutKeyPolicy, lambda:UpdateFunctionCode, …), attaches to users or groups, or opens another stack's security group; every IAM policy-bearing type is read (managed policies, role/user/group inline policies, roles' inlinePolicies, all attachments) |
 | `database-login-rotation` | resource + stack | a database login of a long-lived stack that does not rotate, or rotates less often than every `maxRotationDays` |
 
 Pack config (set in Pulumi Cloud or in a `--policy-pack-config` file, outside any pull request):
 
 | key | type | default | meaning |
 |---|---|---|---|
-| `allowedLongLivedSecrets` | list of secret names | `[]` | long-lived secrets a review stack may read (e.g. staging's `example-prismic`) |
-| `allowedReviewRoleNames` | list of role names | `[]` | roles a review stack may attach policies to (besides roles it creates) |
+| `allowedLongLivedSecrets` | list of secret ARNs without the random suffix | `[]` | long-lived secrets a review stack may read, with account and region (e.g. `arn:aws:secretsmanager:us-east-1:123456789012:secret:example-prismic`) |
+| `allowedReviewRoleNames` | list of role names | `[]` | roles a review stack may attach policies to (besides the rotation roles it creates, `<secret>-<stack>-rotation` exactly) |
 | `reviewStackNamePattern` | regex | `^pr(-\\|$)` | stacks that are review stacks whatever their config says (a pull request can set `reviewStack: false`, not rename its stack) |
 | `maxRotationDays` | integer | `30` | database logins rotate at least this often |
 
@@ -43,6 +43,17 @@ IAM_POLICY = "aws:iam/policy:Policy"
 IAM_ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+USER_POLICY_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+GROUP_POLICY_ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+ROLE_ATTACHMENTS_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+ROLE_POLICIES_EXCLUSIVE = "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive"
+USER_OR_GROUP_EXCLUSIVE = ("aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
+                           "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
+                           "aws:iam/userPoliciesExclusive:UserPoliciesExclusive",
+                           "aws:iam/groupPoliciesExclusive:GroupPoliciesExclusive")
 DATABASE_LOGIN = "app-secrets:databases:RdsPostgresAdminLogin"
 AWS_MANAGED_SECRETS_KEY = "alias/aws/secretsmanager"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -175,20 +186,86 @@ def secret_name_of_arn(arn: str) -> Optional[str]:
     return name[:-7] if re.search(r"-[A-Za-z0-9]{6}$", name) else name
 
 
+def _covers(action_pattern: str, action: str) -> bool:
+    """Whether an action pattern (IAM wildcards * and ?, any case) covers an action."""
+    regex = "^" + ".*".join(".".join(re.escape(p) for p in part.split("?")) for part in action_pattern.split("*")) + "$"
+    return re.match(regex, action, re.IGNORECASE) is not None
+
+
 def _reads_values(action_pattern: str) -> bool:
     """Whether an action (wildcards allowed) covers secretsmanager:GetSecretValue."""
-    regex = "^" + ".*".join(re.escape(part) for part in action_pattern.split("*")) + "$"
-    return re.match(regex, "secretsmanager:GetSecretValue", re.IGNORECASE) is not None
+    return _covers(action_pattern, "secretsmanager:GetSecretValue")
 
 
-def _statements_on_secrets(document: Mapping) -> Iterable[tuple[str, str]]:
-    for statement in _as_list(document.get("Statement")):
+# Secrets Manager actions on a secret (Service Authorization Reference): reading a value, and
+# everything that changes a value, its key, stages, rotation, policy, replication or existence.
+SECRET_READ_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue",
+                       "secretsmanager:DescribeSecret"]
+SECRET_CHANGE_ACTIONS = [
+    "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:RotateSecret", "secretsmanager:CancelRotateSecret", "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy", "secretsmanager:ReplicateSecretToRegions",
+    "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:StopReplicationToReplica",
+    "secretsmanager:DeleteSecret", "secretsmanager:RestoreSecret", "secretsmanager:TagResource",
+    "secretsmanager:UntagResource",
+]
+# Permissions management and code: whoever holds these in a review stack grants itself the rest.
+ESCALATION_ACTIONS = [
+    "iam:PassRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion", "iam:PutUserPolicy", "iam:AttachUserPolicy", "iam:PutGroupPolicy",
+    "iam:AttachGroupPolicy", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary", "sts:AssumeRole", "kms:PutKeyPolicy", "kms:CreateGrant",
+    "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:CreateFunction",
+]
+
+
+def _actions_covered(statement: Mapping, actions: Sequence[str]) -> list[str]:
+    patterns = [str(a) for a in _as_list(statement.get("Action"))]
+    return [a for a in actions if any(_covers(p, a) for p in patterns)]
+
+
+def secret_arn_without_suffix(arn: str) -> Optional[str]:
+    """`arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 random>` -> the ARN up to the name."""
+    name = secret_name_of_arn(arn)
+    return None if name is None else ":".join(arn.split(":", 6)[:6]) + ":" + name
+
+
+def review_statement_problems(document: Mapping, stack: str, allowed_secret_arns: Sequence[str]) -> list[str]:
+    """What a review stack's identity policy may not grant: anything through NotAction or
+    NotResource, permissions management or code changes, any change to a secret it does not own,
+    and reads of long-lived secrets not allowed by their full ARN (account and region included)."""
+    problems = []
+    for i, statement in enumerate(_as_list(document.get("Statement"))):
         if statement.get("Effect") != "Allow":
             continue
-        actions = [str(a) for a in _as_list(statement.get("Action"))]
-        if "NotAction" in statement or any(_reads_values(a) for a in actions):
-            for resource in _as_list(statement.get("Resource")):
-                yield str(statement.get("Sid") or "-"), str(resource)
+        sid = str(statement.get("Sid") or f"Statement[{i}]")
+        if "NotAction" in statement or "NotResource" in statement:
+            problems.append(f"statement {sid} uses NotAction or NotResource: a review stack names its actions "
+                            "and resources")
+            continue
+        escalation = _actions_covered(statement, ESCALATION_ACTIONS)
+        if escalation:
+            problems.append(f"statement {sid} grants {', '.join(escalation)}: a review stack manages no "
+                            "permissions and no code")
+        changes = _actions_covered(statement, SECRET_CHANGE_ACTIONS)
+        reads = [a for a in _actions_covered(statement, SECRET_READ_ACTIONS) if a != "secretsmanager:DescribeSecret"]
+        if not changes and not reads:
+            continue
+        for resource in (str(r) for r in _as_list(statement.get("Resource"))):
+            name = secret_name_of_arn(resource)
+            if name is None or "*" in resource or "?" in resource:
+                verb = "changes" if changes else "reads"
+                problems.append(f"statement {sid} {verb} secrets on '{resource}': a review stack names each secret")
+                continue
+            if name.endswith(f"-{stack}"):
+                continue   # its own (a name the pull request does not choose)
+            if changes:
+                problems.append(f"statement {sid} may change long-lived secret '{name}' ({', '.join(changes)}): "
+                                "a review stack only reads allowed ones")
+            elif secret_arn_without_suffix(resource) not in allowed_secret_arns:
+                problems.append(f"statement {sid} reads long-lived secret '{name}' "
+                                f"({secret_arn_without_suffix(resource)}), which is not in allowedLongLivedSecrets")
+    return problems
 
 
 def stack_of_urn(urn: str) -> str:
@@ -201,6 +278,18 @@ def is_review_stack(urn: str, props: Mapping, config: Mapping) -> bool:
     return bool(re.search(config["reviewStackNamePattern"], stack_of_urn(urn))) or _is_ephemeral(props)
 
 
+def own_role(role: str, stack: str) -> bool:
+    """Roles a review stack creates: rotation roles `<secret>-<stack>-rotation`, exactly."""
+    return re.fullmatch(rf".+-{re.escape(stack)}-rotation", role) is not None
+
+
+# Every IAM type that carries a policy document or attaches one (pulumi-aws 7).
+POLICY_DOCUMENT_TYPES = (IAM_POLICY, ROLE_POLICY, USER_POLICY, GROUP_POLICY)
+ROLE_ATTACHING_TYPES = (ROLE_POLICY_ATTACHMENT, ROLE_POLICY)
+USER_OR_GROUP_TYPES = (USER_POLICY, GROUP_POLICY, USER_POLICY_ATTACHMENT, GROUP_POLICY_ATTACHMENT,
+                       *USER_OR_GROUP_EXCLUSIVE)
+
+
 def _review_references(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Judged per resource, before it is created: a stack policy would run after the update."""
     config = _config(args)
@@ -210,23 +299,37 @@ def _review_references(args: ResourceValidationArgs, report: ReportViolation) ->
     # choose): `<name>-<stack>`, rotation roles `<name>-<stack>-rotation`.
     stack = stack_of_urn(args.urn)
     props = args.props
+    allowed_arns = [str(a) for a in config["allowedLongLivedSecrets"]]
     if args.resource_type == INGRESS_RULE and isinstance(props.get("securityGroupId"), str):
         # A group id known before the update is not one the stack creates (those are computed).
         report(f"a review stack may not open security group '{props['securityGroupId']}' of another stack "
                "(databaseSecurityGroupId)", None)
-    if args.resource_type in (ROLE_POLICY_ATTACHMENT, ROLE_POLICY):
-        role = props.get("role")
-        if isinstance(role, str) and role not in config["allowedReviewRoleNames"] and f"-{stack}" not in role:
+    roles = []
+    if args.resource_type in ROLE_ATTACHING_TYPES:
+        roles = [props.get("role")]
+    elif args.resource_type in (ROLE_ATTACHMENTS_EXCLUSIVE, ROLE_POLICIES_EXCLUSIVE):
+        roles = [props.get("roleName")]
+    elif args.resource_type == POLICY_ATTACHMENT:
+        roles = _as_list(props.get("roles"))
+        if _as_list(props.get("users")) or _as_list(props.get("groups")):
+            report("a review stack may not attach policies to users or groups", None)
+    for role in roles:
+        if isinstance(role, str) and role not in config["allowedReviewRoleNames"] and not own_role(role, stack):
             report(f"a review stack may not attach policies to role '{role}' (not in allowedReviewRoleNames, "
                    "not created by this stack)", None)
-    if args.resource_type in (IAM_POLICY, ROLE_POLICY):
-        for sid, resource in _statements_on_secrets(_document(props.get("policy")) or {}):
-            name = secret_name_of_arn(resource)
-            if name is None or "*" in name or "?" in name:
-                report(f"statement {sid} reads secrets on '{resource}': a review stack names each secret", None)
-            elif not name.endswith(f"-{stack}") and name not in config["allowedLongLivedSecrets"]:
-                report(f"statement {sid} reads long-lived secret '{name}', which is not in "
-                       "allowedLongLivedSecrets", None)
+    if args.resource_type in USER_OR_GROUP_TYPES:
+        report("a review stack may not attach policies to users or groups", None)
+    documents = []
+    if args.resource_type in POLICY_DOCUMENT_TYPES:
+        documents = [props.get("policy")]
+    elif args.resource_type == IAM_ROLE:
+        documents = [(p or {}).get("policy") for p in _as_list(props.get("inlinePolicies"))]
+        if _as_list(props.get("managedPolicyArns")):
+            report("a review stack's role may not carry managedPolicyArns: attach each policy with a "
+                   "RolePolicyAttachment the pack can judge", None)
+    for value in documents:
+        for problem in review_statement_problems(_document(value) or {}, stack, allowed_arns):
+            report(problem, None)
 
 
 def _in_database_login(resource) -> bool:
@@ -289,3 +392,7 @@ POLICIES = [
         description="Every database login of a long-lived stack has a rotation.",
         validate=_logins_rotate, enforcement_level=EnforcementLevel.MANDATORY),
 ]
+
+
+# Design gap: the pack sees resources, not the API calls the pull request's code makes with the
+# deploy role's credentials. `review_deploy_boundary` (policy_pack/boundary.py) closes it.

@@ -311,6 +311,11 @@ SECRET_KEY = Str(pattern=re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$"),
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 
+# issue 16: Lambda code signing of the rotation functions (aws.lambda_.CodeSigningConfig's ARN).
+CODE_SIGNING_CONFIG_ARN = Str(
+    pattern=re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:code-signing-config:csc-[a-z0-9]{17}$"),
+    expected="a Lambda code signing config ARN (arn:aws:lambda:<region>:<account>:code-signing-config:csc-<17 characters>)")
+
 TOP_LEVEL: dict[str, Any] = {
     "reviewStack": Bool(),
     "protect": Bool(auto=True),  # Pulumi.yaml's default is "auto" (the CLI needs a default)
@@ -328,6 +333,11 @@ TOP_LEVEL: dict[str, Any] = {
     "deployerPrincipals": PRINCIPALS,
     "logRetentionInDays": Int(allowed=lambda d: d in LOG_RETENTION_DAYS,
                               expected="a CloudWatch Logs retention: " + ", ".join(map(str, LOG_RETENTION_DAYS))),
+    # issue 16: operators
+    "breakGlassPrincipals": PRINCIPALS,
+    "codeSigningConfigArn": CODE_SIGNING_CONFIG_ARN,
+    "permissionsBoundaryArn": Str(pattern=re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$"),
+                                  expected="an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)"),
 }
 
 # Where a value must come from `pulumi config set --secret`.
@@ -349,6 +359,9 @@ TOP_LEVEL_DEFAULTS: dict[str, Any] = {
     "readPolicies": {},
     "deployerPrincipals": [],
     "logRetentionInDays": 30,
+    "breakGlassPrincipals": [],
+    "codeSigningConfigArn": None,
+    "permissionsBoundaryArn": None,
 }
 
 
@@ -468,9 +481,46 @@ class StackSettings:
     # issue 20: (enabled, existing topic ARN or None); enabled by default when something rotates,
     # except in review stacks
     rotation_alerts: tuple[bool, str | None] = (False, None)
+    break_glass_principals: tuple[str, ...] = ()   # issue 16: exempt from the operator Denies
+    code_signing_config_arn: str | None = None
+    permissions_boundary_arn: str | None = None   # of every role the stack creates
 
     def physical_name(self, base: str) -> str:
         return naming.review_name(base, self.stack) if self.review_stack else base
+
+
+# issue 16: defaults that are safe against operators, not only readers.
+AWS_MANAGED_SECRETS_KEYS = ("alias/aws/secretsmanager", "aws/secretsmanager")
+DEPLOYER_HOW_TO = ("the role that runs `pulumi up` for this stack, e.g. CI's deploy role. Find it with "
+                   "`aws sts get-caller-identity` (an assumed-role ARN arn:aws:sts::<account>:assumed-role/<role>/"
+                   "<session>: the role is <role>), then `aws iam get-role --role-name <role> --query Role.Arn`")
+
+
+def _operator_safety(values: Mapping[str, Any], review: bool, secrets: Sequence["SecretSpec"],
+                     databases: Sequence["DatabaseSpec"], problems: list[Problem]) -> None:
+    """A long-lived stack names its deployer and keeps one key per secret; no replica goes to the
+    AWS-managed key (every principal of the account may use it)."""
+    if not review and not values.get("deployerPrincipals"):
+        problems.append(Problem(f"{PROJECT}:deployerPrincipals",
+                                "is required in a long-lived stack (not reviewStack): otherwise whoever runs "
+                                "`pulumi up` (with SSO, everyone holding the permission set) becomes the deployer, "
+                                "with decrypt, write and policy rights; list " + DEPLOYER_HOW_TO))
+    if not review and values.get("sharedKmsKey"):
+        problems.append(Problem(f"{PROJECT}:sharedKmsKey",
+                                "is for review stacks only (reviewStack: true): on one key the readers of every "
+                                "secret decrypt every secret; leave it out so each secret keeps its own key"))
+    for spec in [*secrets, *databases]:
+        top = "secrets" if isinstance(spec, SecretSpec) else "databases"
+        if spec.adopted:
+            # An adopted secret is taken over as it is (issue 17): `adopt` reports a replica on the
+            # AWS-managed key in plain words, and moving it is a later, separate change.
+            continue
+        for i, replica in enumerate(spec.replica_regions):
+            if replica.kms_key_id in AWS_MANAGED_SECRETS_KEYS:
+                problems.append(Problem(f"{top}.{spec.key}.replicaRegions[{i}].kmsKeyId",
+                                        f"'{replica.kms_key_id}' is the AWS-managed key, which every principal of the "
+                                        "account may use to decrypt the replica; leave kmsKeyId out (the stack "
+                                        "creates a key there) or give a customer-managed key"))
 
 
 def parse_config(
@@ -565,6 +615,7 @@ def parse_config(
                 if replica.region == region:
                     problems.append(Problem(f"{top}.{spec.key}.replicaRegions[{i}].region",
                                             f"'{region}' is the stack's own region (aws:region); a replica must be elsewhere"))
+    _operator_safety(values, review, settings_secrets, settings_dbs, problems)
     if problems:
         raise ConfigError(problems, source)
     return StackSettings(
@@ -584,6 +635,9 @@ def parse_config(
         deployer_principals=tuple(values["deployerPrincipals"]),
         log_retention_in_days=values["logRetentionInDays"],
         protect=(not review) if values.get("protect") in (None, "auto") else bool(values["protect"]),
+        break_glass_principals=tuple(values["breakGlassPrincipals"]),
+        code_signing_config_arn=values["codeSigningConfigArn"],
+        permissions_boundary_arn=values["permissionsBoundaryArn"],
     )
 
 

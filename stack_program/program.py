@@ -147,6 +147,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
                     lambda a: policies.to_json(policies.shared_key_policy(
                         admin_principals=list(settings.admin_principals),
                         account_root_arn=a[0], region=a[1], dns_suffix=a[2], deployer_principals=a[3],
+                        break_glass_principals=list(settings.break_glass_principals),
                         **shared_key_users(settings, a[0])))),
                 deletion_window_in_days=7 if settings.review_stack else settings.kms_deletion_window_in_days,
                 tags=tags,
@@ -174,6 +175,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             replica_regions=list(spec.replica_regions),
             create_rotation_role=spec.create_rotation_role,
             deployer_principals=deployers,
+            break_glass_principals=list(settings.break_glass_principals),
+            permissions_boundary=settings.permissions_boundary_arn,
             recovery_window_in_days=spec.recovery_window_in_days,
             kms_key=shared_key,
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
@@ -246,6 +249,9 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             context=context,
             protect=settings.protect or db.adopted is not None,
             adoption=db.adopted,
+            break_glass_principals=list(settings.break_glass_principals),
+            code_signing_config_arn=settings.code_signing_config_arn,
+            permissions_boundary=settings.permissions_boundary_arn,
         ), evolution.database_options(db.aliases))
 
     databases = {db.key: db for db in settings.databases}

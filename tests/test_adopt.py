@@ -235,7 +235,8 @@ def test_adopt_thoughtbot_and_hand_made_secrets_imports_only_and_changes_no_valu
     # Key names were learned; no value went anywhere.
     assert MARK not in out + out2 + err + text
 
-    assert cli(capsys, "validate", "--stack", "prod", "--project-dir", str(project))[0] == 0
+    validated = cli(capsys, "validate", "--stack", "prod", "--project-dir", str(project))
+    assert validated[0] == 0, validated
 
     after_plan = plan(project)
     adopted_names = {"api-credentials", "prismic", "console-stripe", "rails-secret"}
@@ -454,7 +455,8 @@ def test_adopt_an_rds_admin_login_into_databases(capsys, aws, project, landscape
         "tags": {"service": "orders"}}
     assert "initialPassword" not in login
     assert login["adopted"]["import"]["kmsKey"] == landscape["rds-postgres-orders"]["key_id"]
-    assert cli(capsys, "validate", "--stack", "prod", "--project-dir", str(project))[0] == 0
+    validated = cli(capsys, "validate", "--stack", "prod", "--project-dir", str(project))
+    assert validated[0] == 0, validated
 
     run = run_program("prod", project_dir=project)
     mine = [r for r in run.registrations if r.urn.split("::")[-1] == "rds-postgres-orders" and r.custom]

@@ -20,6 +20,7 @@ ALIAS = "aws:kms/alias:Alias"
 
 BASE = {
     "aws:region": "us-east-1",
+    "app-secrets:deployerPrincipals": ["arn:aws:iam::123456789012:role/example-deployer"],
     "app-secrets:secrets": {
         "app-rails": {"type": "random", "environmentVariables": ["SECRET_KEY_BASE"]},
         "app-tokens": {"type": "user-managed", "environmentVariables": ["API_TOKEN"]},
@@ -149,16 +150,15 @@ def test_removing_a_variable_is_reported_for_consumers(capsys, repo):
 
 
 def test_switching_to_a_shared_key_is_flagged(capsys, repo):
+    """Issue 16: a long-lived stack may not share one key (every secret's readers would read every
+    secret): the edit is refused as bad input, before anything is compared."""
     config = edited()
     config["app-secrets:sharedKmsKey"] = True
     write_stack(repo, config)
-    code, doc = against(capsys, repo, "--fail-on", "data-loss")
-    assert code == 3
-    moves = [c for c in changes_of(doc, SECRET) if c["action"] == "update"]
-    assert len(moves) == 3 and all("kmsKeyId" in c["changed"] for c in moves)
-    assert all("re-encrypts only" in c["notes"][0] for c in moves)
-    deleted_keys = [c for c in changes_of(doc, KEY) if c["action"] == "delete"]
-    assert len(deleted_keys) == 3 and all(c["protected"] and c["risk"] == "data-loss" for c in deleted_keys)
+    code = main(["plan", "--stack", "s", "--project-dir", str(repo), "--against", "HEAD", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert "sharedKmsKey: is for review stacks only" in err
 
 
 def test_random_settings_change_regenerates_but_keeps_the_live_value(capsys, repo):

@@ -81,7 +81,8 @@ def test_outputs_policy_json_and_environment_variables():
 def test_principals_default_to_the_account_root():
     run = run_inline(secret_program(), sensitive={SENSITIVE})
     policy = json.loads(run.find("aws:secretsmanager/secretPolicy:SecretPolicy", "smtp").inputs["policy"])
-    assert {s["Sid"]: s["Principal"]["AWS"] for s in policy["Statement"]} == {"AllowAdmin": ROOT_ARN, "AllowRead": ROOT_ARN}
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert {s["Sid"]: s["Principal"]["AWS"] for s in allows} == {"AllowAdmin": ROOT_ARN, "AllowRead": ROOT_ARN}
 
 
 def test_principals_trust_tags_and_extra_policies():
@@ -97,7 +98,18 @@ def test_principals_trust_tags_and_extra_policies():
     ), sensitive={SENSITIVE})
     policy = json.loads(run.find("aws:secretsmanager/secretPolicy:SecretPolicy", "smtp").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(by_sid) == {"AllowAdmin", "AllowReadWrite", "AllowRead", "DenyReadWithoutTagteam", "DenyOutsideOrg"}
+    assert set(by_sid) == {"AllowAdmin", "AllowReadWrite", "AllowRead", "DenyReadWithoutTagteam", "DenyOutsideOrg",
+                           # issue 16: operators the config does not name change nothing
+                           "DenyWriteUnlessNamed", "DenyStageMovesUnlessNamed", "DenyUpdateExceptDeployer",
+                           "DenyPolicyAndReplicationExceptDeployer", "DenyAdminChangesUnlessNamed",
+                           "DenyWriteWithoutTagteam"}
+    exempt = lambda sid: by_sid[sid]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]  # noqa: E731
+    ops, admin = "arn:aws:iam::000000000000:role/ops", "arn:aws:iam::000000000000:role/admin"
+    assert exempt("DenyWriteUnlessNamed") == sorted([ROOT_ARN, DEPLOYER_ARN, ops])
+    assert exempt("DenyUpdateExceptDeployer") == sorted([ROOT_ARN, DEPLOYER_ARN])
+    assert exempt("DenyPolicyAndReplicationExceptDeployer") == sorted([ROOT_ARN, DEPLOYER_ARN])
+    assert exempt("DenyAdminChangesUnlessNamed") == sorted([ROOT_ARN, DEPLOYER_ARN, admin])
+    assert by_sid["DenyWriteWithoutTagteam"]["Condition"]["StringNotEquals"] == {"aws:PrincipalTag/team": "payments"}
     assert by_sid["AllowRead"]["Condition"] == {"StringEquals": {"aws:PrincipalTag/team": "payments"}}
     # The tag is enforced by a Deny (IAM cannot bypass it), except for the deployer (refresh).
     assert by_sid["DenyReadWithoutTagteam"] == {

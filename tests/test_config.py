@@ -20,7 +20,14 @@ GOOD = {
 SECRET_KEYS = {"secrets", "databases"}
 
 
+DEPLOYER = "arn:aws:iam::123456789012:role/example-deployer"
+
+
 def parse(raw, **kw):
+    # Long-lived stacks must name their deployer (issue 16, tested on its own below); the other
+    # tests are about other keys, so they get one unless they set reviewStack or the key itself.
+    if not raw.get("reviewStack") and "deployerPrincipals" not in raw:
+        raw = {**raw, "deployerPrincipals": [DEPLOYER]}
     kw.setdefault("secret_keys", SECRET_KEYS)
     kw.setdefault("region", "us-east-1")
     return parse_config(raw, stack=kw.pop("stack", "dev"), **kw)
@@ -257,7 +264,7 @@ def test_deployer_principals_and_log_retention():
     settings = parse({**GOOD, "deployerPrincipals": ["arn:aws:iam::123456789012:role/ci"], "logRetentionInDays": 90})
     assert settings.deployer_principals == ("arn:aws:iam::123456789012:role/ci",)
     assert settings.log_retention_in_days == 90
-    defaults = parse(GOOD)
+    defaults = parse({**GOOD, "reviewStack": True})   # a review stack may leave the deployer to the credentials
     assert (defaults.deployer_principals, defaults.log_retention_in_days) == ((), 30)
     problems = problems_of({**GOOD, "deployerPrincipals": ["ci"], "logRetentionInDays": 10})
     assert problems[0].startswith("deployerPrincipals[0]: 'ci' is not an IAM principal ARN")
@@ -270,7 +277,7 @@ def test_shared_key_users_are_every_secrets_readers_and_writers():
 
     root = "arn:aws:iam::123456789012:root"
     app, ops = "arn:aws:iam::123456789012:role/app", "arn:aws:iam::123456789012:role/ops"
-    settings = parse({"sharedKmsKey": True, "secrets": {
+    settings = parse({"sharedKmsKey": True, "reviewStack": True, "secrets": {
         "a": {"type": "random", "environmentVariables": ["A"], "readPrincipals": [app]},
         "b": {"type": "user-managed", "environmentVariables": ["B"], "readwritePrincipals": [ops]},
         "c": {"type": "user-managed", "environmentVariables": ["C"], "existingSecretName": "elsewhere"}}})
@@ -286,3 +293,29 @@ def test_secrets_manager_endpoint_defaults_to_create_in_a_vpc_and_none_outside()
                                     "shared": {**vpc, "identifier": "third", "secretsManagerEndpoint": "existing"}}})
     modes = {db.key: db.secrets_manager_endpoint for db in settings.databases}
     assert modes == {"in": "create", "out": "none", "shared": "existing"}
+
+
+# --- issue 16: defaults that are safe against operators ---------------------------------------
+
+def test_a_long_lived_stack_must_name_its_deployer_and_is_told_how_to_find_it():
+    problems = problems_of({**GOOD, "deployerPrincipals": []})
+    (problem,) = [p for p in problems if p.startswith("app-secrets:deployerPrincipals")]
+    assert "is required in a long-lived stack" in problem
+    assert "aws sts get-caller-identity" in problem and "aws iam get-role --role-name <role> --query Role.Arn" in problem
+    assert parse({**GOOD, "reviewStack": True}).deployer_principals == ()
+
+
+def test_shared_key_only_in_review_stacks():
+    problems = problems_of({**GOOD, "sharedKmsKey": True})
+    assert any(p.startswith("app-secrets:sharedKmsKey: is for review stacks only") for p in problems)
+    assert parse({**GOOD, "sharedKmsKey": True, "reviewStack": True}).shared_kms_key is True
+
+
+@pytest.mark.parametrize("key", ["alias/aws/secretsmanager", "aws/secretsmanager"])
+def test_a_replica_on_the_aws_managed_key_is_refused(key):
+    raw = {**GOOD, "secrets": {**GOOD["secrets"], "rails": {**GOOD["secrets"]["rails"],
+                                                            "replicaRegions": [{"region": "us-west-2", "kmsKeyId": key}]}}}
+    problems = problems_of(raw)
+    assert problems == [f"secrets.rails.replicaRegions[0].kmsKeyId: '{key}' is the AWS-managed key, which every "
+                        "principal of the account may use to decrypt the replica; leave kmsKeyId out (the stack "
+                        "creates a key there) or give a customer-managed key"]

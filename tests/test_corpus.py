@@ -21,7 +21,8 @@ from tooling.cli import main
 from tooling.offline import PROJECT_DIR
 
 CASES = yaml.safe_load((Path(__file__).parent / "corpus" / "stack_mistakes.yaml").read_text(encoding="utf-8"))
-GOOD = "config:\n  aws:region: us-east-1\n  app-secrets:secrets:\n    web: {type: random, environmentVariables: [A]}\n"
+GOOD = ("config:\n  aws:region: us-east-1\n  app-secrets:deployerPrincipals: [arn:aws:iam::123456789012:role/ci]\n"
+        "  app-secrets:secrets:\n    web: {type: random, environmentVariables: [A]}\n")
 CLASS_NAME = re.compile(r"\b(Traceback|[A-Z][A-Za-z]*(Error|Exception)|InvalidConfig|RunError)\b")
 
 

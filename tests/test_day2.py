@@ -183,6 +183,8 @@ def test_exported_variables_are_those_the_live_secret_holds():
 
 
 def _parse(secrets, **top):
+    if not top.get("reviewStack"):   # long-lived stacks name their deployer (issue 16)
+        top.setdefault("deployerPrincipals", ["arn:aws:iam::123456789012:role/example-deployer"])
     return cfg.parse_config({"secrets": secrets, **top}, stack="dev", region="us-east-1")
 
 
@@ -286,3 +288,40 @@ def test_status_and_rotation_commands_take_aws_region_and_refuse_unknown_regions
     assert "AWS_REGION 'us-east-9'" in capsys.readouterr().err
     assert main(["status", "--stack", "dev", "--region", "mars-1", "--endpoint-url", moto_endpoint]) == 2
     assert "--region 'mars-1'" in capsys.readouterr().err
+
+
+def test_status_reports_drift_of_a_live_secret_s_key_and_resource_policy(sm, moto_endpoint, capsys):
+    """Issue 16: `status --stack` compares the live secret with the program: its KMS key (found by
+    the stack's alias) and its resource policy (per Sid: effect and actions)."""
+    import boto3
+
+    from tooling.access import secret_accesses
+    from tooling.offline import run_program
+
+    kms = boto3.client("kms", endpoint_url=moto_endpoint, region_name="us-east-1")
+    accesses = secret_accesses(run_program("dev"))
+    keys = {}
+    for name, value in (("example-rails", {"SECRET_KEY_BASE": "x"}),
+                        ("example-prismic", {"PRISMIC_ACCESS_TOKEN": "a", "PRISMIC_WEBHOOK_SECRET": "b"})):
+        keys[name] = kms.create_key(Description=name)["KeyMetadata"]["Arn"]   # as `pulumi up` leaves them
+        kms.create_alias(AliasName=f"alias/{name}", TargetKeyId=keys[name])
+        sm.create_secret(Name=name, KmsKeyId=keys[name], SecretString=json.dumps(value))
+        sm.put_resource_policy(SecretId=name, ResourcePolicy=json.dumps(accesses[name].policy))
+    key, expected = keys["example-rails"], accesses["example-rails"].policy
+    status = ["status", "--stack", "dev", "--region", "us-east-1", "--endpoint-url", moto_endpoint,
+              "--fail-on", "drift"]
+    assert main(status) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "example-rails (example-rails): drift" not in out and "example-smtp (example-smtp): not deployed yet" in out
+    # Someone with secretsmanager:* moves it to another key and drops a Deny.
+    other = kms.create_key(Description="attacker's")["KeyMetadata"]["Arn"]
+    sm.update_secret(SecretId="example-rails", KmsKeyId=other)
+    weakened = {**expected, "Statement": [s for s in expected["Statement"] if s["Sid"] != "DenyUpdateExceptDeployer"]}
+    sm.put_resource_policy(SecretId="example-rails", ResourcePolicy=json.dumps(weakened))
+    assert main(status) == 3
+    out = capsys.readouterr().out
+    assert (f"example-rails (example-rails): drift: KMS key is {other}, expected alias/example-rails ({key}); "
+            "resource policy: statement DenyUpdateExceptDeployer missing") in out
+    assert "1 secret(s) drifted from the program" in out
+    # Without --fail-on drift it is reported, not failed on.
+    assert main(status[:-2]) == 0

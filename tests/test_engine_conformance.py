@@ -120,7 +120,8 @@ def test_protect_auto_means_true_except_in_review_stacks():
     from stack_program import config as cfg
 
     assert ec.config_types(PROJECT)["protect"].default == "auto"
-    assert cfg.parse_config({"protect": "auto"}, stack="dev", region="us-east-1").protect is True
+    assert cfg.parse_config({"protect": "auto", "deployerPrincipals": ["arn:aws:iam::123456789012:role/ci"]},
+                            stack="dev", region="us-east-1").protect is True
     assert cfg.parse_config({"protect": "auto", "reviewStack": True}, stack="pr-1", region="us-east-1").protect is False
     assert cfg.parse_config({"protect": True, "reviewStack": True}, stack="pr-1", region="us-east-1").protect is True
     with pytest.raises(cfg.ConfigError, match="protect: expected true, false or auto"):
@@ -201,9 +202,12 @@ def test_no_session_context_lookup_when_the_stack_names_its_deployers():
 
     assert stack_config("production")["app-secrets:deployerPrincipals"]
     assert _session_context_calls(run_program("production")) == 0
-    shared = run_program("production", config_override={"sharedKmsKey": "true"})
-    assert _session_context_calls(shared) == 0
-    assert _session_context_calls(run_program("dev")) >= 1   # dev names none: the running role is asked
+    # A review stack may leave them unset (the pr template does, with a shared key): the running role is
+    # asked; naming them there too asks nothing, the shared key's policy included.
+    assert not stack_config("pr").get("app-secrets:deployerPrincipals")
+    assert _session_context_calls(run_program("pr")) >= 1
+    named = run_program("pr", config_override={"deployerPrincipals": '["arn:aws:iam::123456789012:role/ci"]'})
+    assert _session_context_calls(named) == 0
 
 
 def test_the_guard_recipe_is_one_the_engine_accepts():

@@ -521,3 +521,70 @@ def test_dotenv_quote():
     assert parse_dotenv(envcmd.render_dotenv({"A": nasty, "B": ""}, True, "shell")) == {"A": nasty, "B": ""}
     assert json.loads(envcmd.render_dotenv({"A": nasty, "B": ""}, True, "json")) == {"A": nasty, "B": ""}
     assert json.loads(envcmd.render_dotenv({"A": nasty, "B": ""}, False, "json")) == {"A": "********", "B": ""}
+
+
+# --- issue 16: whoever writes a secret does not steer the command ------------------------------
+
+HOSTILE = {"APP_TOKEN": f"t-{MARK}", "PATH": "/tmp/evil", "LD_PRELOAD": "/tmp/evil.so",
+           "DYLD_INSERT_LIBRARIES": "/tmp/evil.dylib", "PYTHONSTARTUP": "/tmp/evil.py", "PYTHONPATH": "/tmp",
+           "NODE_OPTIONS": "--require /tmp/evil.js", "BASH_ENV": "/tmp/evil.sh", "ENV": "/tmp/evil.sh"}
+SHOW_ENV = ("import json, os, sys; json.dump({k: os.environ.get(k) for k in sys.argv[1:]}, "
+            "open(os.environ['APP_SECRETS_TEST_OUT'], 'w'))")
+
+
+def test_exec_never_takes_startup_variables_from_a_secret_unless_named(capfd, moto_endpoint, sm, tmp_path,
+                                                                       monkeypatch):
+    sm.create_secret(Name="app/hostile", SecretString=json.dumps(HOSTILE))
+    out_file = tmp_path / "seen.json"
+    monkeypatch.setenv("APP_SECRETS_TEST_OUT", str(out_file))
+    names = sorted(HOSTILE)
+    code = main(["exec", "--endpoint-url", moto_endpoint, "--secret", "app/hostile", "--",
+                 sys.executable, "-c", SHOW_ENV, *names])
+    assert code == 0
+    seen = json.loads(out_file.read_text())
+    assert seen["APP_TOKEN"] == HOSTILE["APP_TOKEN"]
+    for name in names:
+        if name != "APP_TOKEN":
+            assert seen[name] != HOSTILE[name], name   # the caller's own value (or none) stays
+    out, err = capfd.readouterr()
+    assert "left out BASH_ENV, DYLD_INSERT_LIBRARIES, ENV, LD_PRELOAD, NODE_OPTIONS, PATH, PYTHONPATH, " \
+           "PYTHONSTARTUP" in err
+    assert MARK not in out + err and "/tmp/evil" not in out + err
+    # Named explicitly, it is set: the caller asked for it.
+    code = main(["exec", "--endpoint-url", moto_endpoint, "--secret", "app/hostile=NODE_OPTIONS,APP_TOKEN", "--",
+                 sys.executable, "-c", SHOW_ENV, "NODE_OPTIONS"])
+    assert code == 0 and json.loads(out_file.read_text()) == {"NODE_OPTIONS": HOSTILE["NODE_OPTIONS"]}
+
+
+def test_env_leaves_startup_variables_out_of_dotenv_too(capsys, moto_endpoint, sm):
+    sm.create_secret(Name="app/hostile", SecretString=json.dumps(HOSTILE))
+    code, out, err = run(capsys, "env", "--endpoint-url", moto_endpoint, "--secret", "app/hostile", "--reveal")
+    assert code == 0
+    assert parse_dotenv(out) == {"APP_TOKEN": HOSTILE["APP_TOKEN"]}
+
+
+def test_the_dotenv_claim_holds_for_a_shell_and_is_honest_about_python_dotenv():
+    """Our dotenv text, read by a real POSIX shell and by python-dotenv 1.2: the shell reads every
+    value exactly; python-dotenv reads plain values the same, interpolates ${...} inside single
+    quotes unless interpolate=False, and cannot parse a single quote. `env` says so (note)."""
+    import io
+
+    import dotenv
+
+    values = {"PLAIN": "p@ss word=1 `x` \\n $HOME", "BRACES": "${HOME}/x", "QUOTE": "it's"}
+    text = envcmd.render_dotenv(values, True)
+    assert parse_dotenv(text) == values                                 # the shell: exact
+    default = dotenv.dotenv_values(stream=io.StringIO(text))
+    literal = dotenv.dotenv_values(stream=io.StringIO(text), interpolate=False)
+    assert default["PLAIN"] == literal["PLAIN"] == values["PLAIN"]
+    assert default["BRACES"] != values["BRACES"] and literal["BRACES"] == values["BRACES"]
+    assert default.get("QUOTE") != values["QUOTE"] and literal.get("QUOTE") != values["QUOTE"]
+    assert envcmd.not_for_python_dotenv(values) == ["BRACES", "QUOTE"]
+    assert "python-dotenv" in envcmd.__doc__ and "interpolate=False" in envcmd.__doc__
+
+
+def test_dot_env_files_are_git_ignored():
+    ignored = subprocess.run(["git", "-c", f"safe.directory={ROOT}", "check-ignore", "-v", ".env", ".env.local"],
+                             cwd=ROOT, capture_output=True, text=True)
+    assert ignored.returncode == 0, ignored.stderr
+    assert ignored.stdout.count(".gitignore:") == 2

@@ -72,8 +72,17 @@ def test_the_rotation_role_reads_the_admin_secret_and_nothing_more(run):
         {"Sid": "DecryptMasterSecret", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": admin["kmsKeyArn"],
          "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}]
     accesses = secret_accesses(run)
-    rotation = Principal(run.outputs["secrets"]["example-web"]["rotationRoleArn"], role_policies(run, role_name))
+    # Its requests come from its own function (Lambda sets lambda:SourceFunctionArn); the role's Deny
+    # (issue 16) refuses the same credentials anywhere else.
+    (function,) = [f for f in run.by_type("aws:lambda/function:Function")
+                   if f.inputs["role"] == run.outputs["secrets"]["example-web"]["rotationRoleArn"]]
+    own_function = f"arn:aws:lambda:us-east-1:{FAKE_ACCOUNT_ID}:function:{function.inputs['name']}"
+    rotation = Principal(run.outputs["secrets"]["example-web"]["rotationRoleArn"], role_policies(run, role_name),
+                         context={"lambda:SourceFunctionArn": own_function})
     assert can(rotation, "read", accesses["example-db"]).allowed
+    elsewhere = Principal(rotation.arn, rotation.identity_policies,
+                          context={"lambda:SourceFunctionArn": own_function + "-not"})
+    assert not can(elsewhere, "read", accesses["example-db"]).allowed
     assert not can(rotation, "write", accesses["example-db"]).allowed
     assert not can(rotation, "read", accesses["example-rails"]).allowed
     # The other login's rotation role reads the admin secret too, but not this login's secret.

@@ -15,6 +15,8 @@ from tooling.cli import main
 from tooling.offline import PROJECT_DIR, load_project, load_stack
 
 STACKS = ["dev", "staging", "production", "pr"]
+# Long-lived stacks name their deployer (issue 16).
+DEPLOYER = {"app-secrets:deployerPrincipals": ["arn:aws:iam::123456789012:role/example-deployer"]}
 
 
 def plan_json(capsys, *args) -> dict:
@@ -146,8 +148,8 @@ def test_plain_text_plan_shows_tree_env_and_summary(capsys):
     # The monthly cost follows the summary, dated and with its sources (tooling/pricing.py).
     assert lines[-4].startswith("Monthly cost: $6.60 (4 secret = $1.60; 5 kms-key = $5.00; ")
     assert "list prices as of 2026-11-27 from https://aws.amazon.com/kms/pricing/" in lines[-4]
-    # The invented deployer is explained where it appears.
-    assert "(role/plan-deployer stands for whoever runs `pulumi up`" in out
+    # dev names its deployer (deployerPrincipals is required outside review stacks): nothing invented.
+    assert "role/plan-deployer" not in out
     assert "Apps (read policies):\n  example-app: $5.60/month\n    secrets: example-rails, example-prismic, " \
            "example-smtp, example-db\n" in out
     for value in sensitive_of("dev"):
@@ -199,7 +201,7 @@ def test_stack_file_of_the_wrong_shape(capsys, project):
 
 def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
     (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-east-1",
+        "aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["api-key"], "lenght": 3}},
     }}))
     code, out, err = run_cli(capsys, "plan", "--stack", "bad", "--project-dir", str(project))
@@ -215,9 +217,9 @@ def test_invalid_config_lists_every_problem_with_file_and_key(capsys, project):
 
 
 def test_validate_reports_each_stack_and_fails_on_any_invalid(capsys, project):
-    (project / "stacks" / "Pulumi.good.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
+    (project / "stacks" / "Pulumi.good.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
-    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
+    (project / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "nope"}}}}))
     code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
     assert code == 2
@@ -252,7 +254,7 @@ def test_project_defaults_from_pulumi_yaml_are_applied(capsys, project):
     text = (project / "Pulumi.yaml").read_text()
     (project / "Pulumi.yaml").write_text(text.replace(
         "  recoveryWindowInDays:\n    type: integer\n    default: 30", "  recoveryWindowInDays:\n    type: integer\n    default: 7"))
-    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1",
+    (project / "stacks" / "Pulumi.s.yaml").write_text(yaml.safe_dump({"config": {"aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"]}}}}))
     doc = plan_json(capsys, "--stack", "s", "--project-dir", str(project))
     secret = next(r for r in doc["resources"] if r["type"] == "aws:secretsmanager/secret:Secret")
@@ -265,7 +267,7 @@ def test_plaintext_beside_a_secure_value_is_caught_per_value(capsys, project):
     """Pulumi marks a whole top-level key secret when any value under it is; the program reads the
     stack file to check each value that must be secret on its own."""
     (project / "stacks" / "Pulumi.mixed.yaml").write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-east-1",
+        "aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"api": {"type": "secret", "initialValue": {
             "API_TOKEN": {"secure": "v1:abc"}, "API_KEY": "hunter2-in-git"}}},
         "app-secrets:databases": {"db": {"identifier": "db", "username": "admin_user",
@@ -320,11 +322,11 @@ def test_plan_shows_who_can_read_write_and_administer(capsys):
     # No readers named, but the read policy's role is the reader (issue 18), not the account.
     assert access["example-rails"]["readableByAnyIamPrincipal"] is False
     assert access["example-rails"]["read"] == ["arn:aws:iam::<account>:role/example-staging-app",
-                                               "arn:aws:iam::<account>:role/plan-deployer"]
+                                               "arn:aws:iam::123456789012:role/example-staging-deployer"]
     # trustTags: the role's reads need the tag too (deployer exempt).
     assert access["example-prismic"]["readableByAnyIamPrincipal"] is False
     assert access["example-prismic"]["readRequiresTags"] == {"team": "example"}
-    assert access["example-prismic"]["tagExempt"] == ["arn:aws:iam::<account>:role/plan-deployer"]
+    assert access["example-prismic"]["tagExempt"] == ["arn:aws:iam::123456789012:role/example-staging-deployer"]
     assert "(computed: arn of role rds-postgres-example-staging-rotation)" in access["example-db"]["write"]
     production = plan_json(capsys, "--stack", "production")
     for secret in production["secrets"]:
@@ -334,8 +336,8 @@ def test_plan_shows_who_can_read_write_and_administer(capsys):
     assert main(["plan", "--stack", "staging"]) == 0
     text = capsys.readouterr().out
     assert "  example-prismic:\n    read: arn:aws:iam::<account>:role/example-staging-app, " \
-           "arn:aws:iam::<account>:role/plan-deployer " \
-           "(with tags team=example; exempt: arn:aws:iam::<account>:role/plan-deployer)" in text
+           "arn:aws:iam::123456789012:role/example-staging-deployer " \
+           "(with tags team=example; exempt: arn:aws:iam::123456789012:role/example-staging-deployer)" in text
     # A read policy with no roles (the review template) leaves reads to IAM, and the plan says so.
     assert main(["plan", "--stack", "pr"]) == 0
     text = capsys.readouterr().out
@@ -357,7 +359,7 @@ def test_terminal_rendering_escapes_markup_and_shows_secret(project):
     from tooling.plan import plan_stack, render_rich
 
     (project / "stacks" / "Pulumi.m.yaml").write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-east-1",
+        "aws:region": "us-east-1", **DEPLOYER,
         "app-secrets:secrets": {"web": {"type": "random", "environmentVariables": ["A"],
                                         "description": "[/bold] oops [red]x[/red] [secret]",
                                         "tags": {"team": "[link=http://e.invalid]t[/link]"}}}}}))
@@ -385,7 +387,7 @@ def test_validate_runs_each_stack_in_isolation(capsys, project, monkeypatch):
     monkeypatch.setattr(AwsMocks, "new_resource", new_resource)
     for name, secret in (("a-broken", "boom"), ("b-good", "web")):
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": {
-            "aws:region": "us-east-1",
+            "aws:region": "us-east-1", **DEPLOYER,
             "app-secrets:secrets": {secret: {"type": "random", "environmentVariables": ["A", "B", "C"]}}}}))
     code, out, _ = run_cli(capsys, "validate", "--project-dir", str(project))
     lines = out.splitlines()
@@ -400,7 +402,7 @@ def test_under_the_engine_the_message_names_the_stack_file(project):
     from tooling.offline import run_program
 
     (project / "stacks" / "Pulumi.e.yaml").write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-east-9", "app-secrets:secrets": {"web": {"type": "nope"}}}}))
+        "aws:region": "us-east-9", **DEPLOYER, "app-secrets:secrets": {"web": {"type": "nope"}}}}))
     with pytest.raises(InvalidConfig) as raised:
         run_program("e", project_dir=project)
     text = str(raised.value)
@@ -420,3 +422,12 @@ def test_renderers_show_control_characters_as_escapes():
 
     assert visible("a\x1b[2Jb\x07 é [secret]") == "a\\x1b[2Jb\\x07 é [secret]"
     assert _format_inputs({"description": "x\x1b]0;owned\x07"}) == ["description: x\\x1b]0;owned\\x07"]
+
+
+def test_the_invented_deployer_is_explained_in_a_review_stack(capsys):
+    """A review stack may leave deployerPrincipals unset: the plan stands a role in for whoever runs
+    `pulumi up`, and says so next to it."""
+    assert main(["plan", "--stack", "pr"]) == 0
+    out = capsys.readouterr().out
+    assert "role/plan-deployer" in out
+    assert "(role/plan-deployer stands for whoever runs `pulumi up`" in out

@@ -16,7 +16,10 @@ from policy_pack.guardrails import POLICIES, rotation_interval_days, secret_name
 from tooling.offline import PROJECT_DIR, execute, load_project, load_stack, run_program
 
 # The organisation's pack config (lives in Pulumi Cloud, outside any pull request).
-PACK_CONFIG = {"allowedLongLivedSecrets": ["example-prismic"], "allowedReviewRoleNames": ["example-review-app"],
+# Long-lived secrets by full ARN (account and region; the plan's mock account).
+PRISMIC = "arn:aws:secretsmanager:us-east-1:000000000000:secret:example-prismic"
+PROD_DB = "arn:aws:secretsmanager:us-east-1:000000000000:secret:rds-postgres-example-production"
+PACK_CONFIG = {"allowedLongLivedSecrets": [PRISMIC], "allowedReviewRoleNames": ["example-review-app"],
                "maxRotationDays": 30}
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
 POLICY = {p.name: p for p in POLICIES}
@@ -167,10 +170,10 @@ def test_a_malicious_review_config_fails_naming_the_rule():
     assert messages == [
         "a review stack may not attach policies to role 'example-production-app' (not in allowedReviewRoleNames, "
         "not created by this stack)",
-        "statement ReadSecrets reads long-lived secret 'rds-postgres-example-production', which is not in "
-        "allowedLongLivedSecrets"]
+        f"statement ReadSecrets reads long-lived secret 'rds-postgres-example-production' ({PROD_DB}), which is "
+        "not in allowedLongLivedSecrets"]
     # The same config with the pack's lists allowing it passes: the lists, not the PR, decide.
-    lenient = {**PACK_CONFIG, "allowedLongLivedSecrets": ["example-prismic", "rds-postgres-example-production"],
+    lenient = {**PACK_CONFIG, "allowedLongLivedSecrets": [PRISMIC, PROD_DB],
                "allowedReviewRoleNames": ["example-production-app"]}
     assert check(policy_resources(run), lenient) == []
 
@@ -207,6 +210,7 @@ def test_a_review_stack_that_claims_not_to_be_one_is_still_judged_as_one():
                 "subnetIds": ["subnet-0a1b2c3d4e5f60718"], "databaseSecurityGroupId": "sg-0d1e2f3a4b5c6d7e8"}
     stack = load_stack("pr-7", load_project(), template="pr")
     stack.values.update({"app-secrets:reviewStack": False, "app-secrets:sharedKmsKey": False,
+                         "app-secrets:deployerPrincipals": ["arn:aws:iam::000000000000:role/plan-deployer"],
                          "app-secrets:secrets": {**config["app-secrets:secrets"], **secrets},
                          "app-secrets:readPolicies": {"example-app": {"secrets": ["steal"]}}})
     stack.values["app-secrets:databases"] = {"prod": database}
@@ -215,7 +219,7 @@ def test_a_review_stack_that_claims_not_to_be_one_is_still_judged_as_one():
     assert not any(r.inputs.get("tags", {}).get("app-secrets:ephemeral") for r in run.registrations)
     found = {(policy, message) for policy, _, message in check(policy_resources(run))}
     assert ("review-stack-allowed-references", "statement Readrdspostgresexampleproduction reads long-lived "
-            "secret 'rds-postgres-example-production', which is not in allowedLongLivedSecrets") in found
+            f"secret 'rds-postgres-example-production' ({PROD_DB}), which is not in allowedLongLivedSecrets") in found
     assert ("review-stack-allowed-references", "a review stack may not open security group 'sg-0d1e2f3a4b5c6d7e8' "
             "of another stack (databaseSecurityGroupId)") in found
     # A long-lived stack's name does not match: the same resources there are not review rules' business.
@@ -291,3 +295,95 @@ def test_the_pack_entry_point_serves_the_policies_over_grpc_as_the_engine_calls_
         server.terminate()
         server.wait(timeout=10)
         server.stdout.close()
+
+
+# --- issue 16: the holes a review found, each reproduced against the pack's own validators ----
+
+def review_violations(type_, props, stack="pr-1", config=PACK_CONFIG) -> list[str]:
+    return violations_of(POLICY["review-stack-allowed-references"],
+                         resource_args(type_, props, urn=f"urn:pulumi:{stack}::app-secrets::{type_}::x", config=config))
+
+
+def policy_doc(*statements) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+PROD_DB_ARN = f"{PROD_DB}-AbCdEf"
+
+
+@pytest.mark.parametrize("stack, role", [("pr", "example-production-app"), ("pr-1", "payments-pr-1xx-deploy"),
+                                         ("pr-1", "payments-pr-1"), ("pr-1", "pr-1-rotation")])
+def test_role_names_are_matched_exactly_not_as_substrings(stack, role):
+    assert review_violations(ATTACH, {"role": role}, stack=stack) == [
+        f"a review stack may not attach policies to role '{role}' (not in allowedReviewRoleNames, "
+        "not created by this stack)"]
+    assert review_violations(ATTACH, {"role": f"example-db-{stack}-rotation"}, stack=stack) == []
+
+
+@pytest.mark.parametrize("action", ["secretsmanager:PutSecretValue", "secretsmanager:PutResourcePolicy",
+                                    "secretsmanager:UpdateSecret", "secretsmanager:RotateSecret",
+                                    "secretsmanager:Delete*", "secretsmanager:*"])
+def test_write_admin_and_policy_actions_on_a_long_lived_secret_are_refused(action):
+    document = policy_doc({"Sid": "Touch", "Effect": "Allow", "Action": action, "Resource": PROD_DB_ARN})
+    found = review_violations(ROLE_POLICY, {"role": "example-db-pr-1-rotation", "policy": document})
+    assert len(found) == 1 and found[0].startswith("statement Touch may change long-lived secret "
+                                                   "'rds-postgres-example-production'"), found
+
+
+def test_not_resource_and_not_action_grants_are_refused():
+    for field, value in (("NotResource", "arn:aws:s3:::nothing"), ("NotAction", "iam:*")):
+        statement = {"Sid": "Sneaky", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", field: value}
+        if field == "NotAction":
+            statement = {"Sid": "Sneaky", "Effect": "Allow", "NotAction": value, "Resource": "*"}
+        found = review_violations("aws:iam/policy:Policy", {"policy": policy_doc(statement)})
+        assert found == ["statement Sneaky uses NotAction or NotResource: a review stack names its actions and "
+                         "resources"], field
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:secretsmanager:us-east-1:999999999999:secret:example-prismic-AbCdEf",   # another account
+    "arn:aws:secretsmanager:eu-west-1:000000000000:secret:example-prismic-AbCdEf",   # another region
+])
+def test_an_allowed_name_in_another_account_or_region_is_not_allowed(arn):
+    document = policy_doc({"Sid": "Read", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                           "Resource": arn})
+    found = review_violations("aws:iam/policy:Policy", {"policy": document})
+    assert len(found) == 1 and "which is not in allowedLongLivedSecrets" in found[0], found
+    allowed = PRISMIC + "-AbCdEf"
+    same = policy_doc({"Sid": "Read", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                       "Resource": allowed})
+    assert review_violations("aws:iam/policy:Policy", {"policy": same}) == []
+
+
+READ_PROD = policy_doc({"Sid": "Steal", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                        "Resource": PROD_DB_ARN})
+
+
+@pytest.mark.parametrize("type_, props", [
+    ("aws:iam/role:Role", {"name": "x-pr-1-rotation", "inlinePolicies": [{"name": "p", "policy": READ_PROD}]}),
+    ("aws:iam/userPolicy:UserPolicy", {"user": "alice", "policy": READ_PROD}),
+    ("aws:iam/groupPolicy:GroupPolicy", {"group": "devs", "policy": READ_PROD}),
+])
+def test_every_policy_bearing_type_is_inspected(type_, props):
+    found = review_violations(type_, props)
+    assert any(m.startswith("statement Steal reads long-lived secret 'rds-postgres-example-production'")
+               for m in found), found
+
+
+@pytest.mark.parametrize("type_, props", [
+    ("aws:iam/userPolicyAttachment:UserPolicyAttachment", {"user": "alice", "policyArn": "arn:aws:iam::aws:policy/x"}),
+    ("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", {"group": "devs", "policyArn": "arn:aws:iam::aws:policy/x"}),
+    ("aws:iam/policyAttachment:PolicyAttachment", {"users": ["alice"], "policyArn": "arn:aws:iam::aws:policy/x"}),
+])
+def test_review_stacks_attach_nothing_to_users_or_groups(type_, props):
+    assert review_violations(type_, props) == ["a review stack may not attach policies to users or groups"]
+
+
+def test_permissions_management_and_code_changes_are_refused():
+    document = policy_doc({"Sid": "Escalate", "Effect": "Allow", "Action": ["iam:PassRole", "lambda:Update*"],
+                           "Resource": "*"})
+    assert review_violations("aws:iam/policy:Policy", {"policy": document}) == [
+        "statement Escalate grants iam:PassRole, lambda:UpdateFunctionCode, lambda:UpdateFunctionConfiguration: "
+        "a review stack manages no permissions and no code"]

@@ -97,9 +97,19 @@ def test_rotation_function_schedule_permission_and_role(handler):
     assert attachment.inputs["role"] == run.outputs["rotation_role_name"] == "rds-postgres-orders-db-rotation"
     execution = json.loads(attachment.inputs["policy"])
     log_arn = "arn:aws:logs:us-east-1:000000000000:log-group:/app-secrets/rotation/rds-postgres-orders-db"
+    function_arn = "arn:aws:lambda:us-east-1:000000000000:function:rds-postgres-orders-db"
     assert execution["Statement"] == [{"Sid": "WriteOwnLogs", "Effect": "Allow",
                                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                       "Resource": f"{log_arn}:*"}]
+                                       "Resource": f"{log_arn}:*"},
+                                      # issue 16: the role's rights hold only from this very function
+                                      {"Sid": "OnlyFromItsOwnFunction", "Effect": "Deny",
+                                       "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                                                  "secretsmanager:PutSecretValue",
+                                                  "secretsmanager:UpdateSecretVersionStage",
+                                                  "kms:Decrypt", "kms:GenerateDataKey"],
+                                       "Resource": "*",
+                                       "Condition": {"ArnNotEquals": {"lambda:SourceFunctionArn": function_arn}}}]
+    assert function_arn.endswith(f":function:{function.inputs['name']}")
     every_action = [a for r in run.by_type("aws:iam/rolePolicy:RolePolicy")
                     for st in json.loads(r.inputs["policy"])["Statement"] for a in st["Action"]]
     assert not any(a.startswith("rds:") for a in every_action)
@@ -272,3 +282,25 @@ def test_a_stacks_own_ca_bundle_ships_in_a_layer_the_function_reads(handler, tmp
 def test_modes_that_can_send_the_password_in_clear_are_refused(handler, mode):
     with pytest.raises(ValueError, match="ssl_mode must be one of verify-full, verify-ca, require"):
         run_inline(login_program(handler, ssl_mode=mode))
+
+
+def test_egress_is_narrow_https_to_the_endpoint_and_the_database_port_inside_the_vpc(handler):
+    """Issue 16: with an endpoint created, HTTPS goes to the endpoint's group only; without the
+    database's group, the database port stays inside the VPC's CIDR (not 0.0.0.0/0)."""
+    run = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01"]), sensitive={PASSWORD})
+    group = run.find("aws:ec2/securityGroup:SecurityGroup", "orders-rotation")
+    endpoint_group = run.find("aws:ec2/securityGroup:SecurityGroup", "orders-secretsmanager-endpoint")
+    database, https = group.inputs["egress"]
+    # The VPC's CIDR, read with aws.ec2.get_vpc (the mock answers with a /16 and labels it).
+    assert [a["id"] for token, a in run.mocks.calls if token == "aws:ec2/getVpc:getVpc"] == ["vpc-0abc"]
+    (cidr,) = database["cidrBlocks"]
+    assert run.mocks.computed[cidr] == "CIDR block of VPC vpc-0abc"
+    assert https["securityGroups"] == [endpoint_group.id]
+    assert "cidrBlocks" not in https and "ipv6CidrBlocks" not in https
+    for egress in group.inputs["egress"]:
+        assert "0.0.0.0/0" not in egress.get("cidrBlocks", []), egress
+    # An existing endpoint (or a NAT): HTTPS goes out, the database port still stays in the VPC.
+    existing = run_inline(login_program(handler, vpc_id="vpc-0abc", subnet_ids=["subnet-01"],
+                                        secrets_manager_endpoint="existing"), sensitive={PASSWORD})
+    database, https = existing.find("aws:ec2/securityGroup:SecurityGroup", "orders-rotation").inputs["egress"]
+    assert https["cidrBlocks"] == ["0.0.0.0/0"] and database["cidrBlocks"] != ["0.0.0.0/0"]

@@ -90,10 +90,26 @@ def test_every_policy_document_passes_the_iam_linter(stack_run):
     for kind, where, document in documents:
         findings = _findings(document)
         if kind == "identity":
-            assert findings == [], where
+            # parliament's data lists lambda:SourceFunctionArn under Lambda's own actions only; Lambda
+            # documents it on every request made with a function's credentials (identity policies).
+            # That one gap aside, zero findings.
+            gap = [f for f in findings if f[0] == "UNKNOWN_CONDITION_FOR_ACTION"
+                   and str(f[1]).startswith("Unknown condition lambda:SourceFunctionArn for action ")]
+            assert [f for f in findings if f not in gap] == [], where
+            if gap:
+                denies = [st for st in document["Statement"] if st.get("Condition", {}).get("ArnNotEquals", {})
+                          .get("lambda:SourceFunctionArn")]
+                assert all(st["Effect"] == "Deny" for st in denies), where
         elif kind == "resource":
-            # In a key or secret policy "Resource": "*" means the resource itself.
-            assert {issue for issue, _ in findings} <= {"RESOURCE_STAR"}, (where, findings)
+            # In a key or secret policy "Resource": "*" means the resource itself. parliament reads
+            # the operator Denies' PutKeyPolicy/PutResourcePolicy as "permissions management"
+            # without looking at the Effect: the Allows alone must not have it.
+            allows = {**document, "Statement": [s for s in document["Statement"] if s["Effect"] == "Allow"]}
+            denies = {**document, "Statement": [s for s in document["Statement"] if s["Effect"] == "Deny"]}
+            assert {issue for issue, _ in _findings(allows)} <= {"RESOURCE_STAR"}, (where, findings)
+            if denies["Statement"]:
+                assert {issue for issue, _ in _findings(denies)} <= {"RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"}, \
+                    (where, findings)
         else:
             # A trust policy has no Resource at all, which parliament reports as malformed.
             assert findings == [("MALFORMED", "Statement contains neither Resource nor NotResource")], where

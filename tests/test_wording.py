@@ -14,9 +14,13 @@ from tooling.cli import main
 from tooling.offline import PROJECT_DIR
 
 
+# deployerPrincipals is required outside review stacks (issue 16); named so it is not a problem here.
+DEPLOYER = {"deployerPrincipals": ["arn:aws:iam::123456789012:role/ci"]}
+
+
 def problems_of(raw: dict) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        parse_config(raw, stack="s", region="us-east-1", secret_keys={"secrets", "databases"})
+        parse_config({**DEPLOYER, **raw}, stack="s", region="us-east-1", secret_keys={"secrets", "databases"})
     return [str(p) for p in caught.value.problems]
 
 
@@ -34,7 +38,7 @@ def test_a_read_policy_under_secrets_is_recognised():
 
 def test_variables_repeat_across_apps_but_not_within_one():
     random = {"type": "random", "environmentVariables": ["SECRET_KEY_BASE"]}
-    settings = parse_config({"secrets": {"a": random, "b": random},
+    settings = parse_config({**DEPLOYER, "secrets": {"a": random, "b": random},
                              "readPolicies": {"app-a": {"secrets": ["a"]}, "app-b": {"secrets": ["b"]}}},
                             stack="s", region="us-east-1")
     assert [p.key for p in settings.read_policies] == ["app-a", "app-b"]
@@ -95,6 +99,7 @@ def test_region_help_promises_the_stack_only_where_there_is_one(capsys):
 def test_read_policy_role_tags_and_database_urls_per_app():
     db = {"identifier": "db-a", "username": "admin_user", "initialPassword": "long-enough-pw"}
     settings = parse_config({
+        **DEPLOYER,
         "databases": {"a-db": db, "b-db": {**db, "identifier": "db-b"}},
         "secrets": {"a-url": {"type": "user-managed", "environmentVariables": ["DATABASE_URL"]}},
         "readPolicies": {"a": {"secrets": ["a-url"], "roleNames": ["a-app"], "roleTags": {"team": "a"}},

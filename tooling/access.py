@@ -20,9 +20,13 @@ we need, written from AWS's documentation:
   operators within a block must all hold. A key missing from the request makes a positive
   operator false and a negated one true; `…IfExists` is true when the key is missing.
 
+- IAM User Guide, "Permissions boundaries for IAM entities": a boundary limits the role's
+  identity-policy grants and resource-policy grants naming the role's ARN (not those naming a
+  user's ARN or a role session's ARN, which this project never writes).
+
 Left out (not produced by this project): NotPrincipal, NotResource in resource policies, policy
-variables, ForAnyValue/ForAllValues, numeric/date/IP operators, SCPs, RCPs, permission
-boundaries, session policies, grants.
+variables, ForAnyValue/ForAllValues, numeric/date/IP operators, SCPs, RCPs, session policies,
+grants.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ class Principal:
     arn: str
     identity_policies: Sequence[Document] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Keys its requests carry besides the global ones, e.g. lambda:SourceFunctionArn for a role
+    # used by a Lambda function.
+    context: Mapping[str, str] = field(default_factory=dict)
+    # A permissions boundary: identity-policy grants (and grants naming the role) need it too.
+    boundary: Optional[Document] = None
 
     @property
     def account(self) -> str:
@@ -153,8 +162,11 @@ def _effects(documents: Iterable[Document | None], action: str, resource: str, c
 
 def request_context(principal: Principal, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The global keys AWS adds to every request, plus service keys (e.g. kms:ViaService)."""
-    context: dict[str, Any] = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account}
+    # Principals here are IAM roles and users, never AWS service principals.
+    context: dict[str, Any] = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account,
+                               "aws:PrincipalIsAWSService": "false"}
     context.update({f"aws:PrincipalTag/{k}": v for k, v in principal.tags.items()})
+    context.update(principal.context)
     context.update(extra or {})
     return context
 
@@ -169,6 +181,14 @@ def evaluate(principal: Principal, action: str, resource: str, *, resource_polic
         {"Allow": set(), "Deny": set()}
     if identity["Deny"] or resource_side["Deny"]:
         return Decision(False, "explicit deny")
+    if principal.boundary is not None:
+        # IAM User Guide, "Permissions boundaries": the effective permissions are what both the
+        # identity policies and the boundary allow; grants naming a role ARN are limited too.
+        bounded = _effects([principal.boundary], action, resource, ctx)
+        if bounded["Deny"]:
+            return Decision(False, "explicit deny (permissions boundary)")
+        if not bounded["Allow"]:
+            return Decision(False, "permissions boundary does not allow")
     identity_allows = bool(identity["Allow"])
     # ARNs without an account (S3 buckets) belong to the caller's account in these examples.
     resource_account = (resource.split(":")[4] if resource.count(":") >= 5 else "") or principal.account
@@ -193,7 +213,9 @@ def evaluate(principal: Principal, action: str, resource: str, *, resource_polic
 @dataclass(frozen=True)
 class SecretAccess:
     """What decides access to one secret: its ARN and policy, its key's ARN and policy (None for
-    an AWS-managed key), and its region."""
+    an AWS-managed key), and its region. A rotating secret also names its rotation function and
+    that function's role: whoever may change the function's code or hand the role to another
+    function runs code with the role's rights."""
 
     arn: str
     policy: Document | None
@@ -201,27 +223,92 @@ class SecretAccess:
     key_policy: Document | None
     region: str
     dns_suffix: str = "amazonaws.com"
+    rotation_function_arn: Optional[str] = None
+    rotation_role_arn: Optional[str] = None
+    tags: Mapping[str, str] = field(default_factory=dict)       # the secret's (aws:ResourceTag/…)
+    key_tags: Mapping[str, str] = field(default_factory=dict)   # its key's
 
 
-# What each ability needs: a Secrets Manager action, and the KMS action Secrets Manager then
-# makes with the caller's credentials (via the service), if any.
-ABILITIES = {
-    "read": ("secretsmanager:GetSecretValue", "kms:Decrypt"),
-    "write": ("secretsmanager:PutSecretValue", "kms:GenerateDataKey"),
-    "administer": ("secretsmanager:DeleteSecret", None),
-    "change-policy": ("secretsmanager:PutResourcePolicy", None),
+def _resource_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    return {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+
+
+# What each ability needs: one or more routes, each a Secrets Manager action and the KMS action
+# Secrets Manager then makes with the caller's credentials (via the service), if any. An ability
+# is held when any route is allowed.
+ABILITIES: dict[str, list[tuple[str, Optional[str]]]] = {
+    "read": [("secretsmanager:GetSecretValue", "kms:Decrypt")],
+    # UpdateSecret(SecretString) writes a value as PutSecretValue does.
+    "write": [("secretsmanager:PutSecretValue", "kms:GenerateDataKey"),
+              ("secretsmanager:UpdateSecret", "kms:GenerateDataKey")],
+    # UpdateSecret(KmsKeyId="") moves the secret to aws/secretsmanager, which the whole account may
+    # use; without Decrypt on the old key AWS skips re-encrypting old versions but still moves it.
+    # No right on the secret's own key is needed.
+    "re-key": [("secretsmanager:UpdateSecret", None)],
+    # RotateSecret starts the configured function (or, with RotationLambdaARN, another one).
+    "rotate": [("secretsmanager:RotateSecret", None)],
+    "administer": [("secretsmanager:DeleteSecret", None)],
+    # Rewriting the secret's policy or the key's policy lets the caller grant itself the rest.
+    "change-policy": [("secretsmanager:PutResourcePolicy", None), ("secretsmanager:DeleteResourcePolicy", None)],
 }
+# The abilities of operators (besides reading) that the access matrix asks about.
+OPERATOR_ABILITIES = ("write", "re-key", "rotate", "change-policy", "change-code")
+# Changing a rotation function's code, layers or configuration, or passing its role to a new
+# function: the code then runs with the role's rights (Lambda service authorization reference).
+LAMBDA_CODE_ACTIONS = ["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"]
 
 
-def can(principal: Principal, ability: str, secret: SecretAccess) -> Decision:
-    action, kms_action = ABILITIES[ability]
-    decision = evaluate(principal, action, secret.arn, resource_policy=secret.policy)
+def _can_route(principal: Principal, action: str, kms_action: Optional[str], secret: SecretAccess) -> Decision:
+    decision = evaluate(principal, action, secret.arn, resource_policy=secret.policy,
+                        context=_resource_tags(secret.tags))
     if not decision.allowed or kms_action is None or secret.key_arn is None:
         return decision
-    via = {"kms:ViaService": f"secretsmanager.{secret.region}.{secret.dns_suffix}"}
+    via = {"kms:ViaService": f"secretsmanager.{secret.region}.{secret.dns_suffix}", **_resource_tags(secret.key_tags)}
     key = evaluate(principal, kms_action, secret.key_arn, resource_policy=secret.key_policy, key_policy=True,
                    context=via)
     return key if not key.allowed else Decision(True, f"{decision.reason}; {key.reason}")
+
+
+def _can_change_code(principal: Principal, secret: SecretAccess) -> Decision:
+    """Identity policies decide (a function's resource policy here lets only Secrets Manager invoke)."""
+    if secret.rotation_function_arn is None:
+        return Decision(False, "no rotation function")
+    for action in LAMBDA_CODE_ACTIONS:
+        decision = evaluate(principal, action, secret.rotation_function_arn)
+        if decision.allowed:
+            return Decision(True, f"{action}: {decision.reason}")
+    if secret.rotation_role_arn:
+        decision = evaluate(principal, "iam:PassRole", secret.rotation_role_arn)
+        if decision.allowed:
+            return Decision(True, f"iam:PassRole: {decision.reason}")
+    return Decision(False, "may not change the function or pass its role")
+
+
+def can(principal: Principal, ability: str, secret: SecretAccess) -> Decision:
+    if ability == "change-code":
+        return _can_change_code(principal, secret)
+    decision = Decision(False, f"{ability}: no route")
+    for action, kms_action in ABILITIES[ability]:
+        decision = _can_route(principal, action, kms_action, secret)
+        if decision.allowed:
+            return decision
+    if ability == "change-policy" and secret.key_arn is not None and secret.key_policy is not None:
+        key = evaluate(principal, "kms:PutKeyPolicy", secret.key_arn, resource_policy=secret.key_policy,
+                       key_policy=True, context=_resource_tags(secret.key_tags))
+        if key.allowed:
+            return Decision(True, f"kms:PutKeyPolicy: {key.reason}")
+    return decision
+
+
+def can_read_after_re_key(principal: Principal, secret: SecretAccess) -> Decision:
+    """The operator's route to plaintext: move the secret to aws/secretsmanager, start a rotation
+    (the function writes the next value under that key), then GetSecretValue, which the account
+    key no longer stops. Each step must be allowed by the secret's own policy and IAM."""
+    steps = [can(principal, "re-key", secret), can(principal, "rotate", secret),
+             evaluate(principal, "secretsmanager:GetSecretValue", secret.arn, resource_policy=secret.policy,
+                      context=_resource_tags(secret.tags))]
+    blocked = next((s for s in steps if not s.allowed), None)
+    return blocked or Decision(True, "re-key to aws/secretsmanager, rotate, then read")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,17 +371,34 @@ def _key_policies(run) -> dict[str, Mapping]:
             for reg in run.by_type("aws:kms/key:Key")}
 
 
+def _key_tags(run) -> dict[str, Mapping]:
+    region, account = run.mocks.region, run.mocks.account
+    return {f"arn:aws:kms:{reg.inputs.get('region') or region}:{account}:key/{reg.id}": dict(reg.inputs.get("tags") or {})
+            for reg in run.by_type("aws:kms/key:Key")}
+
+
 def secret_accesses(run) -> dict[str, SecretAccess]:
     """The policies of each secret of an offline run (tooling.offline.OfflineRun), by config key.
     Existing secrets (not created here) have no policy or key policy we know."""
     keys = _key_policies(run)
     policies_by_secret = {reg.inputs["secretArn"]: json.loads(reg.inputs["policy"])
                           for reg in run.by_type("aws:secretsmanager/secretPolicy:SecretPolicy")}
+    key_tags = _key_tags(run)
+    secret_tags = {reg.name: dict(reg.inputs.get("tags") or {})
+                   for reg in run.by_type("aws:secretsmanager/secret:Secret")}
+    functions = {reg.inputs["secretId"]: reg.inputs["rotationLambdaArn"]
+                 for reg in run.by_type("aws:secretsmanager/secretRotation:SecretRotation")}
+    roles_by_function_name = {reg.inputs.get("name"): reg.inputs.get("role")
+                              for reg in run.by_type("aws:lambda/function:Function")}
+    roles = {arn: roles_by_function_name.get(arn.rsplit(":function:", 1)[-1]) for arn in functions.values() if arn}
     found = {}
     for key, described in (run.outputs.get("secrets") or {}).items():
         arn, key_arn = described["arn"], described.get("kmsKeyArn")
+        function_arn = functions.get(arn)
         found[key] = SecretAccess(arn=arn, policy=policies_by_secret.get(arn), key_arn=key_arn,
-                                  key_policy=keys.get(key_arn), region=run.mocks.region)
+                                  key_policy=keys.get(key_arn), region=run.mocks.region,
+                                  rotation_function_arn=function_arn, rotation_role_arn=roles.get(function_arn),
+                                  tags=secret_tags.get(key, {}), key_tags=key_tags.get(key_arn, {}))
     return found
 
 

@@ -3,7 +3,7 @@
   plan --stack NAME [--json] [--template NAME]   what a stack would create (offline, mock runtime)
   plan --stack NAME --against REF [--format markdown] [--fail-on data-loss]
                                                  what changes since REF (git ref or `plan --json` file)
-  status --stack NAME                            user-managed variables still empty in AWS
+  status --stack NAME                            user-managed variables still empty in AWS; key/policy drift
   validate [--stack NAME ...]                    check every stack file in stacks/ (a PR check)
   adopt --stack NAME (--secret N | --prefix P | --tag K=V) [--write]
                                                  take existing secrets under a stack (tooling/adopt.py)
@@ -141,7 +141,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     status.add_argument("--stack", default="dev", help="stack name (default: dev)")
     from .envcmd import add_aws_options
     add_aws_options(status)
-    status.add_argument("--fail-on", action="append", choices=("empty",), help="exit 3 if any variable is empty")
+    status.add_argument("--fail-on", action="append", choices=("empty", "drift"),
+                        help="exit 3 if any variable is empty (empty) or a live key or policy drifted (drift)")
     status.set_defaults(func=cmd_status)
     sub.add_parser("env", help="print a stack's secrets as a dotenv file (see: env --help)")
     sub.add_parser("exec", help="run a command with a stack's secrets in its environment")

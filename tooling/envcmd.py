@@ -47,8 +47,10 @@ Output of `env` (`--format`):
                     `set -a; . ./.env; set +a` loads the exact values: inside single quotes nothing
                     expands (`$HOME`, `${X}`, backticks, backslashes stay as they are), newlines are
                     kept, and a single quote is written `'\''` (close, escaped quote, reopen).
-                    Loaders that follow shell quoting (docker compose, python-dotenv) read plain
-                    values the same; a value holding a single quote is read right by a shell.
+                    Only a POSIX shell reads every value back exactly. python-dotenv (1.2, tested)
+                    expands `${VAR}` even inside single quotes unless called with
+                    `interpolate=False`, and cannot parse a value holding a single quote (`'\''`):
+                    `env` names such variables on stderr. Use `--format json` for other loaders.
   shell             the same lines with `export ` in front, for `eval "$(... env --format shell)"`.
   json              one JSON object {"KEY": "value"}.
 Values are masked (`KEY=********`) unless --reveal. A variable whose value is empty (a
@@ -64,7 +66,11 @@ Region: --region, else the stack's `aws:region` (with --stack) or a plan documen
 else AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region.
 
 `exec` runs COMMAND with the variables added to the current environment (they override
-variables of the same name) and exits with its exit code (128+N when killed by signal N; 127
+variables of the same name). Whoever can write a secret must not steer the command: a key that
+changes how programs start - PATH, LD_*, DYLD_*, PYTHON*, NODE_OPTIONS, BASH_ENV, ENV - is set
+only when named explicitly (`--secret NAME=PATH`, `--raw PATH=NAME`, or the stack's
+`environmentVariables`); otherwise it is left out with a note on stderr (the name only). `env`
+leaves them out the same way (a dotenv file is loaded into a shell too) and exits with its exit code (128+N when killed by signal N; 127
 when the command is not found, 126 when it cannot be run). It prints no values. While the
 command runs, Ctrl-C goes to the command only and SIGTERM is passed on to it.
 
@@ -486,6 +492,26 @@ def collect(requests: list[Request], client, *, stage: Optional[str], version_id
 
 FORMATS = ("dotenv", "shell", "json")
 
+# Variables that change what a command runs or loads (dynamic linker, interpreters, shells).
+STARTUP_VARIABLES = re.compile(r"^(PATH|LD_.*|DYLD_.*|PYTHON.*|NODE_OPTIONS|BASH_ENV|ENV)$")
+
+
+def named_variables(requests: Sequence["Request"]) -> set[str]:
+    """Variables asked for by name (explicit keys, --raw, a plan's environmentVariables list)."""
+    return {var for r in requests for var in ([r.raw_var] if r.raw_var else r.keys or [])}
+
+
+def without_startup_variables(env: dict[str, str], named: set[str]) -> tuple[dict[str, str], list[str]]:
+    """The variables minus startup ones nobody named; and the names left out."""
+    dropped = sorted(k for k in env if STARTUP_VARIABLES.match(k) and k not in named)
+    return {k: v for k, v in env.items() if k not in dropped}, dropped
+
+
+def not_for_python_dotenv(env: dict[str, str]) -> list[str]:
+    """Variables python-dotenv would read differently from a shell: `${` is interpolated even in
+    single quotes, and a single quote cannot be parsed."""
+    return sorted(k for k, v in env.items() if "'" in v or "${" in v)
+
 
 def dotenv_quote(value: str) -> str:
     """POSIX shell single quotes: nothing inside expands; a quote is written '\\''."""
@@ -631,6 +657,10 @@ def _run(argv: list[str]) -> int:
     notes: list[str] = []
     env = collect(requests, client, stage=args.stage, version_id=args.version_id,
                   base64_vars=args.decode_base64, notes=notes)
+    env, dropped = without_startup_variables(env, named_variables(requests))
+    if dropped:
+        notes.append(f"note: left out {', '.join(dropped)}: variables that change how programs start are set "
+                     "only when named explicitly (e.g. --secret NAME=PATH)")
     empty = [var for var, value in env.items() if value == ""]
     if empty:
         notes.append(f"note: empty (not filled in yet): {', '.join(empty)}")
@@ -640,6 +670,11 @@ def _run(argv: list[str]) -> int:
     if command == "exec":
         return run_command(program, env)
     text = render_dotenv(env, args.reveal, args.format)
+    unreadable = not_for_python_dotenv(env) if args.format == "dotenv" and args.reveal else []
+    if unreadable:
+        print(f"note: {', '.join(unreadable)}: a POSIX shell reads these back exactly; python-dotenv does not "
+              "(it expands ${...} unless interpolate=False and cannot parse a single quote); use --format json "
+              "for it", file=sys.stderr)
     if args.output:
         write_private(args.output, text)
         shown = "real" if args.reveal else "masked"

@@ -271,6 +271,11 @@ class AwsMocks(pulumi.runtime.Mocks):
             self.computed.setdefault(arn, f"arn of existing secret {name}")
             self.computed.setdefault(key, f"key arn of existing secret {name}")
             return {"arn": arn, "name": name, "id": arn, "kmsKeyId": key, "description": "", "tags": {}}
+        if token == "aws:ec2/getVpc:getVpc":
+            vpc_id = str(a.get("id"))
+            cidr = f"10.{int(_suffix('vpc', vpc_id)[:2], 16) % 256}.0.0/16"
+            self.computed.setdefault(cidr, f"CIDR block of VPC {vpc_id}")
+            return {"id": vpc_id, "cidrBlock": cidr, "arn": f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"}
         if token == "aws:kms/getKey:getKey":
             key_id = str(a.get("keyId"))
             region = a.get("region") or region

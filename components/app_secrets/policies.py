@@ -127,6 +127,7 @@ def key_policy(
     region: str,
     dns_suffix: str = "amazonaws.com",
     primary_region: str | None = None,
+    break_glass_principals: Sequence[str] = (),
 ) -> Document:
     """Policy of a secret's own KMS key. In a key policy, "Resource": "*" means this key.
 
@@ -158,17 +159,22 @@ def key_policy(
     statements += _allow("AllowRead", read_principals, Action=["kms:Decrypt"], Resource="*", Condition=via)
     statements += _allow("AllowReadWrite", readwrite_principals, Action=use_actions, Resource="*",
                          Condition=use_via)
+    if deployer_principals:
+        statements += key_policy_denials(account_root_arn=account_root_arn, deployer_principals=deployer_principals,
+                                         break_glass_principals=break_glass_principals)
     return document(statements)
 
 
 def shared_key_policy(*, admin_principals: Sequence[str], account_root_arn: str, region: str,
                       deployer_principals: Sequence[str] = (), read_principals: Sequence[str] = (),
-                      readwrite_principals: Sequence[str] = (), dns_suffix: str = "amazonaws.com") -> Document:
+                      readwrite_principals: Sequence[str] = (), dns_suffix: str = "amazonaws.com",
+                      break_glass_principals: Sequence[str] = ()) -> Document:
     """Policy of the one key a review stack shares between its secrets: a secret key's policy
     whose readers and writers are those of every secret of the stack."""
     return key_policy(admin_principals=admin_principals, account_root_arn=account_root_arn,
                       deployer_principals=deployer_principals, read_principals=read_principals,
-                      readwrite_principals=readwrite_principals, region=region, dns_suffix=dns_suffix)
+                      readwrite_principals=readwrite_principals, region=region, dns_suffix=dns_suffix,
+                      break_glass_principals=break_glass_principals)
 
 
 def trust_tag_denials(trust_tags: Mapping[str, str], exempt_principals: Sequence[str]) -> list[dict]:
@@ -195,8 +201,12 @@ def secret_resource_policy(
     trust_tags: Mapping[str, str] | None = None,
     deployer_principals: Sequence[str] = (),
     extra_documents: Sequence[str | Mapping] = (),
+    account_root_arn: str | None = None,
+    break_glass_principals: Sequence[str] = (),
 ) -> Document:
-    """Resource policy of a secret. In a resource policy, "Resource": "*" means this secret."""
+    """Resource policy of a secret. In a resource policy, "Resource": "*" means this secret.
+    With `account_root_arn` (the components always pass it) it also denies every change to the
+    value, key, stages, rotation, policy and replication to whoever the config does not name."""
     statements = []
     statements += _allow("AllowAdmin", admin_principals, Action=SECRET_ADMIN_ACTIONS, Resource="*")
     if rotation_role_arn:
@@ -211,7 +221,185 @@ def secret_resource_policy(
     statements += read
     exempt = [*deployer_principals, *([rotation_role_arn] if rotation_role_arn else [])]
     statements += trust_tag_denials(trust_tags or {}, exempt)
+    if account_root_arn:
+        statements += operator_denials(
+            account_root_arn=account_root_arn, deployer_principals=deployer_principals,
+            admin_principals=admin_principals, readwrite_principals=readwrite_principals,
+            rotation_role_arn=rotation_role_arn, break_glass_principals=break_glass_principals)
+        statements += trust_tag_write_denials(trust_tags or {}, exempt)
     return merge_documents(document(statements), extra_documents)
+
+
+# ---------------------------------------------------------------------------------------------
+# Operators (issue 16). Within an account an Allow in a resource policy narrows nothing: a role with
+# `secretsmanager:*` (SecretsManagerReadWrite, PowerUserAccess) could write a value, move the
+# secret to aws/secretsmanager (UpdateSecret KmsKeyId) and rotate it, or rewrite the policy. Only a
+# Deny binds them. Each group of actions is denied to every principal but those that need it.
+# Action names: Service Authorization Reference, "Actions defined by AWS Secrets Manager".
+
+# Writing a value: PutSecretValue, and UpdateSecret (SecretString, but also KmsKeyId and description).
+DENY_PUT_VALUE = ["secretsmanager:PutSecretValue"]
+DENY_UPDATE_SECRET = ["secretsmanager:UpdateSecret"]
+# Moving staging labels (AWSCURRENT back to an old value, or onto a value someone wrote).
+DENY_STAGES = ["secretsmanager:UpdateSecretVersionStage"]
+# Starting a rotation (RotationLambdaARN may name another function) or changing its schedule.
+DENY_ROTATE = ["secretsmanager:RotateSecret"]
+# Turning rotation off, dropping a replica: a named admin's own actions (SECRET_ADMIN_ACTIONS).
+DENY_ADMIN_CHANGES = ["secretsmanager:CancelRotateSecret", "secretsmanager:RemoveRegionsFromReplication"]
+# The resource policy and replication to a region and key of the caller's choosing.
+DENY_POLICY_AND_REPLICATION = [
+    "secretsmanager:DeleteResourcePolicy", "secretsmanager:PutResourcePolicy",
+    "secretsmanager:ReplicateSecretToRegions", "secretsmanager:StopReplicationToReplica",
+]
+# Every action the Denies above cover (the pack and the tests read this list).
+OPERATOR_DENIED_ACTIONS = sorted({*DENY_PUT_VALUE, *DENY_UPDATE_SECRET, *DENY_STAGES, *DENY_ROTATE,
+                                  *DENY_ADMIN_CHANGES, *DENY_POLICY_AND_REPLICATION})
+# Secrets Manager's own requests (replication, the rotation schedule) carry no caller ARN.
+NOT_AN_AWS_SERVICE = {"Bool": {"aws:PrincipalIsAWSService": "false"}}
+
+
+def _deny_unless(sid: str, actions: Sequence[str], exempt_principals: Sequence[str]) -> dict:
+    condition: dict[str, Any] = {"ArnNotEquals": {"aws:PrincipalArn": one_or_many(exempt_principals)}}
+    condition.update(NOT_AN_AWS_SERVICE)
+    return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": list(actions), "Resource": "*",
+            "Condition": condition}
+
+
+def operator_denials(
+    *,
+    account_root_arn: str,
+    deployer_principals: Sequence[str],
+    admin_principals: Sequence[str] = (),
+    readwrite_principals: Sequence[str] = (),
+    rotation_role_arn: str | None = None,
+    break_glass_principals: Sequence[str] = (),
+) -> list[dict]:
+    """Deny statements of a secret policy: nobody but the principals the config names changes the
+    value, the key, the stages, the rotation, the policy or the replication. Always exempt: the
+    deployer (pulumi up/refresh/destroy call UpdateSecret, PutSecretValue, PutResourcePolicy,
+    RotateSecret, replication), the account's root user and the break-glass principals."""
+    always = [account_root_arn, *deployer_principals, *break_glass_principals]
+    rotation = [rotation_role_arn] if rotation_role_arn else []
+    # Named admins that default to the account root are the root user only.
+    admins = [a for a in admin_principals if a != account_root_arn]
+    return [
+        _deny_unless("DenyWriteUnlessNamed", DENY_PUT_VALUE, [*always, *readwrite_principals, *rotation]),
+        _deny_unless("DenyStageMovesUnlessNamed", DENY_STAGES, [*always, *rotation]),
+        _deny_unless("DenyUpdateExceptDeployer", DENY_UPDATE_SECRET + DENY_ROTATE, always),
+        _deny_unless("DenyPolicyAndReplicationExceptDeployer", DENY_POLICY_AND_REPLICATION, always),
+        _deny_unless("DenyAdminChangesUnlessNamed", DENY_ADMIN_CHANGES, [*always, *admins]),
+    ]
+
+
+def trust_tag_write_denials(trust_tags: Mapping[str, str], exempt_principals: Sequence[str]) -> list[dict]:
+    """Writes honour trust tags as reads do: whoever writes must carry every tag (the deployer and the
+    rotation role excepted)."""
+    statements = []
+    for key, value in sorted((trust_tags or {}).items()):
+        condition: dict[str, Any] = {"StringNotEquals": {f"aws:PrincipalTag/{key}": value}}
+        if exempt_principals:
+            condition["ArnNotEquals"] = {"aws:PrincipalArn": one_or_many(exempt_principals)}
+        statements.append({"Sid": f"DenyWriteWithoutTag{sid_suffix(key)}", "Effect": "Deny", "Principal": "*",
+                           "Action": [*DENY_PUT_VALUE, *DENY_UPDATE_SECRET, *DENY_STAGES], "Resource": "*",
+                           "Condition": condition})
+    return statements
+
+
+def key_policy_denials(*, account_root_arn: str, deployer_principals: Sequence[str],
+                       break_glass_principals: Sequence[str] = ()) -> list[dict]:
+    """Key policy Deny: only the deployer, the root user and break-glass rewrite the key policy (the
+    account-administration statement would otherwise let any IAM admin grant itself Decrypt). KMS's
+    lockout check passes: the deployer, who calls PutKeyPolicy, is exempt and keeps it."""
+    statement = _deny_unless("DenyKeyPolicyChangesExceptDeployer", ["kms:PutKeyPolicy"],
+                             [account_root_arn, *deployer_principals, *break_glass_principals])
+    return [statement]
+
+
+# ---------------------------------------------------------------------------------------------
+# The review-stack deploy role's permissions boundary (issue 16). Review stacks run the pull
+# request's code with the deploy role's credentials; the policy pack sees resources, not API
+# calls. The boundary limits the role itself: it may touch only resources tagged
+# `app-secrets:ephemeral=true` (what review stacks create), create only tagged ones, and create
+# roles only under this same boundary.
+
+EPHEMERAL_TAG_KEY = "app-secrets:ephemeral"
+# Actions on an existing secret (Service Authorization Reference, resource type "Secret").
+# DescribeSecret stays open: a preview looks up allowed long-lived secrets by name (metadata only).
+SECRET_RESOURCE_ACTIONS = [
+    "secretsmanager:CancelRotateSecret", "secretsmanager:DeleteResourcePolicy", "secretsmanager:DeleteSecret",
+    "secretsmanager:GetResourcePolicy", "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds",
+    "secretsmanager:PutResourcePolicy", "secretsmanager:PutSecretValue", "secretsmanager:RemoveRegionsFromReplication",
+    "secretsmanager:ReplicateSecretToRegions", "secretsmanager:RestoreSecret", "secretsmanager:RotateSecret",
+    "secretsmanager:StopReplicationToReplica", "secretsmanager:TagResource", "secretsmanager:UntagResource",
+    "secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:ValidateResourcePolicy",
+]
+KMS_KEY_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:CreateGrant", "kms:Decrypt", "kms:DisableKey", "kms:DisableKeyRotation",
+    "kms:EnableKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:PutKeyPolicy", "kms:ReEncrypt*",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+]
+IAM_ROLE_CHANGE_ACTIONS = [
+    "iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PassRole",
+    "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+]
+SECURITY_GROUP_ACTIONS = [
+    "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress", "ec2:ModifySecurityGroupRules",
+]
+LAMBDA_FUNCTION_ACTIONS = [
+    "lambda:AddPermission", "lambda:DeleteFunction", "lambda:InvokeFunction", "lambda:TagResource",
+    "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+]
+
+
+def review_deploy_boundary(boundary_arn: str, attachable_role_arns: Sequence[str] = ()) -> Document:
+    """Permissions boundary for the role that deploys review stacks. `boundary_arn` is this policy's
+    own ARN (roles the stack creates must carry it too); `attachable_role_arns` are long-lived app
+    roles a review stack may attach its read policies to (the pack's allowedReviewRoleNames)."""
+    not_ephemeral = {"StringNotEquals": {f"aws:ResourceTag/{EPHEMERAL_TAG_KEY}": "true"}}
+    untagged_request = {"StringNotEquals": {f"aws:RequestTag/{EPHEMERAL_TAG_KEY}": "true"}}
+    statements: list[dict] = [
+        {"Sid": "DeployWhatTheRoleAllows", "Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Sid": "OnlyEphemeralSecrets", "Effect": "Deny", "Action": SECRET_RESOURCE_ACTIONS, "Resource": "*",
+         "Condition": not_ephemeral},
+        {"Sid": "CreateOnlyEphemeralSecrets", "Effect": "Deny", "Action": ["secretsmanager:CreateSecret"],
+         "Resource": "*", "Condition": untagged_request},
+        {"Sid": "OnlyEphemeralKeys", "Effect": "Deny", "Action": KMS_KEY_ACTIONS, "Resource": "*",
+         "Condition": not_ephemeral},
+        {"Sid": "CreateOnlyEphemeralKeys", "Effect": "Deny", "Action": ["kms:CreateKey"], "Resource": "*",
+         "Condition": untagged_request},
+        {"Sid": "OnlyEphemeralFunctions", "Effect": "Deny", "Action": LAMBDA_FUNCTION_ACTIONS, "Resource": "*",
+         "Condition": not_ephemeral},
+        {"Sid": "RolesOnlyUnderThisBoundary", "Effect": "Deny",
+         "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "Resource": "*",
+         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}}},
+        {"Sid": "NeverRemoveBoundaries", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],
+         "Resource": "*"},
+        {"Sid": "KeepThisBoundary", "Effect": "Deny",
+         "Action": ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                    "iam:SetDefaultPolicyVersion"], "Resource": boundary_arn},
+        {"Sid": "NoUserOrGroupPolicies", "Effect": "Deny",
+         "Action": ["iam:AttachGroupPolicy", "iam:AttachUserPolicy", "iam:PutGroupPolicy", "iam:PutUserPolicy",
+                    "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"], "Resource": "*"},
+    ]
+    statements += [
+        {"Sid": "CreateOnlyEphemeralFunctions", "Effect": "Deny", "Action": ["lambda:CreateFunction"],
+         "Resource": "*", "Condition": untagged_request},
+        {"Sid": "OnlyEphemeralSecurityGroups", "Effect": "Deny", "Action": SECURITY_GROUP_ACTIONS,
+         "Resource": "*", "Condition": not_ephemeral},
+    ]
+    roles: dict[str, Any] = {"Sid": "OnlyEphemeralRoles", "Effect": "Deny", "Action": IAM_ROLE_CHANGE_ACTIONS,
+                             "Resource": "*", "Condition": not_ephemeral}
+    if attachable_role_arns:
+        # Long-lived app roles: the review stack attaches (and detaches) its read policies, nothing more.
+        roles.pop("Resource")
+        roles["NotResource"] = one_or_many(attachable_role_arns)
+        statements.append({"Sid": "AttachableRolesOnlyAttach", "Effect": "Deny",
+                           "Action": [a for a in IAM_ROLE_CHANGE_ACTIONS
+                                      if a not in ("iam:AttachRolePolicy", "iam:DetachRolePolicy")],
+                           "Resource": one_or_many(attachable_role_arns)})
+    statements.append(roles)
+    return document(statements)
 
 
 def replica_arn(secret_arn: str, region: str) -> str:
@@ -261,6 +449,16 @@ def rotation_policy(*, secret_arn: str, key_arn: str, region: str, dns_suffix: s
         {"Sid": "UseSecretKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
          "Resource": key_arn, "Condition": secretsmanager_via_service(region, dns_suffix)},
     ])
+
+
+def only_from_own_function(function_arn: str) -> dict:
+    """Identity-policy Deny for a rotation role: its secret and key rights hold only in requests
+    made by its own function. Passing the role to another function (iam:PassRole) then gains
+    nothing: Lambda adds `lambda:SourceFunctionArn` to every request made with the function's
+    credentials (a key of identity policies only), and a missing key denies too."""
+    return {"Sid": "OnlyFromItsOwnFunction", "Effect": "Deny",
+            "Action": [*ROTATION_SECRET_ACTIONS, *KMS_USE_ACTIONS], "Resource": "*",
+            "Condition": {"ArnNotEquals": {"lambda:SourceFunctionArn": function_arn}}}
 
 
 def lambda_trust_policy(extra_documents: Sequence[str | Mapping] = ()) -> Document:

@@ -135,6 +135,9 @@ class RdsPostgresAdminLoginArgs:
     protect: bool = False
     dynamic_resources: bool = True   # SecretArgs.dynamic_resources, for the login's secret
     cluster_identifier: Optional[str] = None  # an Aurora PostgreSQL cluster instead of an instance
+    code_signing_config_arn: Optional[str] = None   # Lambda code signing of the rotation function
+    break_glass_principals: Sequence[pulumi.Input[str]] = ()   # exempt from the operator Denies
+    permissions_boundary: Optional[str] = None   # of the rotation role
 
 
 class DatabaseEndpoint:
@@ -171,34 +174,47 @@ class DatabaseEndpoint:
         return f"Aurora PostgreSQL cluster {self.name}" if self.cluster_identifier else f"RDS PostgreSQL instance {self.name}"
 
 
-def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str]) -> list:
-    """Where the rotation function may connect: the database (its security group when known, else
-    the database port anywhere) and HTTPS (the Secrets Manager API). Nothing else."""
+def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str], vpc_cidr: pulumi.Input[str],
+                    endpoint_group_id: Optional[pulumi.Input[str]] = None) -> list:
+    """Where the rotation function may connect: the database port (to the database's security group
+    when known, else only inside the VPC's CIDR) and HTTPS to the Secrets Manager API (only to the
+    interface endpoint's group when the component creates one, else anywhere: an existing endpoint
+    or a NAT). Nothing else."""
     database = aws.ec2.SecurityGroupEgressArgs(
         protocol="tcp", from_port=port, to_port=port, description="The database",
-        **({"security_groups": [database_group_id]} if database_group_id else {"cidr_blocks": ["0.0.0.0/0"]}))
-    https = aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"],
-                                            ipv6_cidr_blocks=["::/0"], description="Secrets Manager API (HTTPS)")
+        **({"security_groups": [database_group_id]} if database_group_id else {"cidr_blocks": [vpc_cidr]}))
+    if endpoint_group_id is not None:
+        https = aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443,
+                                                security_groups=[endpoint_group_id],
+                                                description="Secrets Manager API (HTTPS, its VPC endpoint)")
+    else:
+        https = aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"],
+                                                ipv6_cidr_blocks=["::/0"], description="Secrets Manager API (HTTPS)")
     return [database, https]
 
 
 class RdsPostgresAdminLogin(pulumi.ComponentResource):
     TYPE = "app-secrets:databases:RdsPostgresAdminLogin"
 
-    def _secrets_manager_endpoint(self, resource_name: str, secret_name: str, args: RdsPostgresAdminLoginArgs,
-                                  function_group: aws.ec2.SecurityGroup, context: AwsContext) -> pulumi.Resource:
-        """An interface VPC endpoint for Secrets Manager in the function's subnets, with private DNS (so
-        the regional name the function calls resolves to it) and a group that admits HTTPS from the
-        function's group only. Returns the endpoint (the function depends on it)."""
-        opts = pulumi.ResourceOptions(parent=self)
-        group = aws.ec2.SecurityGroup(
+    def _endpoint_group(self, resource_name: str, secret_name: str,
+                        args: RdsPostgresAdminLoginArgs) -> aws.ec2.SecurityGroup:
+        """The Secrets Manager endpoint's group, created first: the function's group sends HTTPS only to it."""
+        return aws.ec2.SecurityGroup(
             f"{resource_name}-secretsmanager-endpoint",
             name=naming.iam_name(f"{secret_name}-secretsmanager-endpoint"),
             description=f"Secrets Manager endpoint for the rotation function of secret {secret_name}",
             vpc_id=args.vpc_id,
             tags=dict(args.tags) or None,
-            opts=opts,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _secrets_manager_endpoint(self, resource_name: str, secret_name: str, args: RdsPostgresAdminLoginArgs,
+                                  function_group: aws.ec2.SecurityGroup, group: aws.ec2.SecurityGroup,
+                                  context: AwsContext) -> pulumi.Resource:
+        """An interface VPC endpoint for Secrets Manager in the function's subnets, with private DNS (so
+        the regional name the function calls resolves to it) and a group that admits HTTPS from the
+        function's group only. Returns the endpoint (the function depends on it)."""
+        opts = pulumi.ResourceOptions(parent=self)
         rule = aws.vpc.SecurityGroupIngressRule(
             f"{resource_name}-secretsmanager-endpoint-https",
             security_group_id=group.id,
@@ -280,6 +296,8 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                 admin_principals=args.admin_principals,
                 read_principals=args.read_principals,
                 deployer_principals=args.deployer_principals,
+                break_glass_principals=args.break_glass_principals,
+                permissions_boundary=args.permissions_boundary,
                 resource_tags=args.tags,
                 trust_tags=args.trust_tags,
                 replica_regions=args.replica_regions,
@@ -301,12 +319,17 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             group_ids = list(args.security_group_ids)
             ingress: list[pulumi.Resource] = []
             if args.vpc_id:
+                endpoint_group = self._endpoint_group(resource_name, secret_name, args) \
+                    if endpoint == "create" else None
+                vpc_cidr = "" if args.database_security_group_id else aws.ec2.get_vpc_output(
+                    id=args.vpc_id, opts=pulumi.InvokeOptions(parent=self)).cidr_block
                 group = aws.ec2.SecurityGroup(
                     f"{resource_name}-rotation",
                     name=naming.iam_name(f"{secret_name}-rotation"),
                     description=f"Rotation function of secret {secret_name}",
                     vpc_id=args.vpc_id,
-                    egress=rotation_egress(database.port, args.database_security_group_id),
+                    egress=rotation_egress(database.port, args.database_security_group_id, vpc_cidr,
+                                           endpoint_group.id if endpoint_group else None),
                     tags=dict(args.tags) or None,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
@@ -325,7 +348,9 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                     ))
                 self.function_security_group_id = group.id
                 if endpoint == "create":
-                    ingress.append(self._secrets_manager_endpoint(resource_name, secret_name, args, group, context))
+                    assert endpoint_group is not None
+                    ingress.append(self._secrets_manager_endpoint(resource_name, secret_name, args, group,
+                                                                  endpoint_group, context))
             variables: dict[str, pulumi.Input[str]] = {
                 "ROTATION_STRATEGY": args.strategy,
                 "PRIMARY_USERNAME": args.username,
@@ -356,6 +381,7 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
                     tags=args.tags,
                     log_retention_in_days=args.log_retention_in_days,
                     context=context,
+                    code_signing_config_arn=args.code_signing_config_arn,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

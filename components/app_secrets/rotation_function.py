@@ -18,6 +18,7 @@
 | subnet_ids, security_group_ids | list[Input[str]] | [] | subnet_ids, security_group_ids |
 | timeout | int | 60 | — |
 | log_retention_in_days | int | 30 | — (the function's own log group, `/app-secrets/rotation/<function>`) |
+| code_signing_config_arn | Input[str] | — | — (Lambda code signing: only signed code deploys) |
 
 | output | thoughtbot output |
 |---|---|
@@ -27,7 +28,8 @@
 
 Least privilege: the role may write only to the function's own log group (not AWS's managed
 logging policy on `*`); in a VPC it gets the network-interface actions Lambda needs, which have no
-resource type.
+resource type. Its secret and key rights hold only in requests from this function
+(`lambda:SourceFunctionArn`): handing the role to another function gains nothing.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ class SecretRotationFunctionArgs:
     log_retention_in_days: int = 30
     tags: Mapping[str, str] = field(default_factory=dict)
     context: Optional[AwsContext] = None
+    # Lambda code signing: only code signed by the config's profiles deploys (issue 16).
+    code_signing_config_arn: Optional[pulumi.Input[str]] = None
 
 
 class ArchiveLike:  # the shape of packaging.ArchiveInfo that this component reads
@@ -82,8 +86,13 @@ class ArchiveLike:  # the shape of packaging.ArchiveInfo that this component rea
 log_group_name = naming.rotation_log_group   # the rotation commands read the same group
 
 
-def execution_policy(log_group_arn: str, in_vpc: bool) -> dict:
+def execution_policy(log_group_arn: str, in_vpc: bool, function_name: str | None = None) -> dict:
     doc = policies.log_policy(log_group_arn)
+    if function_name:
+        # The role's rights hold only from this function (same account and region as its log group).
+        _, partition, _, region, account = log_group_arn.split(":")[:5]
+        doc["Statement"].append(policies.only_from_own_function(
+            f"arn:{partition}:lambda:{region}:{account}:function:{function_name}"))
     if in_vpc:
         _, partition, _, region, account = log_group_arn.split(":")[:5]
         ec2 = f"arn:{partition}:ec2:{region}:{account}"
@@ -124,7 +133,8 @@ class SecretRotationFunction(pulumi.ComponentResource):
             f"{resource_name}-execution",
             name="rotation-function-execution",
             role=args.role_name,
-            policy=log_group.arn.apply(lambda arn: policies.to_json(execution_policy(arn, in_vpc))),
+            policy=log_group.arn.apply(
+                lambda arn: policies.to_json(execution_policy(arn, in_vpc, args.function_name))),
             opts=child,
         )
         layer_arns = []
@@ -156,6 +166,7 @@ class SecretRotationFunction(pulumi.ComponentResource):
             code=pulumi.FileArchive(args.source.path),
             source_code_hash=args.source.sha256_base64,
             layers=layer_arns or None,
+            code_signing_config_arn=args.code_signing_config_arn,
             timeout=args.timeout,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),

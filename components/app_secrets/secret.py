@@ -25,6 +25,8 @@ Secret inputs (SecretArgs):
 | kms_deletion_window_in_days | int | 30 | — |
 | protect | bool | False | — (`protect` on the secret, its value and its own key) |
 | dynamic_resources | bool | True | — (False: no KmsKeyGuard / SecretKeys, for the component package; the secret ignores key changes, later variables do not reach AWS) |
+| break_glass_principals | list[Input[str]] | [] | — (may change value, key, rotation, policy besides the deployer and root) |
+| permissions_boundary | Input[str] | — | — (permissions boundary of the rotation role) |
 
 Secret outputs:
 
@@ -106,6 +108,11 @@ class SecretArgs:
     # pulumi/pulumi#5455). The secret then ignores changes of its key instead of being guarded,
     # and variables added later do not reach AWS.
     dynamic_resources: bool = True
+    # Exempt from the operator Denies besides the deployer and the account root user (issue 16).
+    break_glass_principals: Sequence[pulumi.Input[str]] = ()
+    # Permissions boundary of the rotation role (a review stack's deploy role may create roles only
+    # under its own boundary, see policies.review_deploy_boundary).
+    permissions_boundary: Optional[pulumi.Input[str]] = None
 
 
 @dataclass
@@ -170,6 +177,7 @@ class Secret(pulumi.ComponentResource):
                 description=f"Rotates secret {args.name}",
                 assume_role_policy=pulumi.Output.from_input(_all_list(list(args.rotation_trust_policies))).apply(
                     lambda extra: policies.to_json(policies.lambda_trust_policy(extra))),
+                permissions_boundary=args.permissions_boundary,
                 tags=tags,
                 opts=child,
             )
@@ -177,11 +185,13 @@ class Secret(pulumi.ComponentResource):
 
         def key_policy_for(region: pulumi.Input[str], replica: bool = False) -> pulumi.Output[str]:
             return pulumi.Output.all(admins, readers, writers, rotation_arn, region, context.dns_suffix,
-                                     context.root_arn, deployers, context.region).apply(
+                                     context.root_arn, deployers, context.region,
+                                     _all_list(list(args.break_glass_principals))).apply(
                 lambda a: policies.to_json(policies.key_policy(
                     admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
                     rotation_role_arn=a[3], region=a[4], dns_suffix=a[5], account_root_arn=a[6],
-                    deployer_principals=a[7], primary_region=a[8] if replica else None)))
+                    deployer_principals=a[7], primary_region=a[8] if replica else None,
+                    break_glass_principals=a[9])))
 
         adoption = args.adoption
         if adoption is not None and adoption.aws_managed_key:
@@ -249,11 +259,11 @@ class Secret(pulumi.ComponentResource):
         )
         built_policy = (
             pulumi.Output.all(admins, readers, writers, rotation_arn, _all_list(list(args.secret_policies)),
-                              deployers)
+                              deployers, context.root_arn, _all_list(list(args.break_glass_principals)))
             .apply(lambda a: policies.to_json(policies.secret_resource_policy(
                 admin_principals=a[0], read_principals=a[1], readwrite_principals=a[2],
                 rotation_role_arn=a[3], trust_tags=args.trust_tags, extra_documents=a[4],
-                deployer_principals=a[5]))))
+                deployer_principals=a[5], account_root_arn=a[6], break_glass_principals=a[7]))))
         secret_policy = aws.secretsmanager.SecretPolicy(
             resource_name,
             secret_arn=secret.arn,
