@@ -378,12 +378,24 @@ def describe_apps(settings: cfg.StackSettings) -> dict[str, Any]:
 def app_consumer_documents(app: str, members: list[tuple[str, str, list[str]]], region: str) -> dict[str, Any]:
     """One app's consumer files: every secret of the app in one ECS `secrets` list, one
     ExternalSecret and one SecretProviderClass (one Kubernetes Secret for the app), one dsops env
-    named after the app. `members`: (arn, name, variables) of each secret."""
+    named after the app. `members`: (arn, name, variables) of each secret.
+
+    A variable given by several of them (two database logins each give DATABASE_URL, which the
+    config allows: they are told apart by secret) is left out of these files and named under
+    `leftOut`, with its secrets: each secret's own consumer files still give it."""
+    givers: dict[str, list[str]] = {}
+    for _, name, variables in members:
+        for var in variables:
+            givers.setdefault(var, []).append(name)
+    left_out = {var: names for var, names in sorted(givers.items()) if len(names) > 1}
+    members = [(arn, name, [v for v in variables if v not in left_out]) for arn, name, variables in members]
     members = [m for m in members if m[2]]
+    extra = {"leftOut": left_out} if left_out else {}
     if not members:
-        return {"ecsSecrets": []}
+        return {"ecsSecrets": [], **extra}
     k8s = consumers.k8s_name(app)
     return {
+        **extra,
         "ecsSecrets": consumers.app_ecs_secrets([(arn, variables) for arn, _, variables in members]),
         "externalSecret": consumers.to_yaml(consumers.app_external_secret(
             k8s, [(name, variables) for _, name, variables in members])),
