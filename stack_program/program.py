@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
+import pulumi_aws as aws
 
 from app_secrets import policies
 from app_secrets.context import AwsContext
@@ -132,6 +133,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
     archives = rotation_archives() if any(db.rotation.enabled for db in settings.databases) else None
     context = AwsContext.lookup()
     policy_roles = read_policy_roles(settings)
+    role_arns = read_policy_role_arns(policy_roles)
     tags = stack_tags(settings)
     shared_key: Optional[KmsKeyRef] = None
     deployers = list(settings.deployer_principals) or None
@@ -141,11 +143,11 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             CustomerManagedKeyArgs(
                 name=settings.physical_name("app-secrets"),
                 policy=pulumi.Output.all(context.root_arn, context.region, context.dns_suffix,
-                                         deployers or context.deployer_list).apply(
+                                         deployers or context.deployer_list, pulumi.Output.all(**role_arns)).apply(
                     lambda a: policies.to_json(policies.shared_key_policy(
                         admin_principals=list(settings.admin_principals),
                         account_root_arn=a[0], region=a[1], dns_suffix=a[2], deployer_principals=a[3],
-                        **shared_key_users(settings, a[0])))),
+                        **shared_key_users(settings, a[0], a[4])))),
                 deletion_window_in_days=7 if settings.review_stack else settings.kms_deletion_window_in_days,
                 tags=tags,
                 context=context,
@@ -163,7 +165,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             name=spec.name,
             description=spec.description,
             admin_principals=_principals(spec.admin_principals, settings.admin_principals),
-            read_principals=_readers(spec.key, spec.read_principals, settings, policy_roles, context),
+            read_principals=_readers(spec.key, spec.read_principals, settings, policy_roles, role_arns),
             readwrite_principals=list(spec.readwrite_principals),
             resource_tags={**tags, **spec.tags},
             trust_tags=spec.trust_tags,
@@ -215,7 +217,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             database_security_group_id=db.database_security_group_id,
             secrets_manager_endpoint=db.secrets_manager_endpoint,
             admin_principals=_principals(db.admin_principals, settings.admin_principals),
-            read_principals=_readers(db.key, db.read_principals, settings, policy_roles, context),
+            read_principals=_readers(db.key, db.read_principals, settings, policy_roles, role_arns),
             deployer_principals=deployers,
             log_retention_in_days=settings.log_retention_in_days,
             replica_regions=list(db.replica_regions),
@@ -255,9 +257,10 @@ def _replicas(component):
     return getattr(inner, "replicas", [])
 
 
-def shared_key_users(settings: cfg.StackSettings, root_arn: str) -> dict[str, list[str]]:
+def shared_key_users(settings: cfg.StackSettings, root_arn: str,
+                     role_arns: Optional[dict[str, str]] = None) -> dict[str, list[str]]:
     """Who uses a stack's shared key: every secret's readers (the account when a secret names none)
-    and writers. A shared key exists before any rotation role (KMS refuses principals that do not
+    and writers. `role_arns`: the ARN IAM gives each read-policy role (read_policy_role_arns). A shared key exists before any rotation role (KMS refuses principals that do not
     exist yet): review stacks rotate only when asked, and then the account writes through IAM."""
     readers: set[str] = set()
     writers: set[str] = set()
@@ -266,7 +269,7 @@ def shared_key_users(settings: cfg.StackSettings, root_arn: str) -> dict[str, li
         if getattr(spec, "existing_secret_name", None):
             continue
         named = spec.read_principals or settings.read_principals
-        roles = [role_arn(root_arn, name) for name in policy_roles.get(spec.key, ())]
+        roles = [(role_arns or {}).get(name) or role_arn(root_arn, name) for name in policy_roles.get(spec.key, ())]
         readers.update([*named, *roles] or (root_arn,))
         writers.update(getattr(spec, "readwrite_principals", ()))
     if any(db.rotation.enabled for db in settings.databases):
@@ -358,13 +361,21 @@ def role_arn(root_arn: str, role_name: str) -> str:
     return root_arn[: -len("root")] + f"role/{role_name}"
 
 
+def read_policy_role_arns(policy_roles: dict[str, tuple[str, ...]]) -> dict[str, pulumi.Output[str]]:
+    """The ARN of each read-policy role, asked of IAM: a role under a path (`/service-role/`) is
+    `role/<path><name>`, and a key policy naming a principal that does not exist is refused by KMS.
+    A missing role then fails the preview, naming it, before anything changes."""
+    names = sorted({name for roles in policy_roles.values() for name in roles})
+    return {name: aws.iam.get_role_output(name=name).arn for name in names}
+
+
 def _readers(key: str, own: tuple[str, ...], settings: cfg.StackSettings,
-             policy_roles: dict[str, tuple[str, ...]], context: AwsContext) -> Optional[list]:
+             policy_roles: dict[str, tuple[str, ...]], role_arns: dict[str, pulumi.Output[str]]) -> Optional[list]:
     """Who reads a secret, in its key policy and its secret policy: the secret's own readers (else
     the stack's), plus every role of a read policy listing it, as CDK's grantRead names the
     grantee. With none of these, None: the component falls back to the account (IAM decides)."""
     named: list = list(own or settings.read_principals)
-    named += [context.root_arn.apply(lambda root, name=name: role_arn(root, name)) for name in policy_roles.get(key, ())]
+    named += [role_arns[name] for name in policy_roles.get(key, ())]
     return named or None
 
 

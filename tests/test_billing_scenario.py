@@ -218,3 +218,26 @@ def test_an_app_with_two_database_logins_plans(project, capsys):
     assert set(yaml.safe_load(billing["dsopsConfig"])["envs"]["billing"]) == {"SECRET_KEY_BASE"}
     for key in ("main-db", "reports-db"):   # each login's own files still give its DATABASE_URL
         assert [e["name"] for e in run.outputs["consumers"]["secrets"][key]["ecsSecrets"]] == ["DATABASE_URL"]
+
+
+def test_a_role_with_a_path_is_named_by_its_real_arn(project):
+    """Roles live under paths (`/service-role/`); attaching the IAM policy takes the bare name,
+    but a key or secret policy naming `role/<name>` for such a role names no principal, and KMS
+    refuses the key policy at `pulumi up`. The program asks IAM for each role's ARN."""
+    from tooling.offline import AwsMocks
+
+    class PathRoles(AwsMocks):
+        def call(self, args):
+            if args.token == "aws:iam/getRole:getRole":
+                name = dict(args.args)["name"]
+                return {"name": name, "id": name, "arn": f"arn:aws:iam::{self.account}:role/service-role/{name}",
+                        "path": "/service-role/"}
+            return super().call(args)
+
+    run = run_program("staging", project_dir=project, mocks=PathRoles())
+    accesses = secret_accesses(run)
+    wanted = f"arn:aws:iam::{ACCOUNT}:role/service-role/billing-staging-app"
+    for key in APPS["billing"]:
+        for document in (accesses[key].policy, accesses[key].key_policy):
+            principals = json.dumps(document)
+            assert wanted in principals and ":role/billing-staging-app" not in principals, key
