@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
+import pulumi_aws as aws
 
 from app_secrets import policies
 from app_secrets.context import AwsContext
@@ -134,6 +135,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
         else None
     context = AwsContext.lookup()
     policy_roles = read_policy_roles(settings)
+    role_arns = read_policy_role_arns(policy_roles)
     tags = stack_tags(settings)
     shared_key: Optional[KmsKeyRef] = None
     deployers = list(settings.deployer_principals) or None
@@ -143,12 +145,12 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             CustomerManagedKeyArgs(
                 name=settings.physical_name("app-secrets"),
                 policy=pulumi.Output.all(context.root_arn, context.region, context.dns_suffix,
-                                         deployers or context.deployer_list).apply(
+                                         deployers or context.deployer_list, pulumi.Output.all(**role_arns)).apply(
                     lambda a: policies.to_json(policies.shared_key_policy(
                         admin_principals=list(settings.admin_principals),
                         account_root_arn=a[0], region=a[1], dns_suffix=a[2], deployer_principals=a[3],
                         break_glass_principals=list(settings.break_glass_principals),
-                        **shared_key_users(settings, a[0])))),
+                        **shared_key_users(settings, a[0], a[4])))),
                 deletion_window_in_days=7 if settings.review_stack else settings.kms_deletion_window_in_days,
                 tags=tags,
                 context=context,
@@ -166,7 +168,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             name=spec.name,
             description=spec.description,
             admin_principals=_principals(spec.admin_principals, settings.admin_principals),
-            read_principals=_readers(spec.key, spec.read_principals, settings, policy_roles, context),
+            read_principals=_readers(spec.key, spec.read_principals, settings, policy_roles, role_arns),
             readwrite_principals=list(spec.readwrite_principals),
             # An adopted secret keeps exactly its own tags (the import compares them).
             resource_tags=dict(spec.tags) if spec.adopted else {**tags, **spec.tags},
@@ -208,7 +210,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
 
     for db in settings.databases:
         handler, layers = archives if db.rotation.enabled else (None, {})
-        readers = _readers(db.key, db.read_principals, settings, policy_roles, context)
+        readers = _readers(db.key, db.read_principals, settings, policy_roles, role_arns)
         if db.key in login_roles:
             readers = [*(readers or [context.root_arn]), *login_roles[db.key]]
         built[db.key] = RdsPostgresAdminLogin(db.key, RdsPostgresAdminLoginArgs(
@@ -286,7 +288,7 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             log_retention_in_days=settings.log_retention_in_days,
             deployer_principals=deployers,
             admin_principals=_principals(login.admin_principals, settings.admin_principals),
-            read_principals=_readers(login.key, login.read_principals, settings, policy_roles, context),
+            read_principals=_readers(login.key, login.read_principals, settings, policy_roles, role_arns),
             replica_regions=list(login.replica_regions),
             tags={**tags, **login.tags},
             trust_tags=login.trust_tags,
@@ -342,9 +344,10 @@ def _replicas(component):
     return getattr(inner, "replicas", [])
 
 
-def shared_key_users(settings: cfg.StackSettings, root_arn: str) -> dict[str, list[str]]:
+def shared_key_users(settings: cfg.StackSettings, root_arn: str,
+                     role_arns: Optional[dict[str, str]] = None) -> dict[str, list[str]]:
     """Who uses a stack's shared key: every secret's readers (the account when a secret names none)
-    and writers. A shared key exists before any rotation role (KMS refuses principals that do not
+    and writers. `role_arns`: the ARN IAM gives each read-policy role (read_policy_role_arns). A shared key exists before any rotation role (KMS refuses principals that do not
     exist yet): review stacks rotate only when asked, and then the account writes through IAM."""
     readers: set[str] = set()
     writers: set[str] = set()
@@ -353,7 +356,7 @@ def shared_key_users(settings: cfg.StackSettings, root_arn: str) -> dict[str, li
         if getattr(spec, "existing_secret_name", None):
             continue
         named = spec.read_principals or settings.read_principals
-        roles = [role_arn(root_arn, name) for name in policy_roles.get(spec.key, ())]
+        roles = [(role_arns or {}).get(name) or role_arn(root_arn, name) for name in policy_roles.get(spec.key, ())]
         readers.update([*named, *roles] or (root_arn,))
         writers.update(getattr(spec, "readwrite_principals", ()))
     if any(db.rotation.enabled for db in settings.databases) or settings.logins:
@@ -445,13 +448,21 @@ def role_arn(root_arn: str, role_name: str) -> str:
     return root_arn[: -len("root")] + f"role/{role_name}"
 
 
+def read_policy_role_arns(policy_roles: dict[str, tuple[str, ...]]) -> dict[str, pulumi.Output[str]]:
+    """The ARN of each read-policy role, asked of IAM: a role under a path (`/service-role/`) is
+    `role/<path><name>`, and a key policy naming a principal that does not exist is refused by KMS.
+    A missing role then fails the preview, naming it, before anything changes."""
+    names = sorted({name for roles in policy_roles.values() for name in roles})
+    return {name: aws.iam.get_role_output(name=name).arn for name in names}
+
+
 def _readers(key: str, own: tuple[str, ...], settings: cfg.StackSettings,
-             policy_roles: dict[str, tuple[str, ...]], context: AwsContext) -> Optional[list]:
+             policy_roles: dict[str, tuple[str, ...]], role_arns: dict[str, pulumi.Output[str]]) -> Optional[list]:
     """Who reads a secret, in its key policy and its secret policy: the secret's own readers (else
     the stack's), plus every role of a read policy listing it, as CDK's grantRead names the
     grantee. With none of these, None: the component falls back to the account (IAM decides)."""
     named: list = list(own or settings.read_principals)
-    named += [context.root_arn.apply(lambda root, name=name: role_arn(root, name)) for name in policy_roles.get(key, ())]
+    named += [role_arns[name] for name in policy_roles.get(key, ())]
     return named or None
 
 
@@ -465,12 +476,24 @@ def describe_apps(settings: cfg.StackSettings) -> dict[str, Any]:
 def app_consumer_documents(app: str, members: list[tuple[str, str, list[str]]], region: str) -> dict[str, Any]:
     """One app's consumer files: every secret of the app in one ECS `secrets` list, one
     ExternalSecret and one SecretProviderClass (one Kubernetes Secret for the app), one dsops env
-    named after the app. `members`: (arn, name, variables) of each secret."""
+    named after the app. `members`: (arn, name, variables) of each secret.
+
+    A variable given by several of them (two database logins each give DATABASE_URL, which the
+    config allows: they are told apart by secret) is left out of these files and named under
+    `leftOut`, with its secrets: each secret's own consumer files still give it."""
+    givers: dict[str, list[str]] = {}
+    for _, name, variables in members:
+        for var in variables:
+            givers.setdefault(var, []).append(name)
+    left_out = {var: names for var, names in sorted(givers.items()) if len(names) > 1}
+    members = [(arn, name, [v for v in variables if v not in left_out]) for arn, name, variables in members]
     members = [m for m in members if m[2]]
+    extra = {"leftOut": left_out} if left_out else {}
     if not members:
-        return {"ecsSecrets": []}
+        return {"ecsSecrets": [], **extra}
     k8s = consumers.k8s_name(app)
     return {
+        **extra,
         "ecsSecrets": consumers.app_ecs_secrets([(arn, variables) for arn, _, variables in members]),
         "externalSecret": consumers.to_yaml(consumers.app_external_secret(
             k8s, [(name, variables) for _, name, variables in members])),

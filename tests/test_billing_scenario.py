@@ -194,3 +194,51 @@ def test_a_role_that_cannot_read_its_own_secret_is_refused_with_the_reason(proje
     config["config"]["app-secrets:readPolicies"]["billing"]["roleTags"] = {"team": "billing"}
     (project / "stacks" / "Pulumi.staging.yaml").write_text(yaml.safe_dump(config))
     assert main(["validate", "--stack", "staging", "--project-dir", str(project)]) == 0
+
+
+def test_an_app_with_two_database_logins_plans(project, capsys):
+    """Config lets one app read two logins (each gives DATABASE_URL; they are told apart by secret):
+    the program must not then fail building the app's combined consumer files. The shared variable
+    is left out of them, named, and the per-secret files still carry it."""
+    db = {"username": "admin_user", "rotation": {"enabled": False},
+          "initialPassword": {"secure": "v1:REPLACE-ME-with-pulumi-config-set-secret"}}
+    config = {"config": {
+        "aws:region": "us-east-1",
+        "app-secrets:deployerPrincipals": ["arn:aws:iam::123456789012:role/ci"],
+        "app-secrets:secrets": {"billing-rails": {"type": "random", "environmentVariables": ["SECRET_KEY_BASE"]}},
+        "app-secrets:databases": {"main-db": {**db, "identifier": "main"}, "reports-db": {**db, "identifier": "reports"}},
+        "app-secrets:readPolicies": {"billing": {"secrets": ["billing-rails", "main-db", "reports-db"],
+                                                 "roleNames": ["billing-app"]}}}}
+    (project / "stacks" / "Pulumi.two.yaml").write_text(yaml.safe_dump(config))
+    assert main(["plan", "--stack", "two", "--json", "--project-dir", str(project)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    run = run_program("two", project_dir=project)
+    billing = run.outputs["consumers"]["apps"]["billing"]
+    assert billing["leftOut"] == {"DATABASE_URL": ["rds-postgres-main", "rds-postgres-reports"]}
+    assert [e["name"] for e in billing["ecsSecrets"]] == ["SECRET_KEY_BASE"]
+    assert set(yaml.safe_load(billing["dsopsConfig"])["envs"]["billing"]) == {"SECRET_KEY_BASE"}
+    for key in ("main-db", "reports-db"):   # each login's own files still give its DATABASE_URL
+        assert [e["name"] for e in run.outputs["consumers"]["secrets"][key]["ecsSecrets"]] == ["DATABASE_URL"]
+
+
+def test_a_role_with_a_path_is_named_by_its_real_arn(project):
+    """Roles live under paths (`/service-role/`); attaching the IAM policy takes the bare name,
+    but a key or secret policy naming `role/<name>` for such a role names no principal, and KMS
+    refuses the key policy at `pulumi up`. The program asks IAM for each role's ARN."""
+    from tooling.offline import AwsMocks
+
+    class PathRoles(AwsMocks):
+        def call(self, args):
+            if args.token == "aws:iam/getRole:getRole":
+                name = dict(args.args)["name"]
+                return {"name": name, "id": name, "arn": f"arn:aws:iam::{self.account}:role/service-role/{name}",
+                        "path": "/service-role/"}
+            return super().call(args)
+
+    run = run_program("staging", project_dir=project, mocks=PathRoles())
+    accesses = secret_accesses(run)
+    wanted = f"arn:aws:iam::{ACCOUNT}:role/service-role/billing-staging-app"
+    for key in APPS["billing"]:
+        for document in (accesses[key].policy, accesses[key].key_policy):
+            principals = json.dumps(document)
+            assert wanted in principals and ":role/billing-staging-app" not in principals, key

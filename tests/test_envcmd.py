@@ -249,6 +249,12 @@ def test_stack_errors(capsys, fake_plan, monkeypatch):
      "'db-host' is not an environment variable name"),
     ('{"secrets": [{"name": "db", "secretName": "(computed: name)", "environmentVariables": []}]}',
      "is not a Secrets Manager secret name or ARN"),
+    # issue 18's apps: a hand-edited "apps" list is bad input naming its entry, not an unexpected failure.
+    ('{"secrets": [{"name": "a", "secretName": "a", "environmentVariables": ["X"]}, '
+     '{"name": "b", "secretName": "b", "environmentVariables": ["X"]}], "apps": [{"secrets": ["a"]}]}',
+     "apps[0] is not an object with a name and a list of secrets"),
+    ('{"secrets": [], "apps": ["junk"]}', "apps[0] is not an object with a name and a list of secrets"),
+    ('{"secrets": [], "apps": {"web": {}}}', "apps is not a list"),
 ])
 def test_bad_plan_json(capsys, tmp_path, content, fragment):
     path = tmp_path / "plan.json"
@@ -588,3 +594,14 @@ def test_dot_env_files_are_git_ignored():
                              cwd=ROOT, capture_output=True, text=True)
     assert ignored.returncode == 0, ignored.stderr
     assert ignored.stdout.count(".gitignore:") == 2
+
+
+def test_overlap_with_a_secret_of_no_app_names_it():
+    """A secret no read policy lists is in no app: --app cannot pick it, so the refusal names it."""
+    doc = {"secrets": [{"name": "shared-rails", "environmentVariables": ["SECRET_KEY_BASE"]},
+                       {"name": "billing-rails", "environmentVariables": ["SECRET_KEY_BASE"]}],
+           "apps": [{"name": "billing", "secrets": ["billing-rails"]}]}
+    with pytest.raises(envcmd.CommandError) as caught:
+        envcmd.app_secrets_of(doc, None, "--stack s")
+    assert str(caught.value) == ("--stack s: SECRET_KEY_BASE given by more than one secret, in apps billing and in "
+                                 "no app (shared-rails: read those with --secret NAME); pick one with --app NAME")

@@ -44,6 +44,12 @@ def test_cost_difference_for_the_stack_and_each_app():
     # A plan saved before costs existed is unknown, not free; an empty plan (new stack) is free.
     old = pricing.cost_difference({"resources": [{}]}, after)
     assert old["differenceUsd"] is None and "has no cost figures" in pricing.difference_line(old)
+    # ... and so is each app's cost in it: not "$0.00 -> $5.60 (+$5.60)".
+    assert old["apps"] == {"example": {"beforeUsd": None, "afterUsd": 5.6, "differenceUsd": None},
+                           "billing": {"beforeUsd": None, "afterUsd": 1.6, "differenceUsd": None}}
+    assert pricing.difference_line(old).startswith(
+        "Monthly cost: now $7.20 (the plan compared against has no cost figures); app billing: now $1.60; "
+        "app example: now $5.60 (list prices")
     assert pricing.cost_difference({"resources": []}, after)["differenceUsd"] == 7.2
 
 

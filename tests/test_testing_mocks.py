@@ -101,3 +101,19 @@ def test_the_readme_example_runs():
     tests = [value for name, value in namespace.items() if name.startswith("test_")]
     assert len(tests) == 1
     tests[0]()
+
+
+def test_ids_are_the_same_in_every_run():
+    """A consumer's snapshot of a policy (which holds key ARNs) must not change between runs:
+    ids may not come from hash(), which Python salts per process (PYTHONHASHSEED)."""
+    import os
+    import subprocess
+    import sys
+
+    from tooling.offline import PROJECT_DIR
+
+    script = ("import pulumi\nfrom app_secrets.testing import AwsMocks\n"
+              "print(AwsMocks().new_resource(pulumi.runtime.MockResourceArgs('aws:kms/key:Key', 'rails', {}))[0])")
+    ids = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=PROJECT_DIR,
+                          env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2", "3")}
+    assert len(ids) == 1 and next(iter(ids)).endswith("-mock"), ids

@@ -189,8 +189,16 @@ def requests_from_plan(doc: Any, source: str) -> list[Request]:
 def app_secrets_of(doc: Any, app: Optional[str], source: str) -> Any:
     """The plan document narrowed to one app's secrets (`--app`), or, without an app, the whole
     document unless two apps give the same variable (which of them would `env` take?)."""
-    apps = doc.get("apps") if isinstance(doc, dict) and isinstance(doc.get("apps"), list) else []
-    names = [a.get("name") for a in apps if isinstance(a, dict)]
+    apps = doc.get("apps") if isinstance(doc, dict) else None
+    if apps is None:
+        apps = []
+    if not isinstance(apps, list):
+        raise usage(f"{source}: apps is not a list")
+    for i, entry in enumerate(apps):
+        if not (isinstance(entry, dict) and isinstance(entry.get("name"), str)
+                and isinstance(entry.get("secrets", []), list)):
+            raise usage(f"{source}: apps[{i}] is not an object with a name and a list of secrets")
+    names = [a["name"] for a in apps]
     if app is not None:
         chosen = next((a for a in apps if isinstance(a, dict) and a.get("name") == app), None)
         if chosen is None:
@@ -206,8 +214,11 @@ def app_secrets_of(doc: Any, app: Optional[str], source: str) -> Any:
     if overlapping and names:
         involved = sorted({a["name"] for a in apps for var in overlapping
                            if set(a.get("secrets") or ()) & givers[var]})
+        listed = {key for a in apps for key in a.get("secrets") or ()}
+        unlisted = sorted({key for var in overlapping for key in givers[var] if key not in listed}, key=str)
+        elsewhere = f" and in no app ({', '.join(map(str, unlisted))}: read those with --secret NAME)" if unlisted else ""
         raise usage(f"{source}: {', '.join(overlapping)} given by more than one secret, in apps "
-                    f"{', '.join(involved)}; pick one with --app NAME")
+                    f"{', '.join(involved)}{elsewhere}; pick one with --app NAME")
     return doc
 
 

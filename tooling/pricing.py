@@ -82,15 +82,21 @@ def cost_difference(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict
     def apps(doc):
         return {app["name"]: app["cost"]["monthlyUsd"] for app in doc.get("apps") or ()}
 
+    def app(name, old_apps, new_apps, known):
+        before_usd = old_apps.get(name, 0.0) if known else None
+        after_usd = new_apps.get(name, 0.0)
+        return {"beforeUsd": before_usd, "afterUsd": after_usd,
+                "differenceUsd": None if before_usd is None else round(after_usd - before_usd, 2)}
+
     old, new = stack(before), stack(after)
     old_apps, new_apps = apps(before), apps(after)
     return {
         "beforeUsd": old, "afterUsd": new,
         "differenceUsd": None if old is None or new is None else round(new - old, 2),
-        "apps": {name: {"beforeUsd": old_apps.get(name, 0.0), "afterUsd": new_apps.get(name, 0.0),
-                        "differenceUsd": round(new_apps.get(name, 0.0) - old_apps.get(name, 0.0), 2)}
+        # Apps of a plan without cost figures are unknown too, not free.
+        "apps": {name: app(name, old_apps, new_apps, old is not None)
                  for name in sorted(set(old_apps) | set(new_apps))
-                 if old_apps.get(name) != new_apps.get(name)},
+                 if old is None or old_apps.get(name) != new_apps.get(name)},
     }
 
 
@@ -104,6 +110,7 @@ def difference_line(difference: Mapping[str, Any]) -> str:
     else:
         head = (f"Monthly cost: {usd(difference['beforeUsd'])} -> {usd(difference['afterUsd'])} "
                 f"({signed(difference['differenceUsd'])})")
-    parts = [f"app {name}: {usd(d['beforeUsd'])} -> {usd(d['afterUsd'])} ({signed(d['differenceUsd'])})"
+    parts = [f"app {name}: now {usd(d['afterUsd'])}" if d["beforeUsd"] is None else
+             f"app {name}: {usd(d['beforeUsd'])} -> {usd(d['afterUsd'])} ({signed(d['differenceUsd'])})"
              for name, d in difference["apps"].items()]
     return "; ".join([head, *parts]) + f" (list prices as of {PRICES_AS_OF})"

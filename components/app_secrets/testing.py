@@ -23,6 +23,7 @@ does not run under mocks).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Mapping, Optional
 
@@ -66,7 +67,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         outputs.setdefault("name", args.name)
         resource_id = f"{args.name}-id"
         if args.typ == "aws:kms/key:Key":
-            resource_id = outputs["keyId"] = f"{abs(hash(args.name)) % 10**12:012d}-mock"
+            # From the name, the same in every run (hash() is salted per process).
+            resource_id = outputs["keyId"] = f"{int(hashlib.sha256(args.name.encode()).hexdigest(), 16) % 10**12:012d}-mock"
         if args.typ in _ARN_FORMATS:
             service, pattern = _ARN_FORMATS[args.typ]
             outputs["arn"] = self._arn(service, pattern.format(name=outputs["name"], id=resource_id),
