@@ -100,6 +100,9 @@ EDGES = [
     ("logRetentionInDays", 3653, 0),
     ("logRetentionInDays", 1, 2),
     ("databases.db.passwordLength", 32, True),
+    ("databases.db.rotation.days", 1, True),
+    ("logRetentionInDays", 1, True),
+    ("secrets.rails.randomSettings", {"SECRET_KEY_BASE": {"length": 1}}, {"SECRET_KEY_BASE": {"length": True}}),
     ("databases.db.rotation.enabled", False, 0),
     ("reviewStack", False, 0),
 ]
