@@ -304,6 +304,7 @@ def run_module(scratch: Path, module: str, tests: list[str], budget: float, seed
     return {"module": module, "tests": tests, "baseline_seconds": round(baseline, 1), "total": len(mutants),
             "ran": len(ran), "caught": len(caught),
             "survivors": [{k: v for k, v in asdict(m).items() if k != "source"} for m in ran if m.outcome == "survived"],
+            "outcomes": [[m.line, m.operator, m.outcome] for m in ran],
             "by_operator": _by_operator(ran)}
 
 
