@@ -48,8 +48,8 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 # tests of behaviour: the JSON-schema snapshot (tests/test_stack_schema.py) is left out on purpose.
 MODULES: dict[str, list[str]] = {
     "components/app_secrets/policies.py": [
-        "tests/test_access_faults.py", "tests/test_access_matrix.py", "tests/test_access.py",
-        "tests/test_components.py", "tests/test_rds_component.py"],
+        "tests/test_access_faults.py", "tests/test_access_abilities.py", "tests/test_access_matrix.py",
+        "tests/test_access.py", "tests/test_components.py", "tests/test_rds_component.py"],
     "tooling/access.py": [
         "tests/test_access.py", "tests/test_access_faults.py", "tests/test_access_matrix.py",
         "tests/test_plan_cli.py"],
