@@ -51,8 +51,8 @@ MODULES: dict[str, list[str]] = {
         "tests/test_access_faults.py", "tests/test_access_abilities.py", "tests/test_access_matrix.py",
         "tests/test_access.py", "tests/test_components.py", "tests/test_rds_component.py"],
     "tooling/access.py": [
-        "tests/test_access.py", "tests/test_access_faults.py", "tests/test_access_matrix.py",
-        "tests/test_plan_cli.py"],
+        "tests/test_access.py", "tests/test_access_rules.py", "tests/test_access_faults.py",
+        "tests/test_access_abilities.py", "tests/test_access_matrix.py"],
     "stack_program/config.py": [
         "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_day2.py"],
     "stack_program/schema.py": [
