@@ -60,11 +60,11 @@ MODULES: dict[str, list[str]] = {
     "components/app_secrets/key_merge.py": [
         "tests/test_key_merge_providers.py", "tests/test_day2.py"],
     "rotation/postgres_admin/rotation_secret.py": [
-        "tests/rotation/test_rotation_secret.py", "tests/rotation/test_hostile_pending.py",
-        "tests/rotation/test_rotation_handler.py"],
+        "tests/rotation/test_rotation_secret.py", "tests/rotation/test_handler_settings.py",
+        "tests/rotation/test_hostile_pending.py", "tests/rotation/test_rotation_handler.py"],
     "rotation/postgres_admin/lambda_function.py": [
-        "tests/rotation/test_hostile_pending.py", "tests/rotation/test_rotation_handler.py",
-        "tests/rotation/test_rotation_operations.py"],
+        "tests/rotation/test_handler_settings.py", "tests/rotation/test_hostile_pending.py",
+        "tests/rotation/test_rotation_handler.py"],
 }
 
 # cosmic-ray operators used (core/<name>): one swap per comparison towards its boundary or its
