@@ -60,7 +60,8 @@ MODULES: dict[str, list[str]] = {
     "components/app_secrets/key_merge.py": [
         "tests/test_key_merge_providers.py", "tests/test_day2.py"],
     "rotation/postgres_admin/rotation_secret.py": [
-        "tests/rotation/test_rotation_secret.py", "tests/rotation/test_handler_settings.py",
+        "tests/rotation/test_rotation_secret.py", "tests/rotation/test_login_format.py",
+        "tests/rotation/test_handler_settings.py",
         "tests/rotation/test_hostile_pending.py", "tests/rotation/test_rotation_handler.py"],
     "rotation/postgres_admin/lambda_function.py": [
         "tests/rotation/test_handler_settings.py", "tests/rotation/test_hostile_pending.py",
