@@ -54,9 +54,10 @@ MODULES: dict[str, list[str]] = {
         "tests/test_access.py", "tests/test_access_rules.py", "tests/test_access_faults.py",
         "tests/test_access_abilities.py", "tests/test_access_matrix.py"],
     "stack_program/config.py": [
-        "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_day2.py"],
+        "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_day2.py",
+        "tests/test_corpus.py"],
     "stack_program/schema.py": [
-        "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py"],
+        "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_corpus.py"],
     "components/app_secrets/key_merge.py": [
         "tests/test_key_merge_providers.py", "tests/test_day2.py"],
     "rotation/postgres_admin/rotation_secret.py": [
@@ -87,11 +88,27 @@ class Mutant:
     module: str
     operator: str
     line: int
-    before: str
-    after: str
+    before: str = ""
+    after: str = ""
     source: str = ""
-    outcome: str = ""   # caught | survived | timeout (caught) | not run
+    outcome: str = ""   # caught | survived | timeout (caught); empty: not run
     seconds: float = 0.0
+    occurrence: int = -1   # cosmic-ray's occurrence of the operator; the source is made when it runs
+
+    def materialize(self, code: str) -> bool:
+        """Make the mutated source (cosmic-ray re-parses the module for each fault: done only for the
+        faults that run). False when the operator makes no change there."""
+        if not self.source:
+            from cosmic_ray.mutating import mutate_code
+            from cosmic_ray.plugins import get_operator
+
+            name = self.operator.split(" ", 1)[1]
+            mutated = mutate_code(code, get_operator(f"core/{name}")(), self.occurrence)
+            if mutated is None or mutated == code:
+                return False
+            self.source = mutated
+        self.line, self.before, self.after = _diff_lines(code, self.source)
+        return True
 
 
 # --------------------------------------------------------------------------- generating faults
@@ -104,20 +121,19 @@ def _diff_lines(code: str, mutated: str) -> tuple[int, str, str]:
     return 0, "", ""
 
 
-def cosmic_ray_mutants(module: str, code: str):
+def cosmic_ray_mutants(module: str, code: str, materialize: bool = True):
+    """One fault per (operator, occurrence), found with one parse of the module."""
     from cosmic_ray.ast import ast_nodes, get_ast
-    from cosmic_ray.mutating import mutate_code
     from cosmic_ray.plugins import get_operator
 
+    nodes = list(ast_nodes(get_ast(code)))
     for name in COSMIC_RAY_OPERATORS:
         operator = get_operator(f"core/{name}")()
-        count = sum(1 for node in ast_nodes(get_ast(code)) for _ in operator.mutation_positions(node))
-        for occurrence in range(count):
-            mutated = mutate_code(code, operator, occurrence)
-            if mutated is None or mutated == code:
-                continue
-            line, before, after = _diff_lines(code, mutated)
-            yield Mutant(module, f"cosmic-ray {name}", line, before, after, mutated)
+        positions = [start for node in nodes for start, _ in operator.mutation_positions(node)]
+        for occurrence, (line, _) in enumerate(positions):
+            mutant = Mutant(module, f"cosmic-ray {name}", line, occurrence=occurrence)
+            if not materialize or mutant.materialize(code):
+                yield mutant
 
 
 def _offsets(code: str) -> list[int]:
@@ -224,8 +240,7 @@ def runner_mutants(module: str, code: str):
         mutated = code[:a] + replacement + code[b:]
         if mutated == code or not _compiles(mutated):
             continue
-        line, before, after = _diff_lines(code, mutated)
-        yield Mutant(module, f"runner {name}", line, before, after, mutated)
+        yield Mutant(module, f"runner {name}", code.count("\n", 0, a) + 1, source=mutated)
 
 
 def _is_bare_tuple(code: str, node: ast.Tuple, span) -> bool:
@@ -234,12 +249,8 @@ def _is_bare_tuple(code: str, node: ast.Tuple, span) -> bool:
 
 
 def all_mutants(module: str, code: str) -> list[Mutant]:
-    found, seen = [], set()
-    for mutant in [*cosmic_ray_mutants(module, code), *runner_mutants(module, code)]:
-        if mutant.source not in seen:   # two operators can make the same fault
-            seen.add(mutant.source)
-            found.append(mutant)
-    return found
+    """Every fault of the module; cosmic-ray's are made only when they run (see Mutant.materialize)."""
+    return [*cosmic_ray_mutants(module, code, materialize=False), *runner_mutants(module, code)]
 
 
 # --------------------------------------------------------------------------- running them
@@ -291,16 +302,21 @@ def run_module(scratch: Path, module: str, tests: list[str], budget: float, seed
         raise RuntimeError(f"{module}: the unmutated tests do not pass ({outcome})")
     timeout = max(60.0, 3 * baseline)
     started = time.monotonic()
+    seen: set[str] = set()
     try:
         for mutant in mutants:
             if time.monotonic() - started > budget:
                 break
+            if not mutant.materialize(code) or mutant.source in seen:   # no change, or one run already
+                mutant.outcome = "duplicate"
+                continue
+            seen.add(mutant.source)
             path.write_text(mutant.source, encoding="utf-8")
             mutant.outcome, mutant.seconds = run_tests(scratch, tests, timeout)
             print(f"  {mutant.outcome:8} {module}:{mutant.line} {mutant.operator}", flush=True)
     finally:
         path.write_text(code, encoding="utf-8")
-    ran = [m for m in mutants if m.outcome]
+    ran = [m for m in mutants if m.outcome and m.outcome != "duplicate"]
     caught = [m for m in ran if m.outcome in ("caught", "timeout")]
     return {"module": module, "tests": tests, "baseline_seconds": round(baseline, 1), "total": len(mutants),
             "ran": len(ran), "caught": len(caught),
@@ -347,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--modules {args.modules!r} matches none of: {', '.join(MODULES)}")
     if args.list:
         for module in wanted:
-            mutants = all_mutants(module, (ROOT / module).read_text(encoding="utf-8"))
+            mutants = all_mutants(module, (ROOT / module).read_text(encoding="utf-8"))  # cosmic-ray's not made
             kinds: dict[str, int] = {}
             for m in mutants:
                 kinds[m.operator] = kinds.get(m.operator, 0) + 1
