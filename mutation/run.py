@@ -57,7 +57,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_day2.py",
         "tests/test_corpus.py"],
     "stack_program/schema.py": [
-        "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_corpus.py"],
+        "tests/test_schema_specs.py", "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_corpus.py"],
     "components/app_secrets/key_merge.py": [
         "tests/test_key_merge_providers.py", "tests/test_day2.py"],
     "rotation/postgres_admin/rotation_secret.py": [
