@@ -85,3 +85,20 @@ def test_a_secret_without_a_current_value_is_refused_by_name(sm):
     sm.put_secret_value(SecretId=arn, SecretString=json.dumps(["not", "an", "object"]))
     with pytest.raises(MergeError, match=r"not a JSON object.*\(keys A, B\)"):
         merge_keys(sm, arn, {"B": "", "A": ""})
+
+
+def test_the_program_registers_the_merge_with_secret_values_and_sorted_key_names():
+    from tests.helpers import SIG_KEY, SIG_SECRET
+    from tooling.offline import run_program
+
+    run = run_program("dev")
+    merges = run.by_type("pulumi-python:dynamic/app-secrets:SecretKeys")
+    guards = run.by_type("pulumi-python:dynamic/app-secrets:KmsKeyGuard")
+    assert merges and guards
+    for reg in merges:
+        assert "values" in reg.additional_secret_outputs
+        assert reg.raw_inputs["values"].get(SIG_KEY) == SIG_SECRET
+        assert reg.inputs["key_names"] == sorted(reg.inputs["key_names"]) and reg.inputs["key_names"]
+        assert reg.inputs["secret_id"].startswith("arn:aws:secretsmanager:") and reg.inputs["region"]
+    for reg in guards:
+        assert reg.inputs["secret_name"] and reg.inputs["kms_key_id"]
