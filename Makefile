@@ -16,7 +16,7 @@ comma      := ,
 export UV_PYTHON ?= $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup sync-tools pg-matrix plan validate test test-quick bench mutation lock schema clean
+.PHONY: setup sync-tools pg-matrix plan validate test test-quick bench mutation mutation-listed lock schema clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -61,6 +61,10 @@ MUTATION_SECONDS ?= 600
 mutation: setup
 	nice -n 15 $(PY) mutation/run.py --seconds $(MUTATION_SECONDS) \
 		$(if $(MUTATION_MODULES),--modules $(MUTATION_MODULES)) $(if $(MUTATION_REV),--rev $(MUTATION_REV))
+
+# The faults issue 19 lists, each against the test that must catch it (exit 1 if one survives).
+mutation-listed: setup
+	nice -n 15 $(PY) mutation/listed_faults.py
 
 # After editing the config schema (stack_program/config.py): regenerate the stack files' JSON Schema.
 schema: sync-tools
