@@ -83,6 +83,14 @@ EDGES = [
     ("readPolicies.app.policyName", "p" * 128, "p" * 129),
     ("secrets.rails.randomSettings", {"SECRET_KEY_BASE": {"length": 4096}}, {"SECRET_KEY_BASE": {"length": 4097}}),
     ("secrets.rails.randomSettings", {"SECRET_KEY_BASE": {"length": 1}}, {"SECRET_KEY_BASE": {"length": 0}}),
+    *[("secrets.rails.randomSettings", {"SECRET_KEY_BASE": {"length": 4096, minimum: 4096, flag: True}},
+       {"SECRET_KEY_BASE": {"length": 4096, minimum: 4097, flag: True}})
+      for minimum, flag in (("minUpper", "upper"), ("minLower", "lower"), ("minNumeric", "numeric"),
+                            ("minSpecial", "special"))],
+    *[("secrets.rails.randomSettings", {"SECRET_KEY_BASE": {minimum: 0}}, {"SECRET_KEY_BASE": {minimum: -1}})
+      for minimum in ("minUpper", "minLower", "minNumeric", "minSpecial")],
+    ("secrets.rails.randomSettings", {"SECRET_KEY_BASE": {"overrideSpecial": "!"}},
+     {"SECRET_KEY_BASE": {"overrideSpecial": ""}}),
     ("secrets.rails.environmentVariables", ["_A9"], ["9A"]),
     ("secrets.rails.environmentVariables", ["A_B"], ["A-B"]),
     ("secrets.rails.aliases", ["a" * 63], ["a" * 64]),
@@ -157,3 +165,15 @@ def test_rotation_defaults_rotate_immediately_and_every_30_days():
     assert scheduled.rotation.schedule_expression == "rate(10 days)"
     both = with_value("databases.db.rotation", {"days": 3, "scheduleExpression": "rate(10 days)"})
     assert problems_of(both) == ["databases.db.rotation: give either days or scheduleExpression, not both"]
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("secrets.rails.randomSettings.SECRET_KEY_BASE",
+     "expected random settings (length, special, upper, lower, numeric, min*, overrideSpecial), got a string"),
+    ("databases.db.rotation", "expected rotation settings (enabled, days | scheduleExpression, rotateImmediately), "
+                              "got a string"),
+    ("databases.db.replicaRegions", "expected a list of a map with region and optional kmsKeyId, got a string"),
+    ("readPolicies.app", "expected a map, got a string"),
+])
+def test_a_map_written_as_a_string_says_what_was_expected(path, expected):
+    assert problems_of(with_value(path, "x")) == [f"{path}: {expected}"]
