@@ -130,3 +130,23 @@ def test_single_user_keeps_the_username_and_owner_names():
         settings().owner_for("a" * 58)
     with pytest.raises(ValueError, match="X must be 1 to 63 bytes"):
         lf.check_identifier("é" * 32, "X")   # 64 bytes in UTF-8
+
+
+@pytest.mark.parametrize("value, level", [(None, "INFO"), (" debug ", "DEBUG"), ("WARNING", "WARNING"),
+                                          ("error", "ERROR"), ("critical", "CRITICAL"), ("verbose", "INFO")])
+def test_log_level_is_read_once_at_import(value, level):
+    """LOG_LEVEL is read when Lambda imports the handler (a fresh interpreter here); anything else
+    than a logging level falls back to INFO."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "LOG_LEVEL"}
+    if value is not None:
+        env["LOG_LEVEL"] = value
+    handler_dir = Path(lf.__file__).resolve().parent
+    out = subprocess.run([sys.executable, "-c", "import logging, lambda_function as lf; "
+                          "print(logging.getLevelName(lf.logger.level))"], cwd=handler_dir, env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == level
