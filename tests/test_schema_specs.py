@@ -25,6 +25,11 @@ def test_str_rules_in_order():
     assert check(Str(), "a\x85") == (None, ["k: expected printable text, got the control character U+0085 at position 2"])
     assert check(Str(), "\x7f") == (None, ["k: expected printable text, got the control character U+007F at position 1"])
     assert check(Str(), "\xa0") == ("\xa0", [])
+    # The edges of the control ranges (C0 below space, DEL, C1 up to U+009F).
+    for printable in (" ", "~", "\xa0", "\xa1"):
+        assert check(Str(), printable) == (printable, []), repr(printable)
+    for control in ("\x1f", "\x7f", "\x80", "\x9f"):
+        assert check(Str(), control)[0] is None, repr(control)
     assert check(Str(choices=("alpha", "beta")), "alpah") == (None, ["k: 'alpah' is not one of 'alpha', 'beta' "
                                                                       "(did you mean 'alpha'?)"])
     assert check(Str(choices=("alpha",)), "zzz") == (None, ["k: 'zzz' is not one of 'alpha'"])
