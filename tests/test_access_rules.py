@@ -121,6 +121,9 @@ def test_decision_reasons_say_which_side_decided():
     ({"StringEquals": {"a": "1"}, "StringNotEquals": {"b": "2"}}, {"a": "1", "b": "2"}, False),
     ({"StringEquals": {"a": "1"}, "StringNotEquals": {"b": "2"}}, {"a": "1", "b": "3"}, True),
     ({"StringEquals": {"a": ["1", "2"]}}, {"a": ["3", "2"]}, True),
+    # A missing key satisfies a negated operator; the operator's other keys still count.
+    ({"StringNotEquals": {"a": "1", "b": "2"}}, {"b": "2"}, False),
+    ({"StringEqualsIfExists": {"a": "1", "b": "2"}}, {"b": "3"}, False),
     (None, {}, True),
 ])
 def test_more_condition_operators(condition, context, holds):

@@ -91,6 +91,11 @@ def test_identifiers_are_checked_in_bytes():
             rs.check_identifier(bad, "USER")
 
 
+def test_database_url_encodes_slashes_in_user_password_and_dbname():
+    url = rs.database_url({"host": "h", "username": "u/1", "password": "p/2", "dbname": "d/3"})
+    assert url == "postgres://u%2F1:p%2F2@h:5432/d%2F3"
+
+
 def test_database_url_uses_the_defaults_and_brackets_ipv6_once():
     assert rs.database_url({"host": "[::1]", "username": "u", "password": "p"}) == "postgres://u:p@[::1]:5432/postgres"
     assert rs.database_url({"host": "h", "username": "u", "password": "p", "port": "6543", "dbname": "d b"}) == \
