@@ -69,7 +69,7 @@ MODULES: dict[str, list[str]] = {
         "tests/rotation/test_hostile_pending.py", "tests/rotation/test_rotation_handler.py"],
     "rotation/postgres_admin/lambda_function.py": [
         "tests/rotation/test_handler_settings.py", "tests/rotation/test_hostile_pending.py",
-        "tests/rotation/test_rotation_handler.py"],
+        "tests/rotation/test_handler_logs.py", "tests/rotation/test_rotation_handler.py"],
 }
 
 # cosmic-ray operators used (core/<name>): one swap per comparison towards its boundary or its
