@@ -51,6 +51,9 @@ def test_not_action_and_not_resource():
     everything_but_reads = iam({"Effect": "Allow", "NotAction": ["secretsmanager:Get*"], "Resource": "*"})
     assert not evaluate(Principal(ROLE, [everything_but_reads]), "secretsmanager:GetSecretValue", SECRET).allowed
     assert evaluate(Principal(ROLE, [everything_but_reads]), "secretsmanager:DeleteSecret", SECRET).allowed
+    # NotAction ignores case like Action does.
+    lower = iam({"Effect": "Allow", "NotAction": ["SECRETSMANAGER:get*"], "Resource": "*"})
+    assert not evaluate(Principal(ROLE, [lower]), "secretsmanager:GetSecretValue", SECRET).allowed
     elsewhere = iam({"Effect": "Allow", "Action": "*", "NotResource": SECRET})
     assert not evaluate(Principal(ROLE, [elsewhere]), "secretsmanager:GetSecretValue", SECRET).allowed
     assert evaluate(Principal(ROLE, [elsewhere]), "secretsmanager:GetSecretValue", SECRET + "x").allowed
