@@ -183,3 +183,16 @@ def test_each_min_count_takes_0_to_4096(minimum, flag):
         settings = {"SECRET_KEY_BASE": {"length": 4096, minimum: bad, flag: True}}
         assert problems_of(with_value("secrets.rails.randomSettings", settings)) == \
             [f"{path}: expected a whole number from 0 to 4096, got {bad}"]
+
+
+# CloudWatch Logs API Reference, PutRetentionPolicy, retentionInDays "Valid Values" (0 = never expire is
+# refused on purpose, see config.py).
+CLOUDWATCH_RETENTIONS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                         2922, 3288, 3653]
+
+
+def test_every_cloudwatch_retention_is_accepted_and_nothing_else():
+    for days in CLOUDWATCH_RETENTIONS:
+        assert parse(with_value("logRetentionInDays", days)).log_retention_in_days == days
+    for days in (0, 2, 4, 8, 366, 730, 3652, 3654):
+        assert [p.split(":")[0] for p in problems_of(with_value("logRetentionInDays", days))] == ["logRetentionInDays"]
