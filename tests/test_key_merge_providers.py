@@ -102,3 +102,10 @@ def test_the_program_registers_the_merge_with_secret_values_and_sorted_key_names
         assert reg.inputs["secret_id"].startswith("arn:aws:secretsmanager:") and reg.inputs["region"]
     for reg in guards:
         assert reg.inputs["secret_name"] and reg.inputs["kms_key_id"]
+
+
+def test_the_provider_talks_to_the_secrets_region():
+    from app_secrets.key_merge import _client
+
+    assert _client("eu-west-1").meta.region_name == "eu-west-1"
+    assert _client("ap-southeast-2").meta.region_name == "ap-southeast-2"

@@ -82,6 +82,8 @@ def test_list_and_map():
     assert check(tags, {"A": "1", "b": 2}) == ({"b": None}, ["k.A: 'A' is not lower case",
                                                                "k.b: expected a string, got a number"])
     assert check(Map(value=Str()), {1: "x"}) == ({1: "x"}, [])
+    assert check(Map(value=Str()), {}) == ({}, []) and check(Map(value=Str()), None) == ({}, [])
+    assert check(List(Str()), []) == ([], [])
 
 
 def test_obj_and_one_of():
