@@ -196,3 +196,24 @@ def test_every_cloudwatch_retention_is_accepted_and_nothing_else():
         assert parse(with_value("logRetentionInDays", days)).log_retention_in_days == days
     for days in (0, 2, 4, 8, 366, 730, 3652, 3654):
         assert [p.split(":")[0] for p in problems_of(with_value("logRetentionInDays", days))] == ["logRetentionInDays"]
+
+
+def test_every_bad_entry_is_reported_and_empty_entries_are_skipped():
+    two_bad = with_value("secrets.rails.randomSettings", {"NOPE": {"length": 8}, "ALSO_NOPE": {"length": 8}})
+    assert sorted(problems_of(two_bad)) == [
+        "secrets.rails.randomSettings.ALSO_NOPE: is not one of this secret's environmentVariables",
+        "secrets.rails.randomSettings.NOPE: is not one of this secret's environmentVariables"]
+    # An empty entry is one problem; the entries after it are still checked.
+    databases = {"empty": None, "db": {**BASE["databases"]["db"], "strategy": "alternating-users",
+                                       "alternateUsername": "admin_user"}}
+    assert problems_of(with_value("databases", databases)) == [
+        "databases.empty: expected a map, got nothing", "databases.db.alternateUsername: must differ from username"]
+
+
+@pytest.mark.parametrize("label, chars", [("digit", "0123456789"), ("upper-case letter", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+                                          ("lower-case letter", "abcdefghijklmnopqrstuvwxyz"),
+                                          ("punctuation character", "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")])
+def test_excluding_a_whole_character_class_is_refused(label, chars):
+    problems = problems_of(with_value("databases.db.excludeCharacters", chars))
+    assert len(problems) == 1 and problems[0].startswith(f"databases.db.excludeCharacters: excludes every {label},")
+    parse(with_value("databases.db.excludeCharacters", chars[1:]))
