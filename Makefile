@@ -16,7 +16,7 @@ comma      := ,
 export UV_PYTHON ?= $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup sync-tools pg-matrix plan validate test test-quick bench lock schema clean
+.PHONY: setup sync-tools pg-matrix plan validate test test-quick bench mutation mutation-listed lock schema clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -52,6 +52,19 @@ bench: setup
 	$(PY) bench/plan_scale.py
 	$(PY) bench/rotation.py --strategy single-user
 	$(PY) bench/rotation.py --strategy alternating-users
+
+# Mutation testing (slow, not part of `make test`): one fault at a time in each module that carries the
+# security and rotation claims, its tests run on a scratch copy; reports caught/run per module and the
+# surviving faults under build/mutation/. MUTATION_SECONDS is the budget per module; MUTATION_MODULES
+# (comma-separated substrings) picks modules; MUTATION_REV takes modules and tests from a commit.
+MUTATION_SECONDS ?= 600
+mutation: setup
+	nice -n 15 $(PY) mutation/run.py --seconds $(MUTATION_SECONDS) \
+		$(if $(MUTATION_MODULES),--modules $(MUTATION_MODULES)) $(if $(MUTATION_REV),--rev $(MUTATION_REV))
+
+# The faults issue 19 lists, each against the test that must catch it (exit 1 if one survives).
+mutation-listed: setup
+	nice -n 15 $(PY) mutation/listed_faults.py
 
 # After editing the config schema (stack_program/config.py): regenerate the stack files' JSON Schema.
 schema: sync-tools

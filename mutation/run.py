@@ -1,0 +1,464 @@
+"""`make mutation`: put one small fault at a time into the modules that carry the security and rotation
+claims, run the tests that cover that module, and report how many faults the tests catch.
+
+Operators come from two places:
+- cosmic-ray (8.7, a maintained mutation tool whose operators work on parso trees of the whole
+  module, module level included): comparisons, boolean constants and connectives, `not` added or
+  removed, numbers, break/continue, loops that never run, exception types;
+- this runner, for what cosmic-ray has no operator for: an element dropped from a list, tuple, set
+  or dict display (an action from an action list, a condition from a statement, a choice from a
+  schema), a keyword argument dropped from a call (`Condition=` of a statement), and a string
+  constant changed where it is data (module-level constants, dict keys and values, collection
+  elements: actions, condition keys, patterns; not messages, i.e. strings with a space).
+
+Each fault is applied to a scratch copy of the repository (never to the work tree: a run that is
+stopped leaves nothing behind), and tests run there with `-x` in a fresh interpreter: those that
+execute the mutated statement (coverage.py, one dynamic context per test function, from one run of
+the module's test list), or the whole list for module- and class-level code (it runs at import).
+A line no test executes in-process counts as survived without a run.
+A fault is caught when the tests fail (or hang past the timeout). The faults are shuffled with a
+fixed seed and run until the time budget of the module is spent, so two runs with the same budget
+and seed try the same faults first (that is how before and after are compared).
+
+Usage: python mutation/run.py [--seconds N] [--modules substr,...] [--rev GIT-REV] [--label NAME]
+--rev takes the tests (and modules) from a commit instead of the work tree: the "before" run.
+Results: build/mutation/<label>.json and .md (per module caught/run/total, the surviving faults,
+the tests run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+
+# Module -> the tests that cover it, most specific first (-x stops at the first failure). Only
+# tests of behaviour: the JSON-schema snapshot (tests/test_stack_schema.py) is left out on purpose.
+MODULES: dict[str, list[str]] = {
+    "components/app_secrets/policies.py": [
+        "tests/test_access_faults.py", "tests/test_access_abilities.py", "tests/test_access_matrix.py",
+        "tests/test_access.py", "tests/test_components.py", "tests/test_rds_component.py"],
+    "tooling/access.py": [
+        "tests/test_access.py", "tests/test_access_rules.py", "tests/test_access_faults.py",
+        "tests/test_access_abilities.py", "tests/test_access_matrix.py"],
+    "stack_program/config.py": [
+        "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_day2.py",
+        "tests/test_corpus.py"],
+    "stack_program/schema.py": [
+        "tests/test_schema_specs.py", "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_corpus.py"],
+    "components/app_secrets/key_merge.py": [
+        "tests/test_key_merge_providers.py", "tests/test_day2.py"],
+    "rotation/postgres_admin/rotation_secret.py": [
+        "tests/rotation/test_rotation_secret.py", "tests/rotation/test_login_format.py",
+        "tests/rotation/test_handler_settings.py",
+        "tests/rotation/test_hostile_pending.py", "tests/rotation/test_rotation_handler.py"],
+    "rotation/postgres_admin/lambda_function.py": [
+        "tests/rotation/test_handler_settings.py", "tests/rotation/test_hostile_pending.py",
+        "tests/rotation/test_handler_logs.py", "tests/rotation/test_rotation_handler.py"],
+}
+
+# cosmic-ray operators used (core/<name>): one swap per comparison towards its boundary or its
+# negation, rather than all 56 pairings; binary arithmetic is left out (strings and paths here:
+# `+` to `-` only raises TypeError, which says nothing about the tests).
+COSMIC_RAY_OPERATORS = [
+    "ReplaceComparisonOperator_Eq_NotEq", "ReplaceComparisonOperator_NotEq_Eq",
+    "ReplaceComparisonOperator_Lt_LtE", "ReplaceComparisonOperator_LtE_Lt",
+    "ReplaceComparisonOperator_Gt_GtE", "ReplaceComparisonOperator_GtE_Gt",
+    "ReplaceComparisonOperator_Is_IsNot", "ReplaceComparisonOperator_IsNot_Is",
+    "ReplaceTrueWithFalse", "ReplaceFalseWithTrue", "ReplaceAndWithOr", "ReplaceOrWithAnd",
+    "AddNot", "ReplaceUnaryOperator_Delete_Not", "NumberReplacer",
+    "ReplaceBreakWithContinue", "ReplaceContinueWithBreak", "ZeroIterationForLoop",
+]
+
+
+@dataclass
+class Mutant:
+    module: str
+    operator: str
+    line: int
+    before: str = ""
+    after: str = ""
+    source: str = ""
+    outcome: str = ""   # caught | survived | timeout (caught); empty: not run
+    seconds: float = 0.0
+    occurrence: int = -1   # cosmic-ray's occurrence of the operator; the source is made when it runs
+
+    def materialize(self, code: str) -> bool:
+        """Make the mutated source (cosmic-ray re-parses the module for each fault: done only for the
+        faults that run). False when the operator makes no change there."""
+        if not self.source:
+            from cosmic_ray.mutating import mutate_code
+            from cosmic_ray.plugins import get_operator
+
+            name = self.operator.split(" ", 1)[1]
+            mutated = mutate_code(code, get_operator(f"core/{name}")(), self.occurrence)
+            if mutated is None or mutated == code:
+                return False
+            self.source = mutated
+        self.line, self.before, self.after = _diff_lines(code, self.source)
+        return True
+
+
+# --------------------------------------------------------------------------- generating faults
+
+def _diff_lines(code: str, mutated: str) -> tuple[int, str, str]:
+    old, new = code.splitlines(), mutated.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag != "equal":
+            return i1 + 1, " / ".join(s.strip() for s in old[i1:i2])[:160], " / ".join(s.strip() for s in new[j1:j2])[:160]
+    return 0, "", ""
+
+
+def cosmic_ray_mutants(module: str, code: str, materialize: bool = True):
+    """One fault per (operator, occurrence), found with one parse of the module."""
+    from cosmic_ray.ast import ast_nodes, get_ast
+    from cosmic_ray.plugins import get_operator
+
+    nodes = list(ast_nodes(get_ast(code)))
+    for name in COSMIC_RAY_OPERATORS:
+        operator = get_operator(f"core/{name}")()
+        positions = [start for node in nodes for start, _ in operator.mutation_positions(node)]
+        for occurrence, (line, _) in enumerate(positions):
+            mutant = Mutant(module, f"cosmic-ray {name}", line, occurrence=occurrence)
+            if not materialize or mutant.materialize(code):
+                yield mutant
+
+
+def _offsets(code: str) -> list[int]:
+    starts, total = [], 0
+    for line in code.splitlines(keepends=True):
+        starts.append(total)
+        total += len(line)
+    return starts
+
+
+def _annotation_nodes(tree: ast.AST) -> set[int]:
+    """Nodes inside annotations (never evaluated here: `from __future__ import annotations`) and
+    docstrings, which no fault should touch."""
+    skip: set[int] = set()
+    roots = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            roots.append(node.annotation)
+        elif isinstance(node, ast.AnnAssign):
+            roots.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            roots.append(node.returns)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body \
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+            roots.append(node.body[0].value)
+    for root in roots:
+        skip.update(id(n) for n in ast.walk(root))
+    return skip
+
+
+def _compiles(code: str) -> bool:
+    try:
+        compile(code, "<mutant>", "exec")
+        return True
+    except SyntaxError:
+        return False
+
+
+def runner_mutants(module: str, code: str):
+    """The faults cosmic-ray has no operator for (see the module docstring)."""
+    tree = ast.parse(code)
+    starts = _offsets(code)
+    pos = lambda line, col: starts[line - 1] + col  # noqa: E731  (ast columns are characters here)
+    span = lambda n: (pos(n.lineno, n.col_offset), pos(n.end_lineno, n.end_col_offset))  # noqa: E731
+    skip = _annotation_nodes(tree)
+    edits: list[tuple[str, int, int, str]] = []   # (operator, start, end, replacement)
+
+    def drop_each(name: str, items: list[tuple[int, int]]) -> None:
+        for i, (a, b) in enumerate(items):
+            if i + 1 < len(items):
+                edits.append((name, a, items[i + 1][0], ""))
+            elif i > 0:
+                edits.append((name, items[i - 1][1], b, ""))
+            else:
+                edits.append((name, a, b, ""))
+
+    data_strings: list[ast.Constant] = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, (ast.List, ast.Set)) or (isinstance(node, ast.Tuple) and isinstance(node.ctx, ast.Load)):
+            if node.elts and not (isinstance(node, ast.Tuple) and node.col_offset == node.elts[0].col_offset
+                                  and node.lineno == node.elts[0].lineno and len(node.elts) > 1
+                                  and _is_bare_tuple(code, node, span)):
+                drop_each("drop element", [span(e) for e in node.elts])
+            data_strings += [e for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        elif isinstance(node, ast.Dict) and node.keys:
+            items = []
+            for key, value in zip(node.keys, node.values):
+                start = span(key)[0] if key is not None else span(value)[0] - 2  # **mapping
+                items.append((start, span(value)[1]))
+                data_strings += [v for v in (key, value) if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+            drop_each("drop dict entry", items)
+        elif isinstance(node, ast.Call) and node.keywords:
+            parts = sorted([span(a) for a in node.args] + [
+                (span(k.value)[0] - len(k.arg) - 1, span(k.value)[1]) if k.arg else (span(k.value)[0] - 2, span(k.value)[1])
+                for k in node.keywords])
+            keyword_spans = {(span(k.value)[0] - len(k.arg) - 1, span(k.value)[1]) for k in node.keywords if k.arg}
+            for i, (a, b) in enumerate(parts):
+                if (a, b) not in keyword_spans:
+                    continue
+                if i > 0:
+                    edits.append(("drop keyword argument", parts[i - 1][1], b, ""))
+                elif i + 1 < len(parts):
+                    edits.append(("drop keyword argument", a, parts[i + 1][0], ""))
+                else:
+                    edits.append(("drop keyword argument", a, b, ""))
+    for statement in tree.body:   # module-level constants
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+            data_strings += [n for n in ast.walk(statement.value)
+                             if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in skip]
+    seen: set[int] = set()
+    for constant in data_strings:
+        # Messages (anything with a space) are text for people; the data strings are names, keys, patterns.
+        if id(constant) in seen or id(constant) in skip or not constant.value or " " in constant.value:
+            continue
+        seen.add(id(constant))
+        a, b = span(constant)
+        if code[a] not in "'\"rRbBuU":   # part of an f-string
+            continue
+        edits.append(("change string", a, b, repr("XX" + constant.value)))
+
+    for name, a, b, replacement in edits:
+        mutated = code[:a] + replacement + code[b:]
+        if mutated == code or not _compiles(mutated):
+            continue
+        yield Mutant(module, f"runner {name}", code.count("\n", 0, a) + 1, source=mutated)
+
+
+def _is_bare_tuple(code: str, node: ast.Tuple, span) -> bool:
+    a, _ = span(node)
+    return code[a] != "("
+
+
+def all_mutants(module: str, code: str) -> list[Mutant]:
+    """Every fault of the module; cosmic-ray's are made only when they run (see Mutant.materialize)."""
+    return [*cosmic_ray_mutants(module, code, materialize=False), *runner_mutants(module, code)]
+
+
+# --------------------------------------------------------------------------- running them
+
+def scratch_copy(rev: str | None) -> Path:
+    target = Path(tempfile.mkdtemp(prefix="app-secrets-mutation-"))
+    if rev:
+        archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target)
+    else:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                                check=True, capture_output=True, text=True).stdout.split("\0")
+        for name in filter(None, listed):
+            source = ROOT / name
+            if source.is_file():
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / name)
+    if (ROOT / "build").is_dir():   # PostgreSQL servers of the version matrix (make pg-matrix)
+        shutil.rmtree(target / "build", ignore_errors=True)
+        (target / "build").symlink_to(ROOT / "build")
+    return target
+
+
+def _env(scratch: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": f"{scratch / 'components'}{os.pathsep}{scratch}", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def covering_tests(scratch: Path, module: str, tests: list[str]) -> tuple[dict[int, set[str]], float]:
+    """Run the module's tests once under coverage.py with one dynamic context per test function:
+    {line: test node ids that executed it}, and how long the run took (it must pass)."""
+    import coverage
+
+    data_file, rc_file = scratch / ".mutation-coverage", scratch / ".mutation-coveragerc"
+    rc_file.write_text(f"[run]\ndynamic_context = test_function\ninclude = {scratch / module}\n", encoding="utf-8")
+    command = [str(PYTHON), "-m", "coverage", "run", f"--rcfile={rc_file}", f"--data-file={data_file}",
+               "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=scratch, env=_env(scratch), capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{module}: the unmutated tests do not pass:\n{result.stdout[-3000:]}")
+    data = coverage.CoverageData(basename=str(data_file))
+    data.read()
+    files = {Path(t).stem: t for t in tests}
+    by_line: dict[int, set[str]] = {}
+    for line, contexts in data.contexts_by_lineno(str(scratch / module)).items():
+        for context in contexts:
+            if not context:   # import time (module level): no test of its own
+                continue
+            test_module, _, qualname = context.rpartition(".") if context.count(".") == 1 else \
+                _split_context(context, files)
+            if test_module.split(".")[-1] in files:
+                by_line.setdefault(line, set()).add(f"{files[test_module.split('.')[-1]]}::{qualname.replace('.', '::')}")
+    return by_line, seconds
+
+
+def _split_context(context: str, files: dict[str, str]) -> tuple[str, str, str]:
+    """'tests.test_x.TestY.test_z' -> ('tests.test_x', '.', 'TestY.test_z'), by the known test files."""
+    parts = context.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i - 1] in files:
+            return ".".join(parts[:i]), ".", ".".join(parts[i:])
+    return context, "", ""
+
+
+def _statement_lines(code: str, line: int) -> tuple[int, int] | None:
+    """The lines of the innermost statement inside a function that holds `line` (for a compound
+    statement, its header up to `line`); None at module or class level (import time)."""
+    best = None
+    def visit(node: ast.AST, in_function: bool) -> None:
+        nonlocal best
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt) and child.lineno <= line <= (child.end_lineno or child.lineno):
+                if in_function:
+                    best = (child.lineno, line if hasattr(child, "body") else child.end_lineno)
+                visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+            elif not isinstance(child, ast.stmt):
+                visit(child, in_function)
+    visit(ast.parse(code), False)
+    return best
+
+
+def run_tests(scratch: Path, tests: list[str], timeout: float) -> tuple[str, float]:
+    env = _env(scratch)
+    command = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    started = time.monotonic()
+    try:
+        result = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.monotonic() - started
+    seconds = time.monotonic() - started
+    if result.returncode == 0:
+        return "survived", seconds
+    if result.returncode in (1, 3):   # tests failed / an error inside a test or fixture
+        return "caught", seconds
+    raise RuntimeError(f"pytest exited {result.returncode}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+
+def run_module(scratch: Path, module: str, tests: list[str], budget: float, seed: int) -> dict:
+    path = scratch / module
+    code = path.read_text(encoding="utf-8")
+    tests = [t for t in tests if (scratch / t).exists()]
+    mutants = all_mutants(module, code)
+    random.Random(seed).shuffle(mutants)
+    by_line, baseline = covering_tests(scratch, module, tests)
+    timeout = max(60.0, 2 * baseline)
+    started = time.monotonic()
+    seen: set[str] = set()
+    try:
+        for mutant in mutants:
+            if time.monotonic() - started > budget:
+                break
+            if not mutant.materialize(code) or mutant.source in seen:   # no change, or one run already
+                mutant.outcome = "duplicate"
+                continue
+            seen.add(mutant.source)
+            span = _statement_lines(code, mutant.line)
+            if span is None:   # module or class level: runs at import, so every test of the module
+                selected = tests
+            else:
+                selected = sorted(set().union(*(by_line.get(n, set()) for n in range(span[0], span[1] + 1))),
+                                  key=lambda node: (tests.index(node.split("::")[0]), node))
+            if not selected:
+                mutant.outcome = "survived"   # no test runs this line
+                print(f"  {mutant.outcome:8} {module}:{mutant.line} {mutant.operator} (no test runs it)", flush=True)
+                continue
+            path.write_text(mutant.source, encoding="utf-8")
+            mutant.outcome, mutant.seconds = run_tests(scratch, selected, timeout)
+            print(f"  {mutant.outcome:8} {module}:{mutant.line} {mutant.operator} ({len(selected)} tests, "
+                  f"{mutant.seconds:.0f} s)", flush=True)
+    finally:
+        path.write_text(code, encoding="utf-8")
+    ran = [m for m in mutants if m.outcome and m.outcome != "duplicate"]
+    caught = [m for m in ran if m.outcome in ("caught", "timeout")]
+    return {"module": module, "tests": tests, "baseline_seconds": round(baseline, 1), "total": len(mutants),
+            "ran": len(ran), "caught": len(caught),
+            "survivors": [{k: v for k, v in asdict(m).items() if k != "source"} for m in ran if m.outcome == "survived"],
+            "outcomes": [[m.line, m.operator, m.outcome] for m in ran],
+            "by_operator": _by_operator(ran)}
+
+
+def _by_operator(ran: list[Mutant]) -> dict[str, list[int]]:
+    counts: dict[str, list[int]] = {}
+    for m in ran:
+        entry = counts.setdefault(m.operator, [0, 0])
+        entry[0] += m.outcome != "survived"
+        entry[1] += 1
+    return dict(sorted(counts.items()))
+
+
+def markdown(label: str, results: list[dict], budget: float, seed: int, rev: str | None) -> str:
+    lines = [f"# Mutation run `{label}`", "",
+             f"Tests from {'commit ' + rev if rev else 'the work tree'}; budget {budget:.0f} s per module; seed {seed}.", "",
+             "| module | caught / run | % | faults generated | tests run (-x) |", "|---|---|---|---|---|"]
+    for r in results:
+        pct = f"{100 * r['caught'] / r['ran']:.0f}%" if r["ran"] else "-"
+        lines.append(f"| {r['module']} | {r['caught']}/{r['ran']} | {pct} | {r['total']} | {' '.join(r['tests'])} |")
+    for r in results:
+        if r["survivors"]:
+            lines += ["", f"## Surviving faults in {r['module']}", ""]
+            lines += [f"- line {s['line']}, {s['operator']}: `{s['before']}` -> `{s['after']}`" for s in r["survivors"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("MUTATION_SECONDS") or 600),
+                        help="time budget per module (default 600, or $MUTATION_SECONDS)")
+    parser.add_argument("--modules", default="", help="comma-separated substrings of module paths to run")
+    parser.add_argument("--rev", default=None, help="take modules and tests from this commit (a 'before' run)")
+    parser.add_argument("--label", default=None, help="name of the report files under build/mutation/")
+    parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--list", action="store_true", help="only count the faults per module")
+    args = parser.parse_args(argv)
+    wanted = [m for m in MODULES if not args.modules or any(s and s in m for s in args.modules.split(","))]
+    if not wanted:
+        parser.error(f"--modules {args.modules!r} matches none of: {', '.join(MODULES)}")
+    if args.list:
+        for module in wanted:
+            mutants = all_mutants(module, (ROOT / module).read_text(encoding="utf-8"))  # cosmic-ray's not made
+            kinds: dict[str, int] = {}
+            for m in mutants:
+                kinds[m.operator] = kinds.get(m.operator, 0) + 1
+            print(f"{module}: {len(mutants)} faults {json.dumps(kinds, sort_keys=True)}")
+        return 0
+    label = args.label or (f"before-{args.rev}" if args.rev else "after")
+    scratch = scratch_copy(args.rev)
+    results = []
+    try:
+        for module in wanted:
+            print(f"{module}: running (budget {args.seconds:.0f} s)", flush=True)
+            results.append(run_module(scratch, module, MODULES[module], args.seconds, args.seed))
+            r = results[-1]
+            print(f"{module}: caught {r['caught']}/{r['ran']} of {r['total']}", flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    out = ROOT / "build" / "mutation"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{label}.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    report = markdown(label, results, args.seconds, args.seed, args.rev)
+    (out / f"{label}.md").write_text(report, encoding="utf-8")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""What each operator of production may do, action by action, by its grants alone (no IAM policy of
+its own): named secret and key administrators manage but never read, write, re-key, grant or
+rewrite policies; the deployer administers the key and writes through Secrets Manager; the account
+root keeps the key policy (break-glass). Decisions of tooling.access over the registered policies."""
+
+from __future__ import annotations
+
+
+import pytest
+import yaml
+
+from tooling.access import Principal, evaluate, secret_accesses
+from tooling.offline import PROJECT_DIR, AwsMocks, run_program
+
+# Secrets Manager actions on a secret (Service Authorization Reference, resource type "Secret").
+SECRET_MANAGE = ["secretsmanager:CancelRotateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
+                 "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecretVersionIds",
+                 "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:RestoreSecret",
+                 "secretsmanager:TagResource", "secretsmanager:UntagResource",
+                 "secretsmanager:ValidateResourcePolicy"]
+SECRET_NEVER_FOR_ADMINS = ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+                           "secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage",
+                           "secretsmanager:RotateSecret", "secretsmanager:PutResourcePolicy",
+                           "secretsmanager:DeleteResourcePolicy", "secretsmanager:ReplicateSecretToRegions",
+                           "secretsmanager:StopReplicationToReplica"]
+KEY_MANAGE = ["kms:CancelKeyDeletion", "kms:DescribeKey", "kms:DisableKey", "kms:EnableKey", "kms:EnableKeyRotation",
+              "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListGrants", "kms:ListKeyPolicies",
+              "kms:ListResourceTags", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
+              "kms:UntagResource", "kms:UpdateKeyDescription"]
+KEY_NEVER_FOR_ADMINS = ["kms:PutKeyPolicy", "kms:CreateGrant", "kms:DisableKeyRotation", "kms:Decrypt", "kms:Encrypt",
+                        "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:ImportKeyMaterial"]
+VIA = {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+
+
+@pytest.fixture(scope="module")
+def production():
+    config = yaml.safe_load((PROJECT_DIR / "stacks" / "Pulumi.production.yaml").read_text())["config"]
+    account = config["app-secrets:adminPrincipals"][0].split(":")[4]
+    run = run_program("production", mocks=AwsMocks(region="us-east-1", account_id=account))
+    return config, account, {k: v for k, v in secret_accesses(run).items() if v.key_policy is not None}
+
+
+def allowed(principal, actions, arn, policy, key=False, context=None):
+    return {a for a in actions if evaluate(principal, a, arn, resource_policy=policy, key_policy=key,
+                                           context=context).allowed}
+
+
+def test_named_admins_manage_secrets_and_keys_but_never_touch_values(production):
+    config, account, accesses = production
+    admin = Principal(config["app-secrets:adminPrincipals"][0])
+    for name, access in accesses.items():
+        assert allowed(admin, SECRET_MANAGE, access.arn, access.policy) == set(SECRET_MANAGE), name
+        assert allowed(admin, SECRET_NEVER_FOR_ADMINS, access.arn, access.policy) == set(), name
+        assert allowed(admin, KEY_MANAGE, access.key_arn, access.key_policy, True) == set(KEY_MANAGE), name
+        for context in (None, VIA):
+            assert allowed(admin, KEY_NEVER_FOR_ADMINS, access.key_arn, access.key_policy, True, context) == set(), name
+
+
+def test_the_deployer_administers_keys_and_uses_them_only_through_secrets_manager(production):
+    config, account, accesses = production
+    deployer = Principal(config["app-secrets:deployerPrincipals"][0])
+    for name, access in accesses.items():
+        assert allowed(deployer, [*KEY_MANAGE, "kms:PutKeyPolicy", "kms:DisableKeyRotation"], access.key_arn,
+                       access.key_policy, True) == {*KEY_MANAGE, "kms:PutKeyPolicy", "kms:DisableKeyRotation"}, name
+        assert allowed(deployer, ["kms:Decrypt", "kms:GenerateDataKey"], access.key_arn, access.key_policy, True,
+                       VIA) == {"kms:Decrypt", "kms:GenerateDataKey"}, name
+        assert allowed(deployer, ["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"],
+                       access.key_arn, access.key_policy, True) == set(), name
+
+
+def test_the_account_keeps_the_key_policy_through_iam_only(production):
+    """Break-glass: an IAM administrator of the account may rewrite a key policy (audited); a role
+    without such an IAM policy may not, and nobody gets crypto or grants that way."""
+    config, account, accesses = production
+    iam_admin = Principal(f"arn:aws:iam::{account}:role/break-glass", [{"Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}])
+    nobody = Principal(f"arn:aws:iam::{account}:role/nobody")
+    for name, access in accesses.items():
+        assert allowed(iam_admin, ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"], access.key_arn, access.key_policy,
+                       True) == {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"}, name
+        assert allowed(nobody, ["kms:PutKeyPolicy", "kms:DescribeKey"], access.key_arn, access.key_policy, True) == set()
+        assert allowed(iam_admin, ["kms:CreateGrant", "kms:Decrypt"], access.key_arn, access.key_policy, True) == set()
+
+
+def test_a_read_write_principal_writes_new_values_but_never_moves_stages(production):
+    config, account, accesses = production
+    writer_arn = config["app-secrets:secrets"]["example-prismic"]["readwritePrincipals"][0]
+    writer = Principal(writer_arn)
+    access = accesses["example-prismic"]
+    assert allowed(writer, ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
+                            "secretsmanager:PutSecretValue"], access.arn, access.policy) == {
+        "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"}
+    assert allowed(writer, ["secretsmanager:UpdateSecretVersionStage", "secretsmanager:UpdateSecret",
+                            "secretsmanager:DeleteSecret"], access.arn, access.policy) == set()
+    assert allowed(writer, ["kms:Decrypt", "kms:GenerateDataKey"], access.key_arn, access.key_policy, True,
+                   VIA) == {"kms:Decrypt", "kms:GenerateDataKey"}

@@ -1,0 +1,111 @@
+"""The two dynamic providers decide when the engine calls them again: what their diff, check and
+create answer (pure calls on the providers; the merge against moto is in test_day2.py)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from app_secrets.key_merge import (UNKNOWN, KmsKeyGuardProvider, MergeError, SecretKeysProvider, key_change_problem,
+                                   merge_keys)
+
+ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:web-AbCdEf"
+OTHER_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:web2-AbCdEf"
+KEY = "arn:aws:kms:us-east-1:000000000000:key/old"
+NEW_KEY = "arn:aws:kms:us-east-1:000000000000:key/new"
+
+
+def test_secret_keys_diff_follows_the_key_names_and_the_secret():
+    provider = SecretKeysProvider()
+    olds = {"secret_id": ARN, "key_names": ["A", "B"], "region": "us-east-1"}
+    assert provider.diff("id", olds, {**olds, "key_names": ["B", "A"]}).changes is False
+    assert provider.diff("id", olds, {**olds, "key_names": ["A"]}).changes is True
+    assert provider.diff("id", olds, {**olds, "key_names": []}).changes is True
+    assert provider.diff("id", {**olds, "key_names": None}, {**olds, "key_names": ["A"]}).changes is True
+    # The same keys on another secret (the Secret was replaced): merge into the new one.
+    moved = provider.diff("id", olds, {**olds, "secret_id": OTHER_ARN})
+    assert moved.changes is True
+    assert moved.replaces == [] and moved.delete_before_replace is False
+
+
+def test_the_key_guard_reports_a_changed_key_and_nothing_else():
+    guard = KmsKeyGuardProvider()
+    props = {"secret_name": "web", "kms_key_id": KEY}
+    assert guard.diff("id", props, dict(props)).changes is False
+    assert guard.diff("id", props, {**props, "kms_key_id": NEW_KEY}).changes is True
+    assert guard.diff("id", props, {**props, "kms_key_id": UNKNOWN}).changes is True
+    created = guard.create(props)
+    assert created.id == "web|kms-key" and created.outs == props
+    assert guard.update("web|kms-key", props, {**props, "secret_name": "web"}).outs == props
+    assert guard.check(props, dict(props)).failures == []
+    assert guard.check(None, props).failures == []
+    assert [f.property for f in guard.check(props, {**props, "kms_key_id": NEW_KEY}).failures] == ["kms_key_id"]
+
+
+def test_the_key_change_message_names_both_keys_or_a_key_not_created_yet():
+    message = key_change_problem("web", KEY, NEW_KEY)
+    assert message.startswith("secret web: its KMS key would change from " + KEY + " to " + NEW_KEY)
+    assert f"from {KEY} to a key not created yet" in key_change_problem("web", KEY, UNKNOWN)
+    assert f"from {KEY} to a key not created yet" in key_change_problem("web", KEY, None)
+    assert key_change_problem("web", "", NEW_KEY) is None
+
+
+@pytest.fixture
+def sm(moto_endpoint, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_endpoint)
+    return boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=moto_endpoint)
+
+
+def test_a_retried_merge_writes_one_version(sm):
+    """The version token is derived from the base version and the added keys: a retry after a lost
+    answer writes nothing new, and the new version's JSON holds the old keys plus the new ones."""
+    arn = sm.create_secret(Name="web", SecretString=json.dumps({"A": "hand"}))["ARN"]
+    base = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    first = merge_keys(sm, arn, {"A": "", "B": "new"})
+    assert first == {"present_keys": ["A", "B"], "added_keys": ["B"], "extra_keys": []}
+    after = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    assert len(after) == len(base) + 1
+    # Replay the same request against the same base version: same token, so no second version.
+    (new_version,) = set(after) - set(base)
+    (base_version,) = set(base)
+    sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=base_version,
+                                   RemoveFromVersionId=new_version)
+    merge_keys(sm, arn, {"A": "", "B": "new"})
+    assert set(sm.describe_secret(SecretId=arn)["VersionIdsToStages"]) == set(after)
+    assert json.loads(sm.get_secret_value(SecretId=arn, VersionId=new_version)["SecretString"]) == \
+        {"A": "hand", "B": "new"}
+
+
+def test_a_secret_without_a_current_value_is_refused_by_name(sm):
+    arn = sm.create_secret(Name="empty")["ARN"]
+    with pytest.raises(MergeError, match=f"secret {arn} has no current value"):
+        merge_keys(sm, arn, {"A": ""})
+    sm.put_secret_value(SecretId=arn, SecretString=json.dumps(["not", "an", "object"]))
+    with pytest.raises(MergeError, match=r"not a JSON object.*\(keys A, B\)"):
+        merge_keys(sm, arn, {"B": "", "A": ""})
+
+
+def test_the_program_registers_the_merge_with_secret_values_and_sorted_key_names():
+    from tests.helpers import SIG_KEY, SIG_SECRET
+    from tooling.offline import run_program
+
+    run = run_program("dev")
+    merges = run.by_type("pulumi-python:dynamic/app-secrets:SecretKeys")
+    guards = run.by_type("pulumi-python:dynamic/app-secrets:KmsKeyGuard")
+    assert merges and guards
+    for reg in merges:
+        assert "values" in reg.additional_secret_outputs
+        assert reg.raw_inputs["values"].get(SIG_KEY) == SIG_SECRET
+        assert reg.inputs["key_names"] == sorted(reg.inputs["key_names"]) and reg.inputs["key_names"]
+        assert reg.inputs["secret_id"].startswith("arn:aws:secretsmanager:") and reg.inputs["region"]
+    for reg in guards:
+        assert reg.inputs["secret_name"] and reg.inputs["kms_key_id"]
+
+
+def test_the_provider_talks_to_the_secrets_region():
+    from app_secrets.key_merge import _client
+
+    assert _client("eu-west-1").meta.region_name == "eu-west-1"
+    assert _client("ap-southeast-2").meta.region_name == "ap-southeast-2"
