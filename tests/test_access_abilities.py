@@ -69,15 +69,19 @@ def test_the_deployer_administers_keys_and_uses_them_only_through_secrets_manage
 
 
 def test_the_account_keeps_the_key_policy_through_iam_only(production):
-    """Break-glass: an IAM administrator of the account may rewrite a key policy (audited); a role
-    without such an IAM policy may not, and nobody gets crypto or grants that way."""
+    """The account delegates key administration to IAM, but not the key policy itself: since issue 16
+    only the deployer, the root user and break-glass principals may rewrite it (a Deny), so an IAM
+    administrator keeps e.g. ScheduleKeyDeletion and loses PutKeyPolicy; a role without such an IAM
+    policy gets neither, and nobody gets crypto or grants that way."""
     config, account, accesses = production
-    iam_admin = Principal(f"arn:aws:iam::{account}:role/break-glass", [{"Statement": [
+    iam_admin = Principal(f"arn:aws:iam::{account}:role/some-admin", [{"Statement": [
         {"Effect": "Allow", "Action": "*", "Resource": "*"}]}])
     nobody = Principal(f"arn:aws:iam::{account}:role/nobody")
+    root = Principal(f"arn:aws:iam::{account}:root")
     for name, access in accesses.items():
         assert allowed(iam_admin, ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"], access.key_arn, access.key_policy,
-                       True) == {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"}, name
+                       True) == {"kms:ScheduleKeyDeletion"}, name
+        assert "kms:PutKeyPolicy" in allowed(root, ["kms:PutKeyPolicy"], access.key_arn, access.key_policy, True), name
         assert allowed(nobody, ["kms:PutKeyPolicy", "kms:DescribeKey"], access.key_arn, access.key_policy, True) == set()
         assert allowed(iam_admin, ["kms:CreateGrant", "kms:Decrypt"], access.key_arn, access.key_policy, True) == set()
 

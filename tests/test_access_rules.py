@@ -140,8 +140,9 @@ def test_an_operator_the_evaluator_does_not_know_is_an_error_not_a_guess():
 
 def test_the_request_carries_the_principal_and_its_tags():
     context = request_context(Principal(ROLE, tags={"team": "web"}), {"kms:ViaService": "x"})
+    # A role's request is not an AWS service's: the Denies of issue 16 skip service principals by this key.
     assert context == {"aws:PrincipalArn": ROLE, "aws:PrincipalAccount": ACCOUNT, "aws:PrincipalTag/team": "web",
-                       "kms:ViaService": "x"}
+                       "aws:PrincipalIsAWSService": "false", "kms:ViaService": "x"}
 
 
 def test_abilities_need_their_own_actions():
