@@ -65,7 +65,10 @@ FAULTS = [
      'if entry.get("strategy") == "alternating-users" and alternate == username:', "if False:",
      "tests/test_config_boundaries.py::test_alternating_users_need_an_alternate_that_differs"),
     ("rotateImmediately default flipped", CONFIG,
-     'rotation.get("rotateImmediately", True)', 'rotation.get("rotateImmediately", False)',
+     '                                  schedule_expression=schedule,\n'
+     '                                  rotate_immediately=bool(rotation.get("rotateImmediately", True))),',
+     '                                  schedule_expression=schedule,\n'
+     '                                  rotate_immediately=bool(rotation.get("rotateImmediately", False))),',
      "tests/test_config_boundaries.py::test_rotation_defaults_rotate_immediately_and_every_30_days"),
     ("booleans accepted as integers", SCHEMA,
      "if isinstance(value, bool) or not isinstance(value, int):", "if not isinstance(value, int):",

@@ -75,7 +75,8 @@ def everyone(run, config: dict, account: str) -> dict[str, Principal]:
     for arn in sorted(named):
         found[f"named {arn}"] = Principal(arn, [ADMIN_STAR])
     for name, principal in rotation_roles(run, account).items():
-        found[f"rotation role {name}"] = Principal(principal.arn, [*principal.identity_policies, ADMIN_STAR])
+        found[f"rotation role {name}"] = Principal(principal.arn, [*principal.identity_policies, ADMIN_STAR],
+                                                   context=principal.context)
     return found
 
 
