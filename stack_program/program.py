@@ -297,6 +297,9 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             kms_deletion_window_in_days=settings.kms_deletion_window_in_days,
             context=context,
             protect=settings.protect,
+            break_glass_principals=list(settings.break_glass_principals),
+            code_signing_config_arn=settings.code_signing_config_arn,
+            permissions_boundary=settings.permissions_boundary_arn,
         ))
         resolve_login_roles[login.key](component.rotation_role_arn)
         built[login.key] = component

@@ -471,3 +471,15 @@ def test_adopt_an_rds_admin_login_into_databases(capsys, aws, project, landscape
     assert "password" not in merge.inputs["key_names"] and "DATABASE_URL" not in merge.inputs["key_names"]
     assert SecretKeysProvider().create(engine_props(merge)).outs["added_keys"] == []
     assert every_version(sm) == before_values
+
+
+def test_adopt_says_a_kept_live_policy_carries_none_of_the_operator_denies(capsys, aws, project, landscape):
+    """Issue 16 puts Deny statements in every built secret and key policy; an adopted entry keeps its
+    live policies verbatim instead (issue 17), so it has none of them until adopted.secretPolicy and
+    keyPolicy are deleted. adopt says so per secret; a secret with neither policy is not named."""
+    code, out, err = adopt(capsys, aws, project, "--secret", "api-credentials", "--secret", "console/stripe")
+    assert code == 0, err
+    assert ("api-credentials: its live secret policy and key policy are kept verbatim (adopted.secretPolicy, "
+            "adopted.keyPolicy), without this project's operator Denies; delete them from the entry to switch "
+            "to the built policies") in out
+    assert "console-stripe: its live" not in out

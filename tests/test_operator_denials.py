@@ -138,3 +138,29 @@ def test_stack_config_break_glass_code_signing_and_boundary_reach_the_resources(
         statement = next(s for s in json.loads(reg.inputs["policy"])["Statement"]
                          if s["Sid"] == "DenyKeyPolicyChangesExceptDeployer")
         assert BREAK_GLASS in statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+
+
+def test_break_glass_code_signing_and_boundary_reach_an_application_login_too():
+    """Issue 20's logins create their own secret, key, rotation role and function: the stack's
+    breakGlassPrincipals, codeSigningConfigArn and permissionsBoundaryArn (issue 16) hold there too
+    (a review deploy role may create roles only under its boundary)."""
+    import json
+
+    from tooling.offline import AwsMocks, run_program
+    csc = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"
+    run = run_program("dev", mocks=AwsMocks(region="us-east-1", account_id=ACCOUNT),
+                      config_override={"breakGlassPrincipals": [BREAK_GLASS], "codeSigningConfigArn": csc,
+                                       "permissionsBoundaryArn": BOUNDARY,
+                                       "logins": {"web-login": {"database": "example-db", "username": "web"}}})
+    login = [r for r in run.registrations if "RdsPostgresLogin" in r.urn]
+    roles = [r for r in login if r.type == "aws:iam/role:Role"]
+    functions = [r for r in login if r.type == "aws:lambda/function:Function"]
+    assert roles and all(r.inputs.get("permissionsBoundary") == BOUNDARY for r in roles)
+    assert functions and all(f.inputs.get("codeSigningConfigArn") == csc for f in functions)
+    policies_ = [r for r in login if r.type == "aws:secretsmanager/secretPolicy:SecretPolicy"]
+    keys = [r for r in login if r.type == "aws:kms/key:Key"]
+    assert policies_ and keys
+    for reg, sid in [*((p, "DenyUpdateExceptDeployer") for p in policies_),
+                     *((k, "DenyKeyPolicyChangesExceptDeployer") for k in keys)]:
+        statement = next(s for s in json.loads(reg.inputs["policy"])["Statement"] if s["Sid"] == sid)
+        assert BREAK_GLASS in statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"], reg.name

@@ -114,3 +114,12 @@ def test_read_policy_role_tags_and_database_urls_per_app():
     assert found == ["databases.a-db: environment variable DATABASE_URL is also given by secrets.a-url; both are "
                      "read by app a (readPolicies.a): expected each variable once per app, so rename one or move "
                      "it to another read policy"]
+
+
+def test_the_config_reference_has_a_row_for_every_top_level_key():
+    """Keys added by parallel issues (logins: issue 20) each get a row in README's Config reference."""
+    from stack_program.config import TOP_LEVEL
+
+    readme = (PROJECT_DIR / "README.md").read_text()
+    reference = readme[readme.index("## Config reference"):]
+    assert [key for key in TOP_LEVEL if f"| `{key}` |" not in reference] == []

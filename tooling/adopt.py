@@ -443,6 +443,16 @@ def cmd_adopt(args: argparse.Namespace) -> int:
             else:
                 entries[key] = stack_entry(secret, args.type, reading)
             report += [f"{key}: {line}" for line in reading.unexpressed + secret.notes]
+            kept = [name for name, live in (("secret policy", secret.secret_policy),
+                                            ("key policy", secret.kms_key_id and secret.key_policy)) if live]
+            if kept:
+                # Issue 16's Denies are part of the built policies only.
+                fields = ", ".join(f"adopted.{f}" for f, live in (("secretPolicy", secret.secret_policy),
+                                                                  ("keyPolicy", secret.kms_key_id and secret.key_policy))
+                                   if live)
+                report.append(f"{key}: its live {' and '.join(kept)} {'are' if len(kept) > 1 else 'is'} kept "
+                              f"verbatim ({fields}), without this project's operator Denies; delete "
+                              f"{'them' if len(kept) > 1 else 'it'} from the entry to switch to the built policies")
             if secret.rotation:
                 report.append(f"{key}: {secret.rotation}")
             if not secret.secret_policy:

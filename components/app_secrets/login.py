@@ -101,6 +101,11 @@ class RdsPostgresLoginArgs:
     context: Optional[AwsContext] = None
     protect: bool = False
     cluster_identifier: Optional[str] = None
+    # issue 16, as on the admin login: exempt from the operator Denies, Lambda code signing, the
+    # rotation role's permissions boundary.
+    break_glass_principals: Sequence[pulumi.Input[str]] = ()
+    code_signing_config_arn: Optional[str] = None
+    permissions_boundary: Optional[str] = None
 
 
 class RdsPostgresLogin(pulumi.ComponentResource):
@@ -168,6 +173,8 @@ class RdsPostgresLogin(pulumi.ComponentResource):
             kms_deletion_window_in_days=args.kms_deletion_window_in_days,
             context=context,
             protect=args.protect,
+            break_glass_principals=args.break_glass_principals,
+            permissions_boundary=args.permissions_boundary,
         ), opts=child)
         assert secret.rotation_role is not None
         master_access = aws.iam.RolePolicy(
@@ -226,6 +233,7 @@ class RdsPostgresLogin(pulumi.ComponentResource):
             security_group_ids=group_ids if args.vpc_id else [],
             tags=args.tags,
             log_retention_in_days=args.log_retention_in_days,
+            code_signing_config_arn=args.code_signing_config_arn,
             context=context,
         ), opts=child)
 
