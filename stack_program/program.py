@@ -256,11 +256,8 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             permissions_boundary=settings.permissions_boundary_arn,
         ), evolution.database_options(db.aliases))
 
-    databases = {db.key: db for db in settings.databases}
-    for login in settings.logins:
-        admin, db = built[login.database], databases[login.database]
-        handler, layers = archives
-        component = RdsPostgresLogin(login.key, RdsPostgresLoginArgs(
+    def build_login(login, admin, db, handler, layers):
+        return RdsPostgresLogin(login.key, RdsPostgresLoginArgs(
             identifier=None if login.cluster else login.identifier,
             cluster_identifier=login.identifier if login.cluster else None,
             admin_secret_arn=admin.secret_arn,
@@ -301,6 +298,18 @@ def build(settings: cfg.StackSettings) -> dict[str, Any]:
             code_signing_config_arn=settings.code_signing_config_arn,
             permissions_boundary=settings.permissions_boundary_arn,
         ))
+
+    databases = {db.key: db for db in settings.databases}
+    for login in settings.logins:
+        admin, db = built[login.database], databases[login.database]
+        handler, layers = archives
+        try:
+            component = build_login(login, admin, db, handler, layers)
+        except BaseException:
+            # The admin's readers wait for this role's ARN: resolve it, or the run would wait forever
+            # instead of reporting the error.
+            resolve_login_roles[login.key](pulumi.Output.from_input(None))
+            raise
         resolve_login_roles[login.key](component.rotation_role_arn)
         built[login.key] = component
 

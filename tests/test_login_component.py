@@ -148,3 +148,17 @@ def test_an_rds_managed_master_password_is_refused_before_anything_is_registered
     assert path in message and "RDS already manages and rotates the master password" in message
     assert "rds!" in message and "--no-manage-master-user-password" in message
     assert mocks.created == []  # nothing registered
+
+
+def test_a_login_on_a_vpc_database_plans_with_narrow_egress():
+    """staging's database runs in a VPC: the login's rotation function gets its own group whose
+    database port goes only to the database's group (issue 16's narrow egress). This run used to
+    raise inside the login, while the admin's readers waited for the login role's ARN, and hang."""
+    for stack in ("staging", "production"):
+        run = run_program(stack, config_override={"logins": {"web-login": {"database": "example-db",
+                                                                           "username": "web"}}})
+        group = run.find("aws:ec2/securityGroup:SecurityGroup", "web-login-rotation")
+        database, https = group.inputs["egress"]
+        assert database["securityGroups"] and "cidrBlocks" not in database, stack
+        assert https["fromPort"] == 443
+        assert run.outputs["secrets"]["web-login"]["rotationRoleArn"]

@@ -193,7 +193,10 @@ class RdsPostgresLogin(pulumi.ComponentResource):
             group = aws.ec2.SecurityGroup(
                 f"{resource_name}-rotation", name=naming.iam_name(f"{secret_name}-rotation"),
                 description=f"Rotation function of secret {secret_name}", vpc_id=args.vpc_id,
-                egress=rotation_egress(database.port, args.database_security_group_id),
+                # The database port only to the database's group, else only inside the VPC (issue 16).
+                egress=rotation_egress(database.port, args.database_security_group_id,
+                                       "" if args.database_security_group_id else aws.ec2.get_vpc_output(
+                                           id=args.vpc_id, opts=pulumi.InvokeOptions(parent=self)).cidr_block),
                 tags=dict(args.tags) or None, opts=child)
             group_ids.append(group.id)
             if args.database_security_group_id:
