@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from tooling.offline import SECRET_SIG, OfflineRun
+import yaml
+
+from tooling.offline import FAKE_ACCOUNT_ID, PROJECT_DIR, SECRET_SIG, OfflineRun
 
 SIG_KEY, SIG_SECRET = next(iter(SECRET_SIG.items()))
 
@@ -78,3 +80,16 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+def stack_config(stack: str) -> dict:
+    """The `config:` map of an example stack file, as written."""
+    return yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def stack_account(config: dict) -> str:
+    """The account the stack file's principals live in (the plan's mock account otherwise)."""
+    for value in json.dumps(config).split('"'):
+        if value.startswith("arn:aws:iam::"):
+            return value.split(":")[4]
+    return FAKE_ACCOUNT_ID

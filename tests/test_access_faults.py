@@ -15,6 +15,7 @@ from app_secrets import policies
 from tooling.access import Principal, SecretAccess, can, evaluate, secret_accesses
 from tooling.offline import (DEPLOYER_ROLE, FAKE_ACCOUNT_ID, PROJECT_DIR, AwsMocks, load_project, load_stack,
                              run_program)
+from tests.helpers import stack_account, stack_config
 
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "111111111111"
@@ -23,17 +24,6 @@ ADMIN_STAR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action
 KMS_CRYPTO = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
               "kms:GenerateDataKeyPair", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:CreateGrant"]
 STACKS = ["dev", "staging", "production", "pr"]
-
-
-def stack_config(stack: str) -> dict:
-    return yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-
-
-def stack_account(config: dict) -> str:
-    for value in json.dumps(config).split('"'):
-        if value.startswith("arn:aws:iam::"):
-            return value.split(":")[4]
-    return FAKE_ACCOUNT_ID
 
 
 def run_stack(stack: str, config_override: dict | None = None):

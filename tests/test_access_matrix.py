@@ -13,6 +13,7 @@ from aws_managed_policies import MANAGED_POLICIES
 from tooling.access import (OPERATOR_ABILITIES, Principal, access_summary, can, can_read_after_re_key,
                             replica_accesses, secret_accesses)
 from tooling.offline import AwsMocks, DEPLOYER_ROLE, FAKE_ACCOUNT_ID, PROJECT_DIR, run_program
+from tests.helpers import stack_account, stack_config
 
 ADMIN_STAR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 # What a pull request could write into a review stack's read policy: every secret, every key.
@@ -70,18 +71,6 @@ EXPECTED_READS = {
         "deployer":               "Y",
         "review-stack role":      "Y"}},
 }
-
-
-def stack_config(stack: str) -> dict:
-    return yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-
-
-def stack_account(config: dict) -> str:
-    """The account the stack file's principals live in (the plan's mock account otherwise)."""
-    for value in json.dumps(config).split('"'):
-        if value.startswith("arn:aws:iam::"):
-            return value.split(":")[4]
-    return FAKE_ACCOUNT_ID
 
 
 def function_of_role(run, account: str, role_name: str) -> str:
