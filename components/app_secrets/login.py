@@ -41,7 +41,7 @@ import pulumi_random as random
 
 from . import naming, policies, tls
 from .context import AwsContext
-from .rds import DatabaseEndpoint, database_url, rotation_egress
+from .rds import DatabaseEndpoint, database_url, rotation_security_group
 from .rotation_function import ArchiveLike, SecretRotationFunction, SecretRotationFunctionArgs
 from .secret import KmsKeyRef, Secret, SecretArgs
 from .secret_settings import ReplicaRegion
@@ -190,20 +190,11 @@ class RdsPostgresLogin(pulumi.ComponentResource):
         ingress: list[pulumi.Resource] = []
         self.function_security_group_id = None
         if args.vpc_id:
-            group = aws.ec2.SecurityGroup(
-                f"{resource_name}-rotation", name=naming.iam_name(f"{secret_name}-rotation"),
-                description=f"Rotation function of secret {secret_name}", vpc_id=args.vpc_id,
-                # The database port only to the database's group, else only inside the VPC (issue 16).
-                egress=rotation_egress(database.port, args.database_security_group_id,
-                                       "" if args.database_security_group_id else aws.ec2.get_vpc_output(
-                                           id=args.vpc_id, opts=pulumi.InvokeOptions(parent=self)).cidr_block),
-                tags=dict(args.tags) or None, opts=child)
+            group, rules = rotation_security_group(
+                self, resource_name, secret_name, vpc_id=args.vpc_id, port=database.port,
+                database_group_id=args.database_security_group_id, tags=args.tags)
             group_ids.append(group.id)
-            if args.database_security_group_id:
-                ingress.append(aws.vpc.SecurityGroupIngressRule(
-                    f"{resource_name}-rotation-to-db", security_group_id=args.database_security_group_id,
-                    referenced_security_group_id=group.id, ip_protocol="tcp", from_port=database.port,
-                    to_port=database.port, description=f"Rotation function of secret {secret_name}", opts=child))
+            ingress.extend(rules)
             self.function_security_group_id = group.id
         variables: dict[str, pulumi.Input[str]] = {
             "ROTATION_STRATEGY": "alternating-users",

@@ -193,6 +193,41 @@ def rotation_egress(port: pulumi.Input[int], database_group_id: Optional[str], v
     return [database, https]
 
 
+def rotation_security_group(parent: pulumi.Resource, resource_name: str, secret_name: str, *, vpc_id: str,
+                            port: pulumi.Input[int], database_group_id: Optional[str], tags: Mapping[str, str],
+                            endpoint_group_id: Optional[pulumi.Input[str]] = None
+                            ) -> tuple[aws.ec2.SecurityGroup, list[pulumi.Resource]]:
+    """A rotation function's own group in the VPC (egress: rotation_egress; without the database's
+    group the database port stays inside the VPC's CIDR), and the database group's rule letting it in.
+    Shared by the admin login and application logins, so both keep the same narrow egress."""
+    child = pulumi.ResourceOptions(parent=parent)
+    vpc_cidr = "" if database_group_id else aws.ec2.get_vpc_output(
+        id=vpc_id, opts=pulumi.InvokeOptions(parent=parent)).cidr_block
+    group = aws.ec2.SecurityGroup(
+        f"{resource_name}-rotation",
+        name=naming.iam_name(f"{secret_name}-rotation"),
+        description=f"Rotation function of secret {secret_name}",
+        vpc_id=vpc_id,
+        egress=rotation_egress(port, database_group_id, vpc_cidr, endpoint_group_id),
+        tags=dict(tags) or None,
+        opts=child,
+    )
+    ingress: list[pulumi.Resource] = []
+    if database_group_id:
+        # Let the function reach the database: its group in, on the database's port.
+        ingress.append(aws.vpc.SecurityGroupIngressRule(
+            f"{resource_name}-rotation-to-db",
+            security_group_id=database_group_id,
+            referenced_security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"Rotation function of secret {secret_name}",
+            opts=child,
+        ))
+    return group, ingress
+
+
 class RdsPostgresAdminLogin(pulumi.ComponentResource):
     TYPE = "app-secrets:databases:RdsPostgresAdminLogin"
 
@@ -321,31 +356,12 @@ class RdsPostgresAdminLogin(pulumi.ComponentResource):
             if args.vpc_id:
                 endpoint_group = self._endpoint_group(resource_name, secret_name, args) \
                     if endpoint == "create" else None
-                vpc_cidr = "" if args.database_security_group_id else aws.ec2.get_vpc_output(
-                    id=args.vpc_id, opts=pulumi.InvokeOptions(parent=self)).cidr_block
-                group = aws.ec2.SecurityGroup(
-                    f"{resource_name}-rotation",
-                    name=naming.iam_name(f"{secret_name}-rotation"),
-                    description=f"Rotation function of secret {secret_name}",
-                    vpc_id=args.vpc_id,
-                    egress=rotation_egress(database.port, args.database_security_group_id, vpc_cidr,
-                                           endpoint_group.id if endpoint_group else None),
-                    tags=dict(args.tags) or None,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
+                group, rules = rotation_security_group(
+                    self, resource_name, secret_name, vpc_id=args.vpc_id, port=database.port,
+                    database_group_id=args.database_security_group_id, tags=args.tags,
+                    endpoint_group_id=endpoint_group.id if endpoint_group else None)
                 group_ids.append(group.id)
-                if args.database_security_group_id:
-                    # Let the function reach the database: its group in, on the instance's port.
-                    ingress.append(aws.vpc.SecurityGroupIngressRule(
-                        f"{resource_name}-rotation-to-db",
-                        security_group_id=args.database_security_group_id,
-                        referenced_security_group_id=group.id,
-                        ip_protocol="tcp",
-                        from_port=database.port,
-                        to_port=database.port,
-                        description=f"Rotation function of secret {secret_name}",
-                        opts=pulumi.ResourceOptions(parent=self),
-                    ))
+                ingress.extend(rules)
                 self.function_security_group_id = group.id
                 if endpoint == "create":
                     assert endpoint_group is not None
