@@ -13,9 +13,12 @@ Operators come from two places:
 
 Each fault is applied to a scratch copy of the repository (never to the work tree: a run that is
 stopped leaves nothing behind), and tests run there with `-x` in a fresh interpreter: those that
-execute the mutated statement (coverage.py, one dynamic context per test function, from one run of
-the module's test list), or the whole list for module- and class-level code (it runs at import).
-A line no test executes in-process counts as survived without a run.
+execute the mutated statement, or the whole list for module- and class-level code (it runs at
+import). Which tests execute a line comes from one run of the module's test list under coverage.py,
+with contexts named by mutation/contexts.py: a test's phases and fixtures, the import of a test file,
+and every Python process a test starts (the scratch copy has its own `.venv` that imports the
+mutated module first, so a dynamic provider process launched as the engine launches it runs the
+fault too). A line no test executes counts as survived without a run.
 A fault is caught when the tests fail (or hang past the timeout). The faults are shuffled with a
 fixed seed and run until the time budget of the module is spent, so two runs with the same budget
 and seed try the same faults first (that is how before and after are compared).
@@ -51,25 +54,31 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 # tests of behaviour: the JSON-schema snapshot (tests/test_stack_schema.py) is left out on purpose.
 MODULES: dict[str, list[str]] = {
     "components/app_secrets/policies.py": [
-        "tests/test_access_faults.py", "tests/test_access_abilities.py", "tests/test_access_matrix.py",
-        "tests/test_access.py", "tests/test_components.py", "tests/test_rds_component.py"],
+        "tests/test_access_faults.py", "tests/test_operator_denials.py", "tests/test_review_boundary.py",
+        "tests/test_access_abilities.py", "tests/test_access_matrix.py", "tests/test_access.py",
+        "tests/test_components.py", "tests/test_rds_component.py", "tests/test_login_component.py"],
     "tooling/access.py": [
         "tests/test_access.py", "tests/test_access_rules.py", "tests/test_access_faults.py",
-        "tests/test_access_abilities.py", "tests/test_access_matrix.py"],
+        "tests/test_operator_denials.py", "tests/test_review_boundary.py", "tests/test_access_abilities.py",
+        "tests/test_access_matrix.py"],
     "stack_program/config.py": [
-        "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_day2.py",
-        "tests/test_corpus.py"],
+        "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stack_checks.py", "tests/test_stacks.py",
+        "tests/test_day2.py", "tests/test_corpus.py"],
     "stack_program/schema.py": [
-        "tests/test_schema_specs.py", "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stacks.py", "tests/test_corpus.py"],
+        "tests/test_schema_specs.py", "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stack_checks.py",
+        "tests/test_stacks.py", "tests/test_corpus.py"],
     "components/app_secrets/key_merge.py": [
-        "tests/test_key_merge_providers.py", "tests/test_day2.py"],
+        "tests/test_key_merge_providers.py", "tests/test_dynamic_provider_process.py", "tests/test_day2.py"],
     "rotation/postgres_admin/rotation_secret.py": [
         "tests/rotation/test_rotation_secret.py", "tests/rotation/test_login_format.py",
         "tests/rotation/test_handler_settings.py",
-        "tests/rotation/test_hostile_pending.py", "tests/rotation/test_rotation_handler.py"],
+        "tests/rotation/test_hostile_pending.py", "tests/rotation/test_rotation_handler.py",
+        "tests/rotation/test_rotation_login.py", "tests/rotation/test_rotation_tls.py"],
     "rotation/postgres_admin/lambda_function.py": [
         "tests/rotation/test_handler_settings.py", "tests/rotation/test_hostile_pending.py",
-        "tests/rotation/test_handler_logs.py", "tests/rotation/test_rotation_handler.py"],
+        "tests/rotation/test_handler_logs.py", "tests/rotation/test_rotation_handler.py",
+        "tests/rotation/test_rotation_login.py", "tests/rotation/test_rotation_tls.py",
+        "tests/rotation/test_rotation_operations.py"],
 }
 
 # cosmic-ray operators used (core/<name>): one swap per comparison towards its boundary or its
@@ -275,49 +284,85 @@ def scratch_copy(rev: str | None) -> Path:
     if (ROOT / "build").is_dir():   # PostgreSQL servers of the version matrix (make pg-matrix)
         shutil.rmtree(target / "build", ignore_errors=True)
         (target / "build").symlink_to(ROOT / "build")
+    _overlay_virtualenv(target)
     return target
 
 
+def _overlay_virtualenv(scratch: Path) -> None:
+    """`<scratch>/.venv`: a virtualenv that imports `app_secrets` from the scratch copy first and
+    everything else from the project's `.venv`. Processes the tests start without PYTHONPATH (the
+    dynamic provider process, launched as the engine launches it, with the project's `.venv`) then
+    run the mutated module too; with the project's `.venv` they would run the work tree's."""
+    venv = scratch / ".venv"
+    subprocess.run([str(PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    project_site = subprocess.run([str(PYTHON), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                  check=True, capture_output=True, text=True).stdout.strip()
+    overlay_site = subprocess.run([str(venv / "bin" / "python"), "-c",
+                                   "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                  check=True, capture_output=True, text=True).stdout.strip()
+    # .pth files run in name order: the scratch components go on sys.path before the project's
+    # site-packages, whose own .pth (the editable app_secrets, coverage's subprocess hook) follow.
+    Path(overlay_site, "00_mutation_scratch.pth").write_text(
+        f"{scratch / 'components'}\nimport site; site.addsitedir({project_site!r})\n", encoding="utf-8")
+
+
+def _python(scratch: Path) -> str:
+    return str(scratch / ".venv" / "bin" / "python")
+
+
 def _env(scratch: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{scratch / 'components'}{os.pathsep}{scratch}", "PYTHONDONTWRITEBYTECODE": "1"}
+    return {**os.environ, "PYTHONPATH": f"{scratch / 'components'}{os.pathsep}{scratch}{os.pathsep}{scratch / 'mutation'}",
+            "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def covering_tests(scratch: Path, module: str, tests: list[str]) -> tuple[dict[int, set[str]], float]:
-    """Run the module's tests once under coverage.py with one dynamic context per test function:
-    {line: test node ids that executed it}, and how long the run took (it must pass)."""
+def covering_tests(scratch: Path, module: str, tests: list[str]) -> tuple[dict[int, set[str]], float, dict[str, float]]:
+    """Run the module's tests once under coverage.py, in this process and in every Python process
+    they start, with contexts named by mutation/contexts.py: {line: the test node ids to run when a
+    fault is on that line}, and how long the run took (it must pass).
+
+    A line run by one test (its call, setup, teardown or function-scoped fixtures) selects that test.
+    A line run at the import of a test file or in a module- or class-scoped fixture (whose result the
+    file's later tests use) selects that file. A line run in a session fixture or outside any test
+    (a conftest's import) selects every test of the module's list."""
     import coverage
 
     data_file, rc_file = scratch / ".mutation-coverage", scratch / ".mutation-coveragerc"
-    rc_file.write_text(f"[run]\ndynamic_context = test_function\ninclude = {scratch / module}\n", encoding="utf-8")
-    command = [str(PYTHON), "-m", "coverage", "run", f"--rcfile={rc_file}", f"--data-file={data_file}",
-               "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
+    rc_file.write_text(f"[run]\ndata_file = {data_file}\nparallel = true\nsigterm = true\n"
+                       f"include = {scratch / module}\ncontext = ${{MUTATION_CONTEXT}}\n", encoding="utf-8")
+    durations_file = scratch / ".mutation-durations.json"
+    env = {**_env(scratch), "COVERAGE_PROCESS_START": str(rc_file), "MUTATION_CONTEXT": "",
+           "MUTATION_DURATIONS": str(durations_file)}
+    command = [_python(scratch), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "contexts", *tests]
     started = time.monotonic()
-    result = subprocess.run(command, cwd=scratch, env=_env(scratch), capture_output=True, text=True)
+    result = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
     if result.returncode != 0:
-        raise RuntimeError(f"{module}: the unmutated tests do not pass:\n{result.stdout[-3000:]}")
-    data = coverage.CoverageData(basename=str(data_file))
-    data.read()
-    files = {Path(t).stem: t for t in tests}
+        raise RuntimeError(f"{module}: the unmutated tests do not pass:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+    combined = coverage.Coverage(data_file=str(data_file), config_file=str(rc_file))
+    combined.combine(keep=False)
+    data = combined.get_data()
     by_line: dict[int, set[str]] = {}
     for line, contexts in data.contexts_by_lineno(str(scratch / module)).items():
+        selected = by_line.setdefault(line, set())
         for context in contexts:
-            if not context:   # import time (module level): no test of its own
-                continue
-            test_module, _, qualname = context.rpartition(".") if context.count(".") == 1 else \
-                _split_context(context, files)
-            if test_module.split(".")[-1] in files:
-                by_line.setdefault(line, set()).add(f"{files[test_module.split('.')[-1]]}::{qualname.replace('.', '::')}")
-    return by_line, seconds
+            phase, _, node = _context(context)
+            test_file = node.split("::")[0]
+            if test_file not in tests or phase in ("fixture-session", "fixture-package"):
+                selected.update(tests)
+            elif phase in ("setup", "call", "teardown", "fixture-function"):
+                selected.add(node)
+            else:   # import of the test file, a module- or class-scoped fixture
+                selected.add(test_file)
+    durations: dict[str, float] = json.loads(durations_file.read_text(encoding="utf-8"))
+    for node, took in list(durations.items()):
+        durations[node.split("::")[0]] = durations.get(node.split("::")[0], 0.0) + took
+    return by_line, seconds, durations
 
 
-def _split_context(context: str, files: dict[str, str]) -> tuple[str, str, str]:
-    """'tests.test_x.TestY.test_z' -> ('tests.test_x', '.', 'TestY.test_z'), by the known test files."""
-    parts = context.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        if parts[i - 1] in files:
-            return ".".join(parts[:i]), ".", ".".join(parts[i:])
-    return context, "", ""
+def _context(context: str) -> tuple[str, str, str]:
+    """'call tests/x.py::test_y' -> ('call', ' ', 'tests/x.py::test_y'). A subprocess's context is its
+    static one (the test's, from MUTATION_CONTEXT); in the test process it is the dynamic one."""
+    return context.split("|")[-1].partition(" ")
 
 
 def _statement_lines(code: str, line: int) -> tuple[int, int] | None:
@@ -337,9 +382,15 @@ def _statement_lines(code: str, line: int) -> tuple[int, int] | None:
     return best
 
 
+def _whole_files(selected) -> list[str]:
+    """A test file in the selection stands for all of its tests: drop its single node ids."""
+    files = {node for node in selected if "::" not in node}
+    return [node for node in selected if "::" not in node or node.split("::")[0] not in files]
+
+
 def run_tests(scratch: Path, tests: list[str], timeout: float) -> tuple[str, float]:
     env = _env(scratch)
-    command = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    command = [_python(scratch), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
     started = time.monotonic()
     try:
         result = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout)
@@ -359,7 +410,7 @@ def run_module(scratch: Path, module: str, tests: list[str], budget: float, seed
     tests = [t for t in tests if (scratch / t).exists()]
     mutants = all_mutants(module, code)
     random.Random(seed).shuffle(mutants)
-    by_line, baseline = covering_tests(scratch, module, tests)
+    by_line, baseline, durations = covering_tests(scratch, module, tests)
     timeout = max(60.0, 2 * baseline)
     started = time.monotonic()
     seen: set[str] = set()
@@ -375,8 +426,9 @@ def run_module(scratch: Path, module: str, tests: list[str], budget: float, seed
             if span is None:   # module or class level: runs at import, so every test of the module
                 selected = tests
             else:
-                selected = sorted(set().union(*(by_line.get(n, set()) for n in range(span[0], span[1] + 1))),
-                                  key=lambda node: (tests.index(node.split("::")[0]), node))
+                # The quickest first: -x stops at the first failure.
+                selected = sorted(_whole_files(set().union(*(by_line.get(n, set()) for n in range(span[0], span[1] + 1)))),
+                                  key=lambda node: (durations.get(node, 0.0), node))
             if not selected:
                 mutant.outcome = "survived"   # no test runs this line
                 print(f"  {mutant.outcome:8} {module}:{mutant.line} {mutant.operator} (no test runs it)", flush=True)

@@ -228,13 +228,14 @@ def test_kms_key_guard_over_grpc(provider, serialized):
 
 def test_a_python_consumer_without_app_secrets_cannot_run_them(tmp_path, serialized, aws_env):
     """A consumer's own virtualenv has pulumi but not this library (pulumi/pulumi#5455)."""
-    import sysconfig
+    import pulumi
 
     venv = tmp_path / ".venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = next(venv.glob("lib/python*/site-packages"))
-    # pulumi and its dependencies, but none of this project's .pth files (its editable install).
-    (site / "shared.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # pulumi and its dependencies (the site-packages pulumi was imported from), but none of this
+    # project's .pth files (its editable install): a path line in a .pth runs no .pth of that folder.
+    (site / "shared.pth").write_text(str(Path(pulumi.__file__).resolve().parent.parent) + "\n")
     consumer = Provider(tmp_path, {"toolchain": "uv", "virtualenv": ".venv"}, _env(aws_env))
     try:
         assert consumer.plugin.port, consumer.plugin.output

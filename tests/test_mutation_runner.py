@@ -45,3 +45,60 @@ def test_cosmic_ray_operators_cover_boundaries_and_module_level_code():
     assert code.replace(">=", ">") in made
     assert code.replace("LIMIT = 5", "LIMIT = 6") in made
     assert all(run._compiles(source) for source in made)
+
+
+TARGET = '''def at_import():
+    return 1
+
+
+def in_module_fixture():
+    return 2
+
+
+def in_a_test():
+    return 3
+
+
+def in_a_subprocess():
+    return 4
+'''
+
+TESTS = {
+    "test_import.py": "import target\nVALUE = target.at_import()\n\n\ndef test_value():\n    assert VALUE == 1\n\n\n"
+                      "def test_unrelated():\n    pass\n",
+    "test_fixture.py": "import pytest\nimport target\n\n\n@pytest.fixture(scope='module')\ndef made():\n"
+                       "    return target.in_module_fixture()\n\n\ndef test_first(made):\n    assert made == 2\n\n\n"
+                       "def test_second():\n    assert target.in_a_test() == 3\n",
+    # The child runs the scratch virtualenv's python without PYTHONPATH, as the engine runs a plugin.
+    "test_child.py": "import os, subprocess, sys\nfrom pathlib import Path\n\n\ndef test_child():\n"
+                     "    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}\n"
+                     "    python = Path(__file__).resolve().parent.parent / '.venv' / 'bin' / 'python'\n"
+                     "    code = 'import target; assert target.in_a_subprocess() == 4'\n"
+                     "    subprocess.run([str(python), '-c', code], env=env, check=True)\n",
+}
+
+
+def test_a_line_selects_the_tests_that_run_it_at_import_in_fixtures_and_in_processes_they_start(tmp_path):
+    """Lines run at a test file's import or in a module fixture select that file; a line run in a
+    process a test starts (with the scratch copy's own virtualenv, no PYTHONPATH) selects that test."""
+    import shutil
+
+    run = runner()
+    (tmp_path / "components").mkdir()
+    (tmp_path / "components" / "target.py").write_text(TARGET, encoding="utf-8")
+    (tmp_path / "mutation").mkdir()
+    shutil.copy(ROOT / "mutation" / "contexts.py", tmp_path / "mutation" / "contexts.py")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    for name, text in TESTS.items():
+        (tmp_path / "tests" / name).write_text(text, encoding="utf-8")
+    run._overlay_virtualenv(tmp_path)
+    tests = [f"tests/{name}" for name in TESTS]
+    by_line, _, seconds = run.covering_tests(tmp_path, "components/target.py", tests)
+    line = {name: TARGET.splitlines().index(f"def {name}():") + 2 for name in
+            ("at_import", "in_module_fixture", "in_a_test", "in_a_subprocess")}
+    assert by_line[line["at_import"]] == {"tests/test_import.py"}
+    assert by_line[line["in_module_fixture"]] == {"tests/test_fixture.py"}
+    assert by_line[line["in_a_test"]] == {"tests/test_fixture.py::test_second"}
+    assert by_line[line["in_a_subprocess"]] == {"tests/test_child.py::test_child"}
+    assert set(seconds) >= {"tests/test_child.py::test_child", "tests/test_import.py"}   # quickest tried first
