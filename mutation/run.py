@@ -56,7 +56,8 @@ MODULES: dict[str, list[str]] = {
     "components/app_secrets/policies.py": [
         "tests/test_access_faults.py", "tests/test_operator_denials.py", "tests/test_review_boundary.py",
         "tests/test_access_abilities.py", "tests/test_access_matrix.py", "tests/test_access.py",
-        "tests/test_components.py", "tests/test_rds_component.py", "tests/test_login_component.py"],
+        "tests/test_components.py", "tests/test_rds_component.py", "tests/test_login_component.py",
+        "tests/test_policy_summary.py"],
     "tooling/access.py": [
         "tests/test_access.py", "tests/test_access_rules.py", "tests/test_access_faults.py",
         "tests/test_operator_denials.py", "tests/test_review_boundary.py", "tests/test_access_abilities.py",

@@ -251,3 +251,36 @@ def test_a_secret_policy_override_with_the_same_sid_replaces_the_grant():
                                                  extra_documents=[extra])
         assert not evaluate(Principal(old_reader), "secretsmanager:GetSecretValue", SECRET, resource_policy=merged).allowed
         assert evaluate(Principal(new_reader), "secretsmanager:GetSecretValue", SECRET, resource_policy=merged).allowed
+
+
+def test_the_shared_review_key_serves_every_reader_and_writer_in_its_partition_only():
+    """shared_key_policy (review stacks): each secret's readers decrypt and writers encrypt through
+    Secrets Manager of the stack's partition (here AWS China: amazonaws.com.cn); admins, the
+    break-glass role and the deployer keep what a secret's own key gives them."""
+    root, account = "arn:aws-cn:iam::123456789012:root", "123456789012"
+    role = lambda name: f"arn:aws-cn:iam::{account}:role/{name}"  # noqa: E731
+    key = f"arn:aws-cn:kms:cn-north-1:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    doc = policies.shared_key_policy(admin_principals=[role("admin")], account_root_arn=root, region="cn-north-1",
+                                     deployer_principals=[role("deployer")], read_principals=[role("reader")],
+                                     readwrite_principals=[role("writer")], dns_suffix="amazonaws.com.cn",
+                                     break_glass_principals=[role("break-glass")])
+    via = {"kms:ViaService": "secretsmanager.cn-north-1.amazonaws.com.cn"}
+    use = lambda who, action, ctx=via: evaluate(  # noqa: E731
+        Principal(role(who), [ADMIN_STAR]), action, key, resource_policy=doc, key_policy=True, context=ctx).allowed
+    assert use("reader", "kms:Decrypt") and not use("reader", "kms:GenerateDataKey")
+    assert use("writer", "kms:Decrypt") and use("writer", "kms:GenerateDataKey")
+    assert not use("reader", "kms:Decrypt", {"kms:ViaService": "secretsmanager.cn-north-1.amazonaws.com"})
+    assert not use("writer", "kms:Decrypt", {})
+    assert not use("admin", "kms:PutKeyPolicy") and use("break-glass", "kms:PutKeyPolicy")
+    assert use("deployer", "kms:PutKeyPolicy")
+
+
+def test_a_decrypt_policy_decrypts_with_its_own_key_only():
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    other = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/9999abcd-12ab-34cd-56ef-1234567890ab"
+    delegating = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}]}
+    holder = Principal(f"arn:aws:iam::{ACCOUNT}:role/consumer", [policies.decrypt_policy(key)])
+    assert evaluate(holder, "kms:Decrypt", key, resource_policy=delegating, key_policy=True).allowed
+    assert not evaluate(holder, "kms:Decrypt", other, resource_policy=delegating, key_policy=True).allowed
+    assert not evaluate(holder, "kms:Encrypt", key, resource_policy=delegating, key_policy=True).allowed

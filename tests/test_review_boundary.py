@@ -11,7 +11,7 @@ import pytest
 from parliament import analyze_policy_string
 
 from app_secrets import policies
-from tooling.access import Principal, can, can_read_after_re_key, secret_accesses
+from tooling.access import Principal, can, can_read_after_re_key, evaluate, secret_accesses
 from tooling.offline import DEPLOYER_ROLE, FAKE_ACCOUNT_ID, AwsMocks, run_program
 
 ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -72,7 +72,6 @@ def test_the_bounded_deploy_role_still_deploys_its_own_review_stack():
 
 
 def test_the_boundary_keeps_itself_and_roles_it_creates_bounded():
-    from tooling.access import evaluate
     role = deployers(bounded=True)["review-deployer"]
     own_role = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/review-deployer"
     new_role = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/x-pr-7-rotation"
@@ -102,3 +101,65 @@ def test_the_boundary_is_a_valid_managed_policy():
     # Authorization Reference); the Allow * that a boundary starts from draws the rest.
     unknown = [f for f in findings if f[0].startswith(("UNKNOWN", "MALFORMED", "INVALID"))]
     assert unknown == [], unknown
+
+
+# Actions on existing resources of each type (Service Authorization Reference: the actions whose
+# resource type is Secret, key, function, security-group, role), written out here as the spec the
+# boundary answers to: each one is denied on a long-lived resource and allowed on an ephemeral one.
+A = f"arn:aws:{{}}:us-east-1:{FAKE_ACCOUNT_ID}:{{}}"
+ON_EXISTING = {
+    A.format("secretsmanager", "secret:app/db-AbCdEf"): [
+        "secretsmanager:CancelRotateSecret", "secretsmanager:DeleteResourcePolicy", "secretsmanager:DeleteSecret",
+        "secretsmanager:GetResourcePolicy", "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds",
+        "secretsmanager:PutResourcePolicy", "secretsmanager:PutSecretValue",
+        "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:ReplicateSecretToRegions",
+        "secretsmanager:RestoreSecret", "secretsmanager:RotateSecret", "secretsmanager:StopReplicationToReplica",
+        "secretsmanager:TagResource", "secretsmanager:UntagResource", "secretsmanager:UpdateSecret",
+        "secretsmanager:UpdateSecretVersionStage", "secretsmanager:ValidateResourcePolicy"],
+    A.format("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"): [
+        "kms:CancelKeyDeletion", "kms:CreateGrant", "kms:Decrypt", "kms:DisableKey", "kms:DisableKeyRotation",
+        "kms:EnableKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:ScheduleKeyDeletion", "kms:TagResource",
+        "kms:UntagResource", "kms:UpdateKeyDescription"],
+    A.format("lambda", "function:app-rotation"): [
+        "lambda:AddPermission", "lambda:DeleteFunction", "lambda:InvokeFunction", "lambda:TagResource",
+        "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"],
+    A.format("ec2", "security-group/sg-0123456789abcdef0"): [
+        "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress", "ec2:ModifySecurityGroupRules"],
+    f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/app-rotation": [
+        "iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PassRole",
+        "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole"],
+}
+CREATES = {"secretsmanager:CreateSecret": "*", "kms:CreateKey": "*",
+           "lambda:CreateFunction": A.format("lambda", "function:app-pr-7-rotation")}
+TAG = f"aws:ResourceTag/{policies.EPHEMERAL_TAG_KEY}"
+
+
+def test_each_action_on_a_long_lived_resource_is_denied_and_allowed_on_an_ephemeral_one():
+    role = deployers(bounded=True)["review-deployer"]
+    for resource, actions in ON_EXISTING.items():
+        for action in actions:
+            assert not evaluate(role, action, resource).allowed, (action, "untagged")
+            assert not evaluate(role, action, resource, context={TAG: "false"}).allowed, (action, "tag false")
+            assert evaluate(role, action, resource, context={TAG: "true"}).allowed, (action, "ephemeral")
+
+
+def test_it_creates_only_what_it_tags_ephemeral():
+    role = deployers(bounded=True)["review-deployer"]
+    request_tag = f"aws:RequestTag/{policies.EPHEMERAL_TAG_KEY}"
+    for action, resource in CREATES.items():
+        assert not evaluate(role, action, resource).allowed, action
+        assert not evaluate(role, action, resource, context={request_tag: "false"}).allowed, action
+        assert evaluate(role, action, resource, context={request_tag: "true"}).allowed, action
+    # Users, groups and their credentials: never, tagged or not.
+    for action in ("iam:AttachGroupPolicy", "iam:AttachUserPolicy", "iam:PutGroupPolicy", "iam:PutUserPolicy",
+                   "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"):
+        for tags in ({}, {TAG: "true"}):
+            assert not evaluate(role, action, f"arn:aws:iam::{FAKE_ACCOUNT_ID}:user/alice", context=tags).allowed
+    # The boundary itself: no new version, no deletion, and no role sheds it.
+    for action in ("iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                   "iam:SetDefaultPolicyVersion"):
+        assert not evaluate(role, action, BOUNDARY_ARN, context={TAG: "true"}).allowed, action
+    assert not evaluate(role, "iam:DeleteRolePermissionsBoundary", f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/x-pr-7",
+                        context={TAG: "true"}).allowed

@@ -43,6 +43,10 @@ def test_accepted_logins(changes):
     ({"ssl": 1}, "key 'ssl' must be a boolean"),
     ({"sslmode": "always"}, "key 'sslmode' must be one of disable, allow, prefer, require, verify-ca, verify-full"),
     ({"engine": ...}, "missing key(s) engine in the secret JSON"),
+    ({"readerHost": ""}, "key 'readerHost' must be a non-empty string"),
+    ({"readerHost": 5}, "key 'readerHost' must be a non-empty string"),
+    ({"masterarn": 5}, "key 'masterarn' must be the ARN of the master user's secret"),
+    ({"masterarn": "admin-secret"}, "key 'masterarn' must be the ARN of the master user's secret"),
 ])
 def test_refused_logins_name_the_key_and_the_version(changes, message):
     with pytest.raises(rs.SecretFormatError) as error:
@@ -65,9 +69,13 @@ def test_not_an_object_or_not_json():
 ])
 def test_the_ssl_key(ssl, default, expected):
     assert rs.effective_sslmode({**LOGIN, "ssl": ssl}, default) == expected
-    # The refused downgrade is reported (the handler logs it as a warning), never applied.
+    # The refused downgrade is reported (the handler logs it as a warning), never applied; a true
+    # `ssl` (AWS's templates: any of 1/true/yes/on) asks for TLS, which no mode here lacks.
     if str(ssl).strip().lower() in ("false", "0", "no"):
         assert rs.ignored_downgrade({**LOGIN, "ssl": ssl}, default) == "disable"
+    else:
+        assert rs.requested_sslmode({**LOGIN, "ssl": ssl}) == "require"
+        assert rs.ignored_downgrade({**LOGIN, "ssl": ssl}, default) is None
 
 
 def test_connection_parameters_pin_what_matters():

@@ -34,6 +34,8 @@ def test_database_url_defaults_and_ipv6():
     ({"ssl": False}, "verify-full", "verify-full", "disable"),      # ... never weaken
     ({"ssl": "false"}, "require", "require", "disable"),
     ({"sslmode": "require"}, "verify-full", "verify-full", "require"),
+    ({"sslmode": "verify-full"}, "verify-full", "verify-full", None),   # the same mode: nothing ignored
+    ({"sslmode": "prefer"}, "allow", "prefer", None),
     ({"ssl": "true", "sslmode": "disable"}, "verify-ca", "verify-ca", "disable"),
 ])
 def test_effective_sslmode_is_a_floor(extra, default, expected, ignored):
