@@ -47,6 +47,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from equivalent import why_equivalent  # noqa: E402  (mutation/equivalent.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
@@ -440,11 +443,17 @@ def run_module(scratch: Path, module: str, tests: list[str], budget: float, seed
                   f"{mutant.seconds:.0f} s)", flush=True)
     finally:
         path.write_text(code, encoding="utf-8")
-    ran = [m for m in mutants if m.outcome and m.outcome != "duplicate"]
+    for m in mutants:
+        if m.outcome == "survived" and why_equivalent(module, m.operator, m.before, m.after):
+            m.outcome = "equivalent"
+    ran = [m for m in mutants if m.outcome and m.outcome not in ("duplicate", "equivalent")]
     caught = [m for m in ran if m.outcome in ("caught", "timeout")]
     return {"module": module, "tests": tests, "baseline_seconds": round(baseline, 1), "total": len(mutants),
             "ran": len(ran), "caught": len(caught),
             "survivors": [{k: v for k, v in asdict(m).items() if k != "source"} for m in ran if m.outcome == "survived"],
+            "equivalent": [{"line": m.line, "operator": m.operator, "before": m.before, "after": m.after,
+                            "why": why_equivalent(module, m.operator, m.before, m.after)}
+                           for m in mutants if m.outcome == "equivalent"],
             "outcomes": [[m.line, m.operator, m.outcome] for m in ran],
             "by_operator": _by_operator(ran)}
 
@@ -461,11 +470,16 @@ def _by_operator(ran: list[Mutant]) -> dict[str, list[int]]:
 def markdown(label: str, results: list[dict], budget: float, seed: int, rev: str | None) -> str:
     lines = [f"# Mutation run `{label}`", "",
              f"Tests from {'commit ' + rev if rev else 'the work tree'}; budget {budget:.0f} s per module; seed {seed}.", "",
+             "Caught / run leaves out the equivalent faults (mutation/equivalent.py, listed below with why).", "",
              "| module | caught / run | % | faults generated | tests run (-x) |", "|---|---|---|---|---|"]
     for r in results:
         pct = f"{100 * r['caught'] / r['ran']:.0f}%" if r["ran"] else "-"
         lines.append(f"| {r['module']} | {r['caught']}/{r['ran']} | {pct} | {r['total']} | {' '.join(r['tests'])} |")
     for r in results:
+        if r.get("equivalent"):
+            lines += ["", f"## Equivalent faults in {r['module']} (not counted)", ""]
+            lines += [f"- line {e['line']}, {e['operator']}: `{e['before']}` -> `{e['after']}`: {e['why']}"
+                      for e in r["equivalent"]]
         if r["survivors"]:
             lines += ["", f"## Surviving faults in {r['module']}", ""]
             lines += [f"- line {s['line']}, {s['operator']}: `{s['before']}` -> `{s['after']}`" for s in r["survivors"]]

@@ -102,3 +102,15 @@ def test_a_line_selects_the_tests_that_run_it_at_import_in_fixtures_and_in_proce
     assert by_line[line["in_a_test"]] == {"tests/test_fixture.py::test_second"}
     assert by_line[line["in_a_subprocess"]] == {"tests/test_child.py::test_child"}
     assert set(seconds) >= {"tests/test_child.py::test_child", "tests/test_import.py"}   # quickest tried first
+
+
+def test_each_equivalent_fault_named_is_one_the_runner_makes():
+    """A stale entry (its line rewritten) would excuse nothing, but would claim a fault that no longer exists."""
+    run = runner()
+    from equivalent import EQUIVALENT   # mutation/ is on sys.path once run.py is loaded
+
+    for module, operator, before, after, why in EQUIVALENT:
+        code = (ROOT / module).read_text(encoding="utf-8")
+        made = [m for m in run.all_mutants(module, code) if m.operator == operator]
+        assert any(m.materialize(code) and (m.before, m.after) == (before, after) for m in made), (module, before)
+        assert why
