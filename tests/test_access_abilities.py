@@ -98,3 +98,27 @@ def test_a_read_write_principal_writes_new_values_but_never_moves_stages(product
                             "secretsmanager:DeleteSecret"], access.arn, access.policy) == set()
     assert allowed(writer, ["kms:Decrypt", "kms:GenerateDataKey"], access.key_arn, access.key_policy, True,
                    VIA) == {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_whoever_may_change_a_rotation_functions_code_or_pass_its_role_holds_change_code(production):
+    """change-code by either route, on what the plan registers: lambda:UpdateFunctionCode or
+    lambda:UpdateFunctionConfiguration on the secret's own function, or iam:PassRole on its role."""
+    from tooling.access import can
+
+    config, account, accesses = production
+    rotating = {k: v for k, v in accesses.items() if v.rotation_function_arn}
+    assert rotating
+    for name, access in rotating.items():
+        assert access.rotation_role_arn and access.rotation_role_arn.startswith(f"arn:aws:iam::{account}:role/")
+        grants = {
+            "lambda:UpdateFunctionCode": access.rotation_function_arn,
+            "lambda:UpdateFunctionConfiguration": access.rotation_function_arn,
+            "iam:PassRole": access.rotation_role_arn,
+        }
+        for action, resource in grants.items():
+            holder = Principal(f"arn:aws:iam::{account}:role/ops",
+                               [{"Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}])
+            assert can(holder, "change-code", access).allowed, (name, action)
+        other_function = {"Statement": [{"Effect": "Allow", "Action": "lambda:*",
+                                         "Resource": f"{access.rotation_function_arn}-other"}]}
+        assert not can(Principal(f"arn:aws:iam::{account}:role/ops", [other_function]), "change-code", access).allowed

@@ -187,3 +187,54 @@ def test_the_summary_names_who_reads_writes_and_administers():
                        "readableByAnyIamPrincipal": False}
     managed = access_summary(SecretAccess(SECRET, None, None, None, "us-east-1"))
     assert managed["read"] == managed["write"] == [ANY_IAM_PRINCIPAL] and managed["readableByAnyIamPrincipal"]
+
+
+def test_every_route_of_an_ability_counts_with_its_own_key_action():
+    """Write has two routes (PutSecretValue, and UpdateSecret with a SecretString), each needing
+    kms:GenerateDataKey through Secrets Manager; change-policy has two (put, delete)."""
+    key_policy = iam({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "kms:GenerateDataKey",
+                      "Resource": "*", "Condition": {"StringEquals": {
+                          "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}})
+    for action, ability in (("secretsmanager:PutSecretValue", "write"), ("secretsmanager:UpdateSecret", "write"),
+                            ("secretsmanager:PutResourcePolicy", "change-policy"),
+                            ("secretsmanager:DeleteResourcePolicy", "change-policy")):
+        me = Principal(ROLE, [iam(allow(action, SECRET))])
+        assert can(me, ability, SecretAccess(SECRET, None, KEY, key_policy, "us-east-1")).allowed, action
+        others = {"write": "change-policy", "change-policy": "write"}[ability]
+        assert not can(me, others, SecretAccess(SECRET, None, KEY, key_policy, "us-east-1")).allowed, action
+    # Without the key's data-key grant no write route holds.
+    decrypt_only = iam({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "kms:Decrypt", "Resource": "*"})
+    me = Principal(ROLE, [iam(allow(["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret"], SECRET))])
+    assert not can(me, "write", SecretAccess(SECRET, None, KEY, decrypt_only, "us-east-1")).allowed
+
+
+@pytest.mark.parametrize("named", [ACCOUNT, ROOT])
+def test_a_key_policy_naming_the_account_delegates_to_iam_in_either_form(named):
+    """`"AWS": "123456789012"` and `"AWS": "arn:aws:iam::123456789012:root"` mean the same: the key
+    trusts IAM policies of that account; neither names a caller directly."""
+    key_policy = iam({"Effect": "Allow", "Principal": {"AWS": named}, "Action": "kms:*", "Resource": "*"})
+    with_iam = Principal(ROLE, [iam(allow("kms:Decrypt", KEY))])
+    without_iam = Principal(ROLE)
+    assert evaluate(with_iam, "kms:Decrypt", KEY, resource_policy=key_policy, key_policy=True).reason == \
+        "key policy delegates to IAM, and IAM allows"
+    assert not evaluate(without_iam, "kms:Decrypt", KEY, resource_policy=key_policy, key_policy=True).allowed
+    stranger = Principal("arn:aws:iam::111111111111:role/app", [iam(allow("kms:Decrypt", KEY))])
+    assert not evaluate(stranger, "kms:Decrypt", KEY, resource_policy=key_policy, key_policy=True).allowed
+
+
+def test_the_re_key_route_to_plaintext_honours_resource_tag_conditions():
+    """can_read_after_re_key asks each step with the secret's tags: an IAM grant that needs
+    aws:ResourceTag/team=billing holds on a billing secret and on no other."""
+    from tooling.access import can_read_after_re_key
+
+    tagged = {"StringEquals": {"aws:ResourceTag/team": "billing"}}
+    me = Principal(ROLE, [iam(allow(["secretsmanager:UpdateSecret", "secretsmanager:RotateSecret"], SECRET),
+                              allow("secretsmanager:GetSecretValue", SECRET, Condition=tagged))])
+    billing = SecretAccess(SECRET, None, KEY, None, "us-east-1", tags={"team": "billing"})
+    other = SecretAccess(SECRET, None, KEY, None, "us-east-1", tags={"team": "search"})
+    assert can_read_after_re_key(me, billing).allowed
+    assert not can_read_after_re_key(me, other).allowed
+    # The secret's own policy takes part too: a Deny there stops the last step.
+    deny = iam({"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
+    assert not can_read_after_re_key(me, SecretAccess(SECRET, deny, KEY, None, "us-east-1",
+                                                      tags={"team": "billing"})).allowed

@@ -511,23 +511,20 @@ class Rotation:
             self._set_alternating(current, pending)
             return
 
-        # "Does AWSPENDING already log in?" comes first (AWS's order), except for single-user, where
-        # the user has one password: if AWSCURRENT logs in, AWSPENDING cannot, so asking first would
-        # cost a failed login on every rotation. The outcome is the same either way.
-        conn = acting = None
-        if self.settings.strategy == "single-user":
-            prepared, conn = self.prepared_login()
-            if not prepared:
-                conn = self.login(current, "AWSCURRENT")
-            acting = current
+        # Single-user from here (the other strategies returned above). AWS's templates ask "does
+        # AWSPENDING already log in?" first; here AWSCURRENT comes first, because the user has one
+        # password: if AWSCURRENT logs in, AWSPENDING cannot, so asking first would cost a failed
+        # login on every rotation. The outcome is the same either way.
+        prepared, conn = self.prepared_login()
+        if not prepared:
+            conn = self.login(current, "AWSCURRENT")
+        acting = current
         if conn is None:
             conn = self.login(pending, "AWSPENDING")
             if conn is not None:
                 conn.close()
                 logger.info("setSecret: AWSPENDING of secret %s already logs in; nothing to change", self.arn)
                 return
-        if conn is None and self.settings.strategy != "single-user":
-            conn, acting = self.login(current, "AWSCURRENT"), current
         if conn is None:
             # A retry after a half-finished rotation: the user may still hold the AWSPREVIOUS password.
             previous = self.get_optional_login(PREVIOUS)

@@ -74,6 +74,8 @@ def test_an_empty_exclude_list_excludes_nothing_and_blank_values_mean_default(en
     ("DB_CONNECT_TIMEOUT", "301", "environment variable DB_CONNECT_TIMEOUT must be between 1 and 300"),
     ("EXCLUDE_NUMBERS", "maybe", "environment variable EXCLUDE_NUMBERS must be true or false"),
     ("ALTERNATE_SET_ROLE", "2", "environment variable ALTERNATE_SET_ROLE must be true or false"),
+    ("GRANTS", '["GRANT SELECT ON t TO %s", "GRANT USAGE ON SCHEMA s"]',
+     "GRANTS[2] must contain %s where the user name goes"),   # numbered from 1, as people count
 ])
 def test_bad_settings_are_named(env, name, value, message):
     env.setenv(name, value)
@@ -102,6 +104,7 @@ def settings(**kw):
     ({}, "app", ("app", "app_alt")),
     ({}, "app_alt", ("app", "app_alt")),
     ({}, "_alt", ("_alt", "_alt_alt")),              # too short to be an alternate itself
+    ({}, "a_alt", ("a", "a_alt")),                   # the shortest that is one
     ({"primary": "app"}, "app_alt", ("app", "app_alt")),
     ({"primary": "app", "alternate": "app2"}, "app2", ("app", "app2")),
     ({"alternate": "other"}, "app", ("app", "other")),
