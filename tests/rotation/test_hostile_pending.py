@@ -122,3 +122,52 @@ def test_a_nul_character_in_a_login_is_refused_without_showing_it(key):
     with pytest.raises(rs.SecretFormatError, match="NUL") as refused:
         rs.parse_login(json.dumps(login), "secret x version AWSPENDING")
     assert SECRET_VALUE not in str(refused.value) and "secret x version AWSPENDING" in str(refused.value)
+
+
+@pytest.mark.parametrize("field, value", [("host", "localhost"), ("dbname", "postgres")])
+def test_a_previous_version_pointing_elsewhere_is_not_used_to_log_in(db, make_secret, sm_client, handler_env,
+                                                                    request, field, value):
+    """The single-user retry logs in with AWSPREVIOUS when AWSCURRENT no longer works. Whoever may
+    put a version can label it AWSPREVIOUS too: one naming another host or database (here another
+    name of the same server, and another database on it) is not used, so nothing changes. With
+    sslMode `require` (no host name check) the host guard alone stands in the way."""
+    handler_env.setenv("DB_SSLMODE", "require")
+    side = make_secret(db.login_secret())
+    out_of_band = "restored-" + SECRET_VALUE
+    sm_client.put_secret_value(SecretId=side.secret_id, SecretString=json.dumps(
+        db.login_secret(password=out_of_band, **{field: value})), VersionStages=["AWSPREVIOUS"])
+    token = side.begin()
+    side.step("createSecret", token)
+    assert side.value("AWSPREVIOUS")[field] == value
+    with db.superuser() as su:   # AWSCURRENT no longer logs in: the retry path
+        su.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(db.admin), sql.Literal(out_of_band)))
+    request.node.extra_sensitive = [SECRET_VALUE]
+    with pytest.raises(ValueError, match="unable to log in to the database with the AWSCURRENT or AWSPREVIOUS"):
+        side.step("setSecret", token)
+    pending = side.value("AWSPENDING", token)["password"]
+    assert db.can_login(db.admin, out_of_band) and not db.can_login(db.admin, pending)
+
+
+@pytest.mark.parametrize("field, value", [("host", "localhost"), ("dbname", "postgres")])
+def test_alternating_does_not_log_in_with_a_previous_version_pointing_elsewhere(
+        db, make_secret, sm_client, handler_env, request, field, value):
+    """Towards the alternate, when AWSCURRENT (the primary) no longer logs in, the alternate's own
+    AWSPREVIOUS is the fallback: one relabelled to another host or database is not used."""
+    handler_env.setenv("ROTATION_STRATEGY", "alternating-users")
+    handler_env.setenv("DB_SSLMODE", "require")   # no host name check: the guard alone decides
+    side = make_secret(db.login_secret())
+    side.rotate()
+    side.rotate()   # AWSCURRENT the primary again, AWSPREVIOUS the alternate (still valid)
+    previous = side.value("AWSPREVIOUS")
+    assert previous["username"] == db.admin + "_alt" and db.can_login(previous["username"], previous["password"])
+    sm_client.put_secret_value(SecretId=side.secret_id, SecretString=json.dumps({**previous, field: value}),
+                               VersionStages=["AWSPREVIOUS"])
+    with db.superuser() as su:   # the primary's password changed by hand: AWSCURRENT is dead
+        su.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(db.admin),
+                                                                sql.Literal("by-hand-" + SECRET_VALUE)))
+    token = side.begin()
+    side.step("createSecret", token)
+    request.node.extra_sensitive = [SECRET_VALUE]
+    with pytest.raises(ValueError, match="unable to log in to the database with the AWSCURRENT credentials"):
+        side.step("setSecret", token)
+    assert db.can_login(previous["username"], previous["password"])

@@ -228,6 +228,7 @@ def test_the_alternate_and_the_owner_role_get_the_primarys_memberships_with_the_
             assert conn.execute("SELECT pg_has_role(%s, 'USAGE')", (created,)).fetchone() == (False,)
         skipped = f"the primary cannot grant {joined} (no ADMIN option)"
         assert (skipped in caplog.text) == (db.pg.major >= 16)
+        assert ("the primary cannot grant" in caplog.text) == (db.pg.major >= 16)   # no warning about nothing
     finally:
         with db.superuser() as su:
             for role in (created, joined):
@@ -680,6 +681,23 @@ def test_logs_say_what_happened_without_values(db, make_secret, caplog):
 
 
 # --------------------------------------------------------------------------- warm execution environment
+
+def test_a_version_the_function_did_not_write_is_read_once_per_rotation(db, make_secret, handler):
+    """The first rotation of a value someone else wrote: every step needs AWSCURRENT, and the warm
+    environment asks Secrets Manager for it once."""
+    side = make_secret(db.login_secret())
+    reads = []
+    client = handler.secrets_client()
+    hook = lambda params, **_: reads.append(params.get("VersionStage"))  # noqa: E731
+    event = "before-parameter-build.secrets-manager.GetSecretValue"   # params as the caller gave them
+    client.meta.events.register(event, hook)
+    try:
+        side.rotate()
+    finally:
+        client.meta.events.unregister(event, hook)
+    assert reads.count("AWSCURRENT") == 1, reads
+    assert db.can_login(db.admin, side.value()["password"])
+
 
 def test_a_warm_environment_reads_no_version_twice(db, make_secret, handler):
     """Version values never change, so later steps reuse what earlier ones read or wrote: a second
