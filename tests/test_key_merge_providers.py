@@ -109,3 +109,66 @@ def test_the_provider_talks_to_the_secrets_region():
 
     assert _client("eu-west-1").meta.region_name == "eu-west-1"
     assert _client("ap-southeast-2").meta.region_name == "ap-southeast-2"
+
+
+def test_the_merged_value_is_written_with_sorted_keys_like_the_initial_one(sm):
+    """The program writes the initial value as json.dumps(sort_keys=True); the merge keeps that form,
+    so a retried merge over the same base sends the very same text."""
+    arn = sm.create_secret(Name="sorted", SecretString=json.dumps({"Z": "hand"}))["ARN"]
+    merge_keys(sm, arn, {"Z": "", "B": "new"})
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == '{"B": "new", "Z": "hand"}'
+
+
+@pytest.mark.parametrize("config, endpoint, attempts", [
+    ({}, "https://secretsmanager.us-east-1.amazonaws.com", None),
+    ({"aws:useFipsEndpoint": "true"}, "https://secretsmanager-fips.us-east-1.amazonaws.com", None),
+    ({"aws:useFipsEndpoint": "false"}, "https://secretsmanager.us-east-1.amazonaws.com", None),
+    ({"aws:useDualstackEndpoint": "true"}, "https://secretsmanager.us-east-1.api.aws", None),
+    ({"aws:useDualstackEndpoint": "false"}, "https://secretsmanager.us-east-1.amazonaws.com", None),
+    ({"aws:maxRetries": "5"}, "https://secretsmanager.us-east-1.amazonaws.com", 6),
+    ({"aws:endpoints": '[{"secretsmanager": "http://127.0.0.1:1"}]'}, "http://127.0.0.1:1", None),
+])
+def test_the_merge_reaches_the_endpoint_the_stack_config_chooses(config, endpoint, attempts, monkeypatch):
+    """Where the stack's aws provider would send the request (FIPS, dual-stack, a custom endpoint),
+    the merge sends it too, with the provider's retry count (maxRetries retries after the first try)."""
+    from app_secrets.key_merge import _client, aws_identity
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_USE_FIPS_ENDPOINT",
+                 "AWS_USE_DUALSTACK_ENDPOINT", "AWS_MAX_ATTEMPTS", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = _client(None, aws_identity({"aws:region": "us-east-1", **config}))
+    assert client.meta.endpoint_url == endpoint
+    assert client.meta.config.retries.get("total_max_attempts") == attempts
+
+
+# pulumi-aws provider settings that change neither the credentials nor where requests go
+# (tags, validation shortcuts, S3 addressing, user agent, client-side rate limits).
+WITHOUT_EFFECT = {"aws:defaultTags": '{"tags": {"team": "x"}}', "aws:ignoreTags": '{"keys": ["a"]}',
+                  "aws:skipCredentialsValidation": "true", "aws:skipMetadataApiCheck": "true",
+                  "aws:skipRegionValidation": "true", "aws:skipRequestingAccountId": "true",
+                  "aws:s3UsePathStyle": "true", "aws:s3UsEast1RegionalEndpoint": "regional",
+                  "aws:tagPolicyCompliance": "warning", "aws:userAgents": '["ci/1"]', "aws:retryMode": "standard",
+                  "aws:tokenBucketRateLimiterCapacity": "100", "aws:version": "7.0.0"}
+HONOURED = {"aws:profile": "ci", "aws:accessKey": "AKIA", "aws:secretKey": "s", "aws:token": "t",
+            "aws:stsRegion": "us-west-2", "aws:customCaBundle": "/ca.pem", "aws:sharedConfigFiles": '["/c"]',
+            "aws:sharedCredentialsFiles": '["/k"]', "aws:allowedAccountIds": '["111111111111"]',
+            "aws:forbiddenAccountIds": '["222222222222"]', "aws:maxRetries": "3", "aws:useFipsEndpoint": "true",
+            "aws:useDualstackEndpoint": "true", "aws:endpoints": '[{"sts": "http://sts"}]',
+            "aws:assumeRoles": '[{"roleArn": "arn:aws:iam::111111111111:role/deploy"}]'}
+
+
+@pytest.mark.parametrize("key", sorted(WITHOUT_EFFECT))
+def test_a_setting_without_effect_on_who_writes_is_accepted_and_ignored(key):
+    from app_secrets.key_merge import aws_identity
+
+    assert aws_identity({"aws:region": "us-east-1", key: WITHOUT_EFFECT[key]}) == {"region": "us-east-1"}
+
+
+@pytest.mark.parametrize("key", sorted(HONOURED))
+def test_each_honoured_setting_reaches_the_identity(key):
+    from app_secrets.key_merge import aws_identity
+
+    identity = aws_identity({"aws:region": "us-east-1", key: HONOURED[key]})
+    assert set(identity) == {"region", key.split(":", 1)[1]}
