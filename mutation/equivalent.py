@@ -6,6 +6,11 @@ Add one only with the argument that no input can tell the two apart."""
 
 from __future__ import annotations
 
+# A DiffResult keyword at its default: pulumi.dynamic sends only fields that are not None
+# (pulumi 3.x, pulumi/dynamic/__main__.py:130-133), and the proto defaults are an empty list and false.
+_DIFF_DEFAULTS = ("the engine receives the very same DiffResponse: None fields are left out of it, and the "
+                  "proto defaults of replaces and deleteBeforeReplace are an empty list and false")
+
 # (module, operator, line before, line after, why)
 EQUIVALENT: list[tuple[str, str, str, str, str]] = [
     ("rotation/postgres_admin/rotation_secret.py", "cosmic-ray ReplaceComparisonOperator_LtE_Lt",
@@ -13,6 +18,22 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
      "if requested is None or SSL_STRENGTH[requested] < SSL_STRENGTH[default]:",
      "when the two strengths are equal the modes are equal (one rank per mode), so returning the requested "
      "mode instead of the default returns the same string"),
+    ('components/app_secrets/key_merge.py', "runner drop keyword argument",
+     'return DiffResult(changes=changed, replaces=[], stables=["secret_id"], delete_before_replace=False)',
+     'return DiffResult(changes=changed, stables=["secret_id"], delete_before_replace=False)',
+     _DIFF_DEFAULTS),
+    ('components/app_secrets/key_merge.py', "runner drop keyword argument",
+     'return DiffResult(changes=changed, replaces=[], stables=["secret_id"], delete_before_replace=False)',
+     'return DiffResult(changes=changed, replaces=[], stables=["secret_id"])',
+     _DIFF_DEFAULTS),
+    ('components/app_secrets/key_merge.py', "runner drop keyword argument",
+     'return DiffResult(changes=olds.get("kms_key_id") != news.get("kms_key_id"), replaces=[],',
+     'return DiffResult(changes=olds.get("kms_key_id") != news.get("kms_key_id"),',
+     _DIFF_DEFAULTS),
+    ('components/app_secrets/key_merge.py', "runner drop keyword argument",
+     'return DiffResult(changes=olds.get("kms_key_id") != news.get("kms_key_id"), replaces=[], / delete_before_replace=False)',
+     'return DiffResult(changes=olds.get("kms_key_id") != news.get("kms_key_id"), replaces=[])',
+     _DIFF_DEFAULTS),
 ]
 
 

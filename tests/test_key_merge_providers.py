@@ -172,3 +172,21 @@ def test_each_honoured_setting_reaches_the_identity(key):
 
     identity = aws_identity({"aws:region": "us-east-1", key: HONOURED[key]})
     assert set(identity) == {"region", key.split(":", 1)[1]}
+
+
+@pytest.mark.parametrize("setting, ids, refused", [
+    ("aws:allowedAccountIds", '["123456789012"]', False), ("aws:allowedAccountIds", '["111111111111"]', True),
+    ("aws:forbiddenAccountIds", '["123456789012"]', True), ("aws:forbiddenAccountIds", '["111111111111"]', False),
+])
+def test_the_merge_checks_the_account_as_the_aws_provider_does(moto_endpoint, setting, ids, refused):
+    """aws:allowedAccountIds / aws:forbiddenAccountIds: the credentials' account (STS, moto's
+    123456789012 here) is checked before anything is written, and named in the refusal."""
+    from app_secrets.key_merge import aws_identity, aws_session
+
+    identity = aws_identity({"aws:region": "us-east-1", "aws:accessKey": "testing", "aws:secretKey": "testing",
+                             "aws:endpoints": json.dumps([{"sts": moto_endpoint}]), setting: ids})
+    if refused:
+        with pytest.raises(MergeError, match="^the stack's credentials act in account 123456789012, which "):
+            aws_session(identity)
+    else:
+        assert aws_session(identity).get_credentials().access_key == "testing"
