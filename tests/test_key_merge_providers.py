@@ -183,10 +183,13 @@ def test_the_merge_checks_the_account_as_the_aws_provider_does(moto_endpoint, se
     123456789012 here) is checked before anything is written, and named in the refusal."""
     from app_secrets.key_merge import aws_identity, aws_session
 
-    identity = aws_identity({"aws:region": "us-east-1", "aws:accessKey": "testing", "aws:secretKey": "testing",
-                             "aws:endpoints": json.dumps([{"sts": moto_endpoint}]), setting: ids})
+    identity = aws_identity({"aws:region": "us-east-1", "aws:accessKey": "testing", "aws:secretKey": "s3",
+                             "aws:token": "t0", "aws:endpoints": json.dumps([{"sts": moto_endpoint}]), setting: ids})
     if refused:
         with pytest.raises(MergeError, match="^the stack's credentials act in account 123456789012, which "):
             aws_session(identity)
     else:
-        assert aws_session(identity).get_credentials().access_key == "testing"
+        session = aws_session(identity)   # the static keys of the stack config, in its region
+        credentials = session.get_credentials()
+        assert (credentials.access_key, credentials.secret_key, credentials.token) == ("testing", "s3", "t0")
+        assert session.region_name == "us-east-1"
