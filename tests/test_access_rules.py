@@ -238,3 +238,26 @@ def test_the_re_key_route_to_plaintext_honours_resource_tag_conditions():
     deny = iam({"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
     assert not can_read_after_re_key(me, SecretAccess(SECRET, deny, KEY, None, "us-east-1",
                                                       tags={"team": "billing"})).allowed
+
+
+def test_rewriting_the_key_policy_is_a_change_policy_route_and_nothing_else():
+    key_policy = iam({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "kms:PutKeyPolicy", "Resource": "*"})
+    access = SecretAccess(SECRET, None, KEY, key_policy, "us-east-1")
+    me = Principal(ROLE)
+    assert can(me, "change-policy", access).reason == "kms:PutKeyPolicy: key policy names the principal"
+    for ability in ("read", "write", "re-key", "rotate", "administer"):
+        assert not can(me, ability, access).allowed, ability
+
+
+def test_policies_built_in_python_may_hold_tuples():
+    """Documents made by code (not parsed from JSON) may carry tuples where JSON has arrays."""
+    me = Principal(ROLE, [iam({"Effect": "Allow", "Action": ("kms:Encrypt", "secretsmanager:GetSecretValue"),
+                               "Resource": (KEY, SECRET)})])
+    assert evaluate(me, "secretsmanager:GetSecretValue", SECRET).allowed
+    assert not evaluate(me, "secretsmanager:PutSecretValue", SECRET).allowed
+
+
+def test_the_summary_names_everyone_when_a_policy_grants_to_star():
+    key_policy = iam({"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"})
+    summary = access_summary(SecretAccess(SECRET, None, KEY, key_policy, "us-east-1"))
+    assert summary["read"] == ["*"] and summary["write"] == []
