@@ -18,6 +18,9 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
      "if requested is None or SSL_STRENGTH[requested] < SSL_STRENGTH[default]:",
      "when the two strengths are equal the modes are equal (one rank per mode), so returning the requested "
      "mode instead of the default returns the same string"),
+    ("tooling/access.py", "runner drop keyword argument", "@dataclass(frozen=True)", "@dataclass()",
+     "Principal, Decision and SecretAccess are built once and only read: nothing assigns to a field or uses one "
+     "as a dict key or set member, so without frozen every evaluation is the same (frozen keeps it that way)"),
     ('components/app_secrets/key_merge.py', "runner drop keyword argument",
      'return DiffResult(changes=changed, replaces=[], stables=["secret_id"], delete_before_replace=False)',
      'return DiffResult(changes=changed, stables=["secret_id"], delete_before_replace=False)',
