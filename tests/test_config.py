@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app_secrets.secret_settings import RandomSettings
 from stack_program.config import parse_config
 from stack_program.schema import ConfigError
 
@@ -48,8 +49,10 @@ def test_good_config_parses_with_defaults():
     kinds = {s.key: s.kind for s in settings.secrets}
     assert kinds == {"rails": "random", "prismic": "user-managed", "smtp": "secret"}
     rails = next(s for s in settings.secrets if s.key == "rails")
-    assert rails.random_settings["SECRET_KEY_BASE"].length == 64
-    assert rails.random_settings["SECRET_KEY_BASE"].special is False
+    # Unset settings take the documented defaults (upper, lower and numeric on; special off; no minimums).
+    assert rails.random_settings["SECRET_KEY_BASE"] == RandomSettings(
+        length=64, special=False, upper=True, lower=True, numeric=True, min_upper=0, min_lower=0, min_numeric=0,
+        min_special=0, override_special=None)
     assert rails.recovery_window_in_days == 30
     db = settings.databases[0]
     assert (db.secret_name, db.alternate_username, db.strategy, db.ssl_mode) == \
