@@ -11,6 +11,11 @@ from __future__ import annotations
 _DIFF_DEFAULTS = ("the engine receives the very same DiffResponse: None fields are left out of it, and the "
                   "proto defaults of replaces and deleteBeforeReplace are an empty list and false")
 
+# The parsed config's specs are made once by parse_config and only read; none is hashed (several hold
+# dicts, which could not be hashed anyway) or assigned to.
+_FROZEN_CONFIG = ("the specs parse_config returns are only read, never assigned to, hashed or used as keys, so "
+                  "frozen changes no outcome (it keeps components from changing them by accident)")
+
 # (module, operator, line before, line after, why)
 EQUIVALENT: list[tuple[str, str, str, str, str]] = [
     ("rotation/postgres_admin/rotation_secret.py", "cosmic-ray ReplaceComparisonOperator_LtE_Lt",
@@ -18,6 +23,10 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
      "if requested is None or SSL_STRENGTH[requested] < SSL_STRENGTH[default]:",
      "when the two strengths are equal the modes are equal (one rank per mode), so returning the requested "
      "mode instead of the default returns the same string"),
+    ("stack_program/config.py", "runner drop keyword argument", "@dataclass(frozen=True)", "@dataclass()",
+     _FROZEN_CONFIG),
+    ("stack_program/config.py", "cosmic-ray ReplaceTrueWithFalse", "@dataclass(frozen=True)",
+     "@dataclass(frozen=False)", _FROZEN_CONFIG),
     ("tooling/access.py", "runner drop keyword argument", "@dataclass(frozen=True)", "@dataclass()",
      "Principal, Decision and SecretAccess are built once and only read: nothing assigns to a field or uses one "
      "as a dict key or set member, so without frozen every evaluation is the same (frozen keeps it that way)"),
