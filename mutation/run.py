@@ -67,7 +67,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_access_matrix.py"],
     "stack_program/config.py": [
         "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stack_checks.py", "tests/test_stacks.py",
-        "tests/test_day2.py", "tests/test_corpus.py"],
+        "tests/test_day2.py", "tests/test_login_component.py", "tests/test_rotation_alerts.py", "tests/test_corpus.py"],
     "stack_program/schema.py": [
         "tests/test_schema_specs.py", "tests/test_config.py", "tests/test_config_boundaries.py", "tests/test_stack_checks.py",
         "tests/test_stacks.py", "tests/test_corpus.py"],
