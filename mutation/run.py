@@ -427,8 +427,8 @@ def run_module(scratch: Path, module: str, tests: list[str], budget: float, seed
                 continue
             seen.add(mutant.source)
             span = _statement_lines(code, mutant.line)
-            if span is None:   # module or class level: runs at import, so every test of the module
-                selected = tests
+            if span is None:   # module or class level: runs at import, so every test file, quickest first
+                selected = sorted(tests, key=lambda test: (durations.get(test, 0.0), test))
             else:
                 # The quickest first: -x stops at the first failure.
                 selected = sorted(_whole_files(set().union(*(by_line.get(n, set()) for n in range(span[0], span[1] + 1)))),
