@@ -322,3 +322,13 @@ def test_a_replica_on_the_aws_managed_key_is_refused(key):
     assert problems == [f"secrets.rails.replicaRegions[0].kmsKeyId: '{key}' is the AWS-managed key, which every "
                         "principal of the account may use to decrypt the replica; leave kmsKeyId out (the stack "
                         "creates a key there) or give a customer-managed key"]
+
+
+def test_a_login_grant_names_each_schema_once():
+    raw = {**GOOD, "logins": {"web": {"database": "db", "username": "web", "grants": [
+        {"readOnly": ["public", "public"]}, {"readWrite": ["app", "app"]}]}}}
+    found = problems_of(raw, secret_keys={"secrets", "databases", "logins"})
+    assert any(p.startswith("logins.web.grants[0].readOnly[1]") for p in found), found
+    assert any(p.startswith("logins.web.grants[1].readWrite[1]") for p in found), found
+    ok = {**GOOD, "logins": {"web": {"database": "db", "username": "web", "grants": [{"readOnly": ["public", "app"]}]}}}
+    assert parse(ok, secret_keys={"secrets", "databases", "logins"}).logins[0].grants
