@@ -18,7 +18,8 @@ import). Which tests execute a line comes from one run of the module's test list
 with contexts named by mutation/contexts.py: a test's phases and fixtures, the import of a test file,
 and every Python process a test starts (the scratch copy has its own `.venv` that imports the
 mutated module first, so a dynamic provider process launched as the engine launches it runs the
-fault too). A line no test executes counts as survived without a run.
+fault too). A fault that survives them is run against the module's whole list before it counts as
+survived.
 A fault is caught when the tests fail (or hang past the timeout). The faults are shuffled with a
 fixed seed and run until the time budget of the module is spent, so two runs with the same budget
 and seed try the same faults first (that is how before and after are compared).
@@ -39,6 +40,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -47,7 +49,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 from equivalent import why_equivalent  # noqa: E402  (mutation/equivalent.py)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,7 +275,16 @@ def all_mutants(module: str, code: str) -> list[Mutant]:
 # --------------------------------------------------------------------------- running them
 
 def scratch_copy(rev: str | None) -> Path:
-    target = Path(tempfile.mkdtemp(prefix="app-secrets-mutation-"))
+    target = Path(tempfile.mkdtemp(prefix="app-secrets-mutation-")).resolve()   # coverage records real paths
+    try:
+        _fill_scratch(target, rev)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return target
+
+
+def _fill_scratch(target: Path, rev: str | None) -> None:
     if rev:
         archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, check=True, capture_output=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -289,7 +301,6 @@ def scratch_copy(rev: str | None) -> Path:
         shutil.rmtree(target / "build", ignore_errors=True)
         (target / "build").symlink_to(ROOT / "build")
     _overlay_virtualenv(target)
-    return target
 
 
 def _overlay_virtualenv(scratch: Path) -> None:
@@ -315,7 +326,8 @@ def _python(scratch: Path) -> str:
 
 
 def _env(scratch: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{scratch / 'components'}{os.pathsep}{scratch}{os.pathsep}{scratch / 'mutation'}",
+    # The runner's own mutation/ (contexts.py), so a --rev run of an older commit has the plugin too.
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(scratch / "components"), str(scratch), str(HERE)]),
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
@@ -338,7 +350,7 @@ def covering_tests(scratch: Path, module: str, tests: list[str]) -> tuple[dict[i
            "MUTATION_DURATIONS": str(durations_file)}
     command = [_python(scratch), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "contexts", *tests]
     started = time.monotonic()
-    result = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True)
+    result = _run_group(command, scratch, env, None)
     seconds = time.monotonic() - started
     if result.returncode != 0:
         raise RuntimeError(f"{module}: the unmutated tests do not pass:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
@@ -365,8 +377,9 @@ def covering_tests(scratch: Path, module: str, tests: list[str]) -> tuple[dict[i
 
 def _context(context: str) -> tuple[str, str, str]:
     """'call tests/x.py::test_y' -> ('call', ' ', 'tests/x.py::test_y'). A subprocess's context is its
-    static one (the test's, from MUTATION_CONTEXT); in the test process it is the dynamic one."""
-    return context.split("|")[-1].partition(" ")
+    static one (the test's, from MUTATION_CONTEXT); in the test process the dynamic one (its static
+    one is empty, so coverage.py adds no 'static|' prefix)."""
+    return context.partition(" ")
 
 
 def _statement_lines(code: str, line: int) -> tuple[int, int] | None:
@@ -392,18 +405,40 @@ def _whole_files(selected) -> list[str]:
     return [node for node in selected if "::" not in node or node.split("::")[0] not in files]
 
 
+def _run_group(command: list[str], cwd: Path, env: dict[str, str], timeout: float | None
+               ) -> subprocess.CompletedProcess | None:
+    """Run pytest in its own process group and kill the whole group when it ends early (timeout,
+    Ctrl-C): processes the tests started (a dynamic provider process waits forever) go with it.
+    None on timeout."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if process.poll() is None:
+            process.wait()
+
+
 def run_tests(scratch: Path, tests: list[str], timeout: float) -> tuple[str, float]:
     env = _env(scratch)
     command = [_python(scratch), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
     started = time.monotonic()
-    try:
-        result = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return "timeout", time.monotonic() - started
+    result = _run_group(command, scratch, env, timeout)
     seconds = time.monotonic() - started
+    if result is None:
+        return "timeout", seconds
     if result.returncode == 0:
         return "survived", seconds
-    if result.returncode in (1, 3):   # tests failed / an error inside a test or fixture
+    # 1: a test failed; 3: an error inside pytest or a fixture; 2: a test file no longer imports
+    # (collection error); 4: a conftest or plugin no longer imports. The unmutated run passed.
+    if result.returncode in (1, 2, 3, 4):
         return "caught", seconds
     raise RuntimeError(f"pytest exited {result.returncode}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
@@ -433,14 +468,23 @@ def run_module(scratch: Path, module: str, tests: list[str], budget: float, seed
                 # The quickest first: -x stops at the first failure.
                 selected = sorted(_whole_files(set().union(*(by_line.get(n, set()) for n in range(span[0], span[1] + 1)))),
                                   key=lambda node: (durations.get(node, 0.0), node))
-            if not selected:
-                mutant.outcome = "survived"   # no test runs this line
-                print(f"  {mutant.outcome:8} {module}:{mutant.line} {mutant.operator} (no test runs it)", flush=True)
-                continue
             path.write_text(mutant.source, encoding="utf-8")
-            mutant.outcome, mutant.seconds = run_tests(scratch, selected, timeout)
-            print(f"  {mutant.outcome:8} {module}:{mutant.line} {mutant.operator} ({len(selected)} tests, "
-                  f"{mutant.seconds:.0f} s)", flush=True)
+            if selected:
+                mutant.outcome, mutant.seconds = run_tests(scratch, selected, timeout)
+                note = f"{len(selected)} tests"
+            else:
+                mutant.outcome, note = "survived", "no test runs it"
+            everything = sorted(tests, key=lambda test: (durations.get(test, 0.0), test))
+            if mutant.outcome == "survived" and selected != everything \
+                    and not why_equivalent(module, mutant.operator, mutant.before, mutant.after):
+                # Before calling it a survivor, the module's whole list: what the contexts cannot see
+                # (code run while the mutated module itself is imported, process-wide caches filled by
+                # an earlier test, a session fixture's finalizer) is then tried too.
+                mutant.outcome, more = run_tests(scratch, everything, timeout)
+                mutant.seconds += more
+                note += f", then all {len(everything)} files"
+            print(f"  {mutant.outcome:8} {module}:{mutant.line} {mutant.operator} ({note}, {mutant.seconds:.0f} s)",
+                  flush=True)
     finally:
         path.write_text(code, encoding="utf-8")
     for m in mutants:

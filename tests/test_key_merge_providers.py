@@ -4,6 +4,7 @@ create answer (pure calls on the providers; the merge against moto is in test_da
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
@@ -138,6 +139,7 @@ def test_the_merge_reaches_the_endpoint_the_stack_config_chooses(config, endpoin
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)   # no developer's max_attempts or use_fips_endpoint
     client = _client(None, aws_identity({"aws:region": "us-east-1", **config}))
     assert client.meta.endpoint_url == endpoint
     assert client.meta.config.retries.get("total_max_attempts") == attempts
@@ -166,12 +168,22 @@ def test_a_setting_without_effect_on_who_writes_is_accepted_and_ignored(key):
     assert aws_identity({"aws:region": "us-east-1", key: WITHOUT_EFFECT[key]}) == {"region": "us-east-1"}
 
 
+# What each of them becomes in the identity (JSON text parsed, one shared file, the endpoints the merge uses).
+HONOURED_AS = {"aws:sharedConfigFiles": "/c", "aws:sharedCredentialsFiles": "/k",
+               "aws:allowedAccountIds": ["111111111111"], "aws:forbiddenAccountIds": ["222222222222"],
+               "aws:maxRetries": 3, "aws:useFipsEndpoint": True, "aws:useDualstackEndpoint": True,
+               "aws:endpoints": {"sts": "http://sts"},
+               "aws:assumeRoles": [{"roleArn": "arn:aws:iam::111111111111:role/deploy"}]}
+
+
 @pytest.mark.parametrize("key", sorted(HONOURED))
 def test_each_honoured_setting_reaches_the_identity(key):
     from app_secrets.key_merge import aws_identity
 
     identity = aws_identity({"aws:region": "us-east-1", key: HONOURED[key]})
-    assert set(identity) == {"region", key.split(":", 1)[1]}
+    name = key.split(":", 1)[1]
+    assert set(identity) == {"region", name}
+    assert identity[name] == HONOURED_AS.get(key, HONOURED[key])
 
 
 @pytest.mark.parametrize("setting, ids, refused", [

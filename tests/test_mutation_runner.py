@@ -78,6 +78,21 @@ TESTS = {
 }
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed orphan stays one until init reaps it)."""
+    import time
+
+    for _ in range(50):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        if state in ("Z", "X"):
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_a_line_selects_the_tests_that_run_it_at_import_in_fixtures_and_in_processes_they_start(tmp_path):
     """Lines run at a test file's import or in a module fixture select that file; a line run in a
     process a test starts (with the scratch copy's own virtualenv, no PYTHONPATH) selects that test."""
@@ -94,14 +109,33 @@ def test_a_line_selects_the_tests_that_run_it_at_import_in_fixtures_and_in_proce
         (tmp_path / "tests" / name).write_text(text, encoding="utf-8")
     run._overlay_virtualenv(tmp_path)
     tests = [f"tests/{name}" for name in TESTS]
-    by_line, _, seconds = run.covering_tests(tmp_path, "components/target.py", tests)
+    by_line, _, durations = run.covering_tests(tmp_path, "components/target.py", tests)
     line = {name: TARGET.splitlines().index(f"def {name}():") + 2 for name in
             ("at_import", "in_module_fixture", "in_a_test", "in_a_subprocess")}
     assert by_line[line["at_import"]] == {"tests/test_import.py"}
     assert by_line[line["in_module_fixture"]] == {"tests/test_fixture.py"}
     assert by_line[line["in_a_test"]] == {"tests/test_fixture.py::test_second"}
     assert by_line[line["in_a_subprocess"]] == {"tests/test_child.py::test_child"}
-    assert set(seconds) >= {"tests/test_child.py::test_child", "tests/test_import.py"}   # quickest tried first
+    assert set(durations) >= {"tests/test_child.py::test_child", "tests/test_import.py"}   # quickest tried first
+
+    # A fault that breaks a test file's import is caught (pytest exits 2), not an error of the run.
+    (tmp_path / "components" / "target.py").write_text(TARGET.replace("return 1", "raise KeyError('x')"))
+    assert run.run_tests(tmp_path, ["tests/test_import.py"], timeout=60)[0] == "caught"
+    # A fault that hangs: the tests and every process they started are stopped.
+    (tmp_path / "tests" / "test_hang.py").write_text(
+        "import subprocess, sys, time\n\n\ndef test_hang(tmp_path):\n"
+        "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "    (tmp_path.parent.parent / 'child.pid').write_text(str(child.pid))\n    time.sleep(600)\n")
+    import tempfile
+
+    base = Path(tempfile.mkdtemp())
+    try:
+        env_dir = f"--basetemp={base / 'bt'}"
+        assert run.run_tests(tmp_path, ["tests/test_hang.py", env_dir], timeout=5)[0] == "timeout"
+        pid = int((base / "child.pid").read_text())
+        assert not _running(pid)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_each_equivalent_fault_named_is_one_the_runner_makes():
