@@ -120,3 +120,29 @@ def test_paths_leaves_and_the_error_text():
                                         ("s", "a string"), (True, "a boolean"), (b"x", "bytes")])
 def test_type_names(value, name):
     assert check(Obj({}), value)[1] == ([] if value == {} else [f"k: expected a map, got {name}"])
+
+
+def test_a_unique_list_reports_repeated_strings_and_numbers():
+    assert check(List(Str(), unique=True), ["a", "b", "a"])[1] == ["k[2]: duplicate entry 'a'"]
+    assert check(List(Int(), unique=True), [1, 2, 1])[1] == ["k[2]: duplicate entry '1'"]
+    assert check(List(Str()), ["a", "a"])[1] == []
+
+
+def test_a_list_may_be_empty_unless_it_asks_for_items():
+    assert check(List(Str()), []) == ([], [])
+    assert check(List(Str(), min_items=1), [])[1] != []
+
+
+def test_a_user_string_is_quoted_whole_up_to_80_characters():
+    from stack_program.schema import _shown
+
+    assert _shown("x" * 80) == "'" + "x" * 80 + "'"
+    assert _shown("x" * 81) == "'" + "x" * 80 + "…' (81 characters)"
+
+
+@pytest.mark.parametrize("value, name", [(True, "a boolean"), (5, "a number"), ("s", "a string"), ([], "a list"),
+                                         ({}, "a map"), (2.0, "the decimal 2.0"), (None, "nothing")])
+def test_a_wrong_type_is_named_in_words(value, name):
+    from stack_program.schema import _type_name
+
+    assert _type_name(value) == name
