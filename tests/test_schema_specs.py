@@ -128,9 +128,10 @@ def test_a_unique_list_reports_repeated_strings_and_numbers():
     assert check(List(Str()), ["a", "a"])[1] == []
 
 
-def test_a_list_may_be_empty_unless_it_asks_for_items():
+def test_a_list_or_map_may_be_empty_unless_it_asks_for_items():
     assert check(List(Str()), []) == ([], [])
     assert check(List(Str(), min_items=1), [])[1] != []
+    assert check(Map(value=Str()), {}) == ({}, [])
 
 
 def test_a_user_string_is_quoted_whole_up_to_80_characters():
