@@ -147,3 +147,9 @@ def test_a_wrong_type_is_named_in_words(value, name):
     from stack_program.schema import _type_name
 
     assert _type_name(value) == name
+
+
+def test_a_bad_value_with_a_default_does_not_hide_the_next_keys_problems():
+    spec = Obj({"a": Int(), "b": Int(), "c": Str()}, defaults={"a": 1}, expected="x")
+    assert check(spec, {"a": "one", "b": "two", "c": "ok"})[1] == [
+        "k.a: expected a whole number, got a string", "k.b: expected a whole number, got a string"]
