@@ -214,9 +214,14 @@ def runner_mutants(module: str, code: str):
         if id(node) in skip:
             continue
         if isinstance(node, (ast.List, ast.Set)) or (isinstance(node, ast.Tuple) and isinstance(node.ctx, ast.Load)):
-            if node.elts and not (isinstance(node, ast.Tuple) and node.col_offset == node.elts[0].col_offset
-                                  and node.lineno == node.elts[0].lineno and len(node.elts) > 1
-                                  and _is_bare_tuple(code, node, span)):
+            if isinstance(node, ast.Tuple) and len(node.elts) == 2 and not _is_bare_tuple(code, node, span):
+                # Stay a tuple: `(a, b)` less one is `(b,)`, not `(b)` (a string, where `in` would test substrings).
+                (a0, b0), (a1, b1) = span(node.elts[0]), span(node.elts[1])
+                edits.append(("drop element", a0, b1, code[a1:b1] + ","))
+                edits.append(("drop element", a0, b1, code[a0:b0] + ","))
+            elif node.elts and not (isinstance(node, ast.Tuple) and node.col_offset == node.elts[0].col_offset
+                                    and node.lineno == node.elts[0].lineno and len(node.elts) > 1
+                                    and _is_bare_tuple(code, node, span)):
                 drop_each("drop element", [span(e) for e in node.elts])
             data_strings += [e for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
         elif isinstance(node, ast.Dict) and node.keys:

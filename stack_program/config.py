@@ -256,8 +256,9 @@ DATABASE = Obj(
 # issue 20: application logins (thoughtbot's rds-postgres-login), created and rotated by a database's
 # admin login; network and TLS settings come from that database entry.
 GRANT = Obj(
-    {"readOnly": List(Str(min_len=1, max_len=63, expected="a schema name"), min_items=1, unique=True),
-     "readWrite": List(Str(min_len=1, max_len=63, expected="a schema name"), min_items=1, unique=True),
+    # Schema names: their length (1-63 bytes) is checked once, by grants.schema_problems (bytes, not characters).
+    {"readOnly": List(Str(expected="a schema name"), min_items=1, unique=True),
+     "readWrite": List(Str(expected="a schema name"), min_items=1, unique=True),
      "raw": Str(min_len=1, max_len=2048, expected="a GRANT statement with %s where the user goes")},
     expected="a grant: {readOnly: [schemas]}, {readWrite: [schemas]} or {raw: 'GRANT … TO %s'}",
 )

@@ -332,3 +332,35 @@ def test_a_login_grant_names_each_schema_once():
     assert any(p.startswith("logins.web.grants[1].readWrite[1]") for p in found), found
     ok = {**GOOD, "logins": {"web": {"database": "db", "username": "web", "grants": [{"readOnly": ["public", "app"]}]}}}
     assert parse(ok, secret_keys={"secrets", "databases", "logins"}).logins[0].grants
+
+
+LOGIN_KEYS = {"secrets", "databases", "logins"}
+
+
+def login(**entry):
+    return {**GOOD, "logins": {"web": {"database": "db", "username": "web", **entry}}}
+
+
+def test_a_login_alternate_may_have_postgresql_s_63_characters_and_no_more():
+    named = {"secretName": "web-login"}   # the default name would carry the long username
+    assert parse(login(username="u" * 59, **named), secret_keys=LOGIN_KEYS).logins[0].alternate_username == \
+        "u" * 59 + "_alt"
+    assert problems_of(login(username="u" * 60, **named), secret_keys=LOGIN_KEYS) == [
+        f"logins.web.alternateUsername: '{'u' * 60}_alt' is longer than PostgreSQL's 63 characters; set it explicitly"]
+
+
+def test_a_login_rotates_by_days_or_by_schedule_not_both():
+    by_schedule = parse(login(rotation={"scheduleExpression": "rate(10 days)"}), secret_keys=LOGIN_KEYS).logins[0]
+    assert by_schedule.rotation.schedule_expression == "rate(10 days)" and by_schedule.rotation.days is None
+    assert parse(login(rotation={"days": 7}), secret_keys=LOGIN_KEYS).logins[0].rotation.days == 7
+    assert problems_of(login(rotation={"days": 7, "scheduleExpression": "rate(10 days)"}), secret_keys=LOGIN_KEYS) == [
+        "logins.web.rotation: give either days or scheduleExpression, not both"]
+
+
+def test_a_login_grant_takes_schema_names_of_1_to_63_characters():
+    for name in ("a", "s" * 63):
+        assert parse(login(grants=[{"readOnly": [name]}, {"readWrite": [name]}]), secret_keys=LOGIN_KEYS).logins[0].grants
+    for name in ("", "s" * 64, "é" * 32):   # 64 bytes
+        found = problems_of(login(grants=[{"readOnly": [name]}, {"readWrite": [name]}]), secret_keys=LOGIN_KEYS)
+        assert found == [f"logins.web.grants[{i}].{kind}[0]: must be a schema name of 1 to 63 bytes"
+                         for i, kind in enumerate(("readOnly", "readWrite"))]   # one message per mistake

@@ -221,3 +221,13 @@ def test_excluding_a_whole_character_class_is_refused(label, chars):
     problems = problems_of(with_value("databases.db.excludeCharacters", chars))
     assert len(problems) == 1 and problems[0].startswith(f"databases.db.excludeCharacters: excludes every {label},")
     parse(with_value("databases.db.excludeCharacters", chars[1:]))
+
+
+@pytest.mark.parametrize("minimum, flag", [("minUpper", "upper"), ("minLower", "lower"), ("minNumeric", "numeric"),
+                                           ("minSpecial", "special")])
+def test_a_min_count_needs_its_character_class(minimum, flag):
+    """The random provider adds the min* characters even when their class is off: refused."""
+    path = f"secrets.rails.randomSettings.SECRET_KEY_BASE.{minimum}"
+    settings = {"SECRET_KEY_BASE": {minimum: 2, flag: False}}
+    assert f"{path}: is 2 but {flag} is false; expected {flag}: true, or {minimum}: 0" in \
+        problems_of(with_value("secrets.rails.randomSettings", settings))

@@ -38,6 +38,14 @@ def test_the_runner_makes_the_listed_policy_faults():
     assert not any("XXKey administrators" in m.after for m in run.runner_mutants("policies.py", code))
 
 
+def test_dropping_from_a_pair_leaves_a_tuple():
+    """`x in (a, b)` less one element is `x in (b,)`: `(b)` would be a string and `in` a substring test."""
+    run = runner()
+    code = "def f(x, a, b):\n    return x in (a, b)\n"
+    made = {m.source for m in run.runner_mutants("x.py", code) if m.operator == "runner drop element"}
+    assert made == {code.replace("(a, b)", "(b,)"), code.replace("(a, b)", "(a,)")}
+
+
 def test_cosmic_ray_operators_cover_boundaries_and_module_level_code():
     run = runner()
     code = "LIMIT = 5\n\ndef f(s):\n    return s.count(':') >= LIMIT\n"

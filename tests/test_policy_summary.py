@@ -62,3 +62,14 @@ def test_every_statement_has_its_own_sid():
         sids = [statement.get("Sid") for statement in doc["Statement"]]
         assert all(isinstance(sid, str) and sid.isalnum() for sid in sids), (name, sids)
         assert len(set(sids)) == len(sids), (name, sids)
+
+
+def test_only_lambda_may_assume_a_rotation_role():
+    """The trust policy: sts:AssumeRole for the Lambda service and nobody else (an extra document may
+    add a statement, e.g. a condition on aws:SourceAccount, but never drops Lambda's)."""
+    for doc in (policies.lambda_trust_policy(),
+                policies.lambda_trust_policy([{"Statement": [{"Sid": "Other", "Effect": "Deny", "Principal": "*",
+                                                              "Action": "sts:AssumeRole"}]}])):
+        allows = [s for s in doc["Statement"] if s["Effect"] == "Allow"]
+        assert [(s["Principal"], s["Action"]) for s in allows] == [({"Service": "lambda.amazonaws.com"},
+                                                                    "sts:AssumeRole")]
