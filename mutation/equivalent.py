@@ -16,6 +16,12 @@ _DIFF_DEFAULTS = ("the engine receives the very same DiffResponse: None fields a
 _FROZEN_CONFIG = ("the specs parse_config returns are only read, never assigned to, hashed or used as keys, so "
                   "frozen changes no outcome (it keeps components from changing them by accident)")
 
+_FROZEN_ACCESS = ("Principal, Decision and SecretAccess are built once and only read: nothing assigns to a field "
+                  "or uses one as a dict key or set member (tooling/apps.py copies with dataclasses.replace), so "
+                  "without frozen every evaluation is the same")
+_FROZEN_PROBLEM = ("a Problem is made, collected in a list and printed: nothing assigns to it, hashes it or uses it "
+                   "as a key, so frozen changes no outcome")
+
 # (module, operator, line before, line after, why)
 EQUIVALENT: list[tuple[str, str, str, str, str]] = [
     ("rotation/postgres_admin/rotation_secret.py", "cosmic-ray ReplaceComparisonOperator_LtE_Lt",
@@ -28,8 +34,7 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
     ("stack_program/config.py", "cosmic-ray ReplaceTrueWithFalse", "@dataclass(frozen=True)",
      "@dataclass(frozen=False)", _FROZEN_CONFIG),
     ("tooling/access.py", "runner drop keyword argument", "@dataclass(frozen=True)", "@dataclass()",
-     "Principal, Decision and SecretAccess are built once and only read: nothing assigns to a field or uses one "
-     "as a dict key or set member, so without frozen every evaluation is the same (frozen keeps it that way)"),
+     _FROZEN_ACCESS),
     ('components/app_secrets/key_merge.py', "runner drop keyword argument",
      'return DiffResult(changes=changed, replaces=[], stables=["secret_id"], delete_before_replace=False)',
      'return DiffResult(changes=changed, stables=["secret_id"], delete_before_replace=False)',
@@ -66,6 +71,30 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
      'return {bool: "a boolean", int: "a number", float: "a number", str: "a string",',
      'return {bool: "a boolean", int: "a number", str: "a string",',
      'floats return earlier in _type_name (not finite / fraction / decimal), so the float entry is never read'),
+    ('tooling/access.py', 'cosmic-ray ReplaceTrueWithFalse',
+     '@dataclass(frozen=True)',
+     '@dataclass(frozen=False)',
+     _FROZEN_ACCESS),
+    ('tooling/access.py', 'cosmic-ray ReplaceFalseWithTrue',
+     'decision = Decision(False, f"{ability}: no route")',
+     'decision = Decision(True, f"{ability}: no route")',
+     'every ability in ABILITIES has at least one route, so the loop below always replaces this first value'),
+    ('stack_program/schema.py', 'cosmic-ray NumberReplacer',
+     'hint = difflib.get_close_matches(value, self.choices, n=1)',
+     'hint = difflib.get_close_matches(value, self.choices, n= 2)',
+     'only hint[0] is shown, and get_close_matches puts the best match first whatever n is'),
+    ('stack_program/schema.py', 'runner drop keyword argument',
+     'hint = difflib.get_close_matches(value, self.choices, n=1)',
+     'hint = difflib.get_close_matches(value, self.choices)',
+     'only hint[0] is shown, and get_close_matches puts the best match first whatever n is (default 3)'),
+    ('stack_program/schema.py', 'runner drop keyword argument',
+     '@dataclass(frozen=True)',
+     '@dataclass()',
+     _FROZEN_PROBLEM),
+    ('stack_program/schema.py', 'cosmic-ray ReplaceTrueWithFalse',
+     '@dataclass(frozen=True)',
+     '@dataclass(frozen=False)',
+     _FROZEN_PROBLEM),
 ]
 
 

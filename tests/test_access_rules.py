@@ -261,3 +261,14 @@ def test_the_summary_names_everyone_when_a_policy_grants_to_star():
     key_policy = iam({"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"})
     summary = access_summary(SecretAccess(SECRET, None, KEY, key_policy, "us-east-1"))
     assert summary["read"] == ["*"] and summary["write"] == []
+
+
+def test_the_re_key_route_needs_each_of_its_three_steps():
+    from tooling.access import can_read_after_re_key
+
+    steps = {"secretsmanager:UpdateSecret", "secretsmanager:RotateSecret", "secretsmanager:GetSecretValue"}
+    secret = SecretAccess(SECRET, None, KEY, None, "us-east-1")
+    assert can_read_after_re_key(Principal(ROLE, [iam(allow(sorted(steps), SECRET))]), secret).allowed
+    for missing in sorted(steps):
+        me = Principal(ROLE, [iam(allow(sorted(steps - {missing}), SECRET))])
+        assert not can_read_after_re_key(me, secret).allowed, missing

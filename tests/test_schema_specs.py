@@ -153,3 +153,15 @@ def test_a_bad_value_with_a_default_does_not_hide_the_next_keys_problems():
     spec = Obj({"a": Int(), "b": Int(), "c": Str()}, defaults={"a": 1}, expected="x")
     assert check(spec, {"a": "one", "b": "two", "c": "ok"})[1] == [
         "k.a: expected a whole number, got a string", "k.b: expected a whole number, got a string"]
+
+
+@pytest.mark.parametrize("word", ["yes", "no", "on", "off", "y", "n", "Yes", "OFF"])
+def test_yaml_1_1_booleans_are_explained(word):
+    assert check(Bool(), word)[1] == [f"k: expected true or false, got the string '{word}' (YAML 1.2, which Pulumi "
+                                      "reads, has only true and false)"]
+
+
+def test_an_unknown_key_does_not_hide_the_next_keys_problems():
+    spec = Obj({"name": Str(), "size": Int()}, expected="x")
+    assert check(spec, {"nmae": "a", "size": "big"})[1] == [
+        "k.nmae: unknown key (did you mean 'name'?)", "k.size: expected a whole number, got a string"]
