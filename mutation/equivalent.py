@@ -7,7 +7,7 @@ Add one only with the argument that no input can tell the two apart."""
 from __future__ import annotations
 
 # A DiffResult keyword at its default: pulumi.dynamic sends only fields that are not None
-# (pulumi 3.x, pulumi/dynamic/__main__.py:130-133), and the proto defaults are an empty list and false.
+# (pulumi 3.272, pulumi/dynamic/__main__.py:129-132), and the proto defaults are an empty list and false.
 _DIFF_DEFAULTS = ("the engine receives the very same DiffResponse: None fields are left out of it, and the "
                   "proto defaults of replaces and deleteBeforeReplace are an empty list and false")
 
@@ -36,12 +36,12 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
     ("tooling/access.py", "runner drop keyword argument", "@dataclass(frozen=True)", "@dataclass()",
      _FROZEN_ACCESS),
     ('components/app_secrets/key_merge.py', "runner drop keyword argument",
-     'return DiffResult(changes=changed, replaces=[], stables=["secret_id"], delete_before_replace=False)',
-     'return DiffResult(changes=changed, stables=["secret_id"], delete_before_replace=False)',
+     'return DiffResult(changes=changed, replaces=[], delete_before_replace=False)',
+     'return DiffResult(changes=changed, delete_before_replace=False)',
      _DIFF_DEFAULTS),
     ('components/app_secrets/key_merge.py', "runner drop keyword argument",
-     'return DiffResult(changes=changed, replaces=[], stables=["secret_id"], delete_before_replace=False)',
-     'return DiffResult(changes=changed, replaces=[], stables=["secret_id"])',
+     'return DiffResult(changes=changed, replaces=[], delete_before_replace=False)',
+     'return DiffResult(changes=changed, replaces=[])',
      _DIFF_DEFAULTS),
     ('components/app_secrets/key_merge.py', "runner drop keyword argument",
      'return DiffResult(changes=olds.get("kms_key_id") != news.get("kms_key_id"), replaces=[],',
@@ -95,6 +95,14 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
      '@dataclass(frozen=True)',
      '@dataclass(frozen=False)',
      _FROZEN_PROBLEM),
+    ('components/app_secrets/key_merge.py', 'cosmic-ray ReplaceOrWithAnd',
+     'return session.client("secretsmanager", region_name=region or identity.get("region") or None,',
+     'return session.client("secretsmanager", region_name=region or identity.get("region") and None,',
+     "aws_session builds the session in the identity's region, and a client made without region_name takes the session's"),
+    ('components/app_secrets/key_merge.py', 'runner drop keyword argument',
+     'current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")',
+     'current = client.get_secret_value(SecretId=secret_id)',
+     'GetSecretValue without VersionId or VersionStage returns AWSCURRENT (Secrets Manager API Reference, GetSecretValue, VersionStage)'),
 ]
 
 

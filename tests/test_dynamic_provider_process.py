@@ -179,6 +179,7 @@ def test_secret_keys_lifecycle_over_grpc(provider, serialized, moto_endpoint):
     diff = provider.stub.Diff(provider_pb2.DiffRequest(id=created.id, urn=urn, olds=created.properties,
                                                        news=_struct(more)))
     assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME and list(diff.replaces) == []
+    assert diff.deleteBeforeReplace is False
 
     versions_before = len(sm.list_secret_version_ids(SecretId=arn)["Versions"])
     request = provider_pb2.UpdateRequest(id=created.id, urn=urn, olds=created.properties, news=_struct(more))

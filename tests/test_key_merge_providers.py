@@ -145,6 +145,15 @@ def test_the_merge_reaches_the_endpoint_the_stack_config_chooses(config, endpoin
     assert client.meta.config.retries.get("total_max_attempts") == attempts
 
 
+def test_the_merge_client_is_in_the_stack_s_region_unless_the_secret_says_otherwise(monkeypatch):
+    from app_secrets.key_merge import _client
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    assert _client(None, {"region": "eu-west-1"}).meta.region_name == "eu-west-1"
+    assert _client("ap-south-1", {"region": "eu-west-1"}).meta.region_name == "ap-south-1"   # a replica's region
+
+
 # pulumi-aws provider settings that change neither the credentials nor where requests go
 # (tags, validation shortcuts, S3 addressing, user agent, client-side rate limits).
 WITHOUT_EFFECT = {"aws:defaultTags": '{"tags": {"team": "x"}}', "aws:ignoreTags": '{"keys": ["a"]}',
@@ -205,3 +214,19 @@ def test_the_merge_checks_the_account_as_the_aws_provider_does(moto_endpoint, se
         credentials = session.get_credentials()
         assert (credentials.access_key, credentials.secret_key, credentials.token) == ("testing", "s3", "t0")
         assert session.region_name == "us-east-1"
+
+
+def test_an_assumed_role_s_whole_credentials_are_used(moto_endpoint):
+    """Each aws:assumeRoles entry: the next session acts with all three parts STS returned."""
+    from app_secrets.key_merge import aws_identity, aws_session
+
+    identity = aws_identity({"aws:region": "us-east-1", "aws:accessKey": "testing", "aws:secretKey": "testing",
+                             "aws:endpoints": json.dumps([{"sts": moto_endpoint}]),
+                             "aws:assumeRoles": json.dumps([{"roleArn": "arn:aws:iam::111111111111:role/deploy"}])})
+    credentials = aws_session(identity).get_credentials()
+    assert credentials is not None and credentials.access_key != "testing"
+    assert credentials.secret_key and credentials.secret_key != "testing" and credentials.token
+    identity_after = boto3.client("sts", endpoint_url=moto_endpoint, region_name="us-east-1",
+                                  aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                                  aws_session_token=credentials.token).get_caller_identity()
+    assert identity_after["Arn"].startswith("arn:aws:sts::111111111111:assumed-role/deploy/")

@@ -328,7 +328,9 @@ class SecretKeysProvider(ResourceProvider):
         # Only the key names matter: a changed value of an existing key is never written back.
         changed = (sorted(olds.get("key_names") or []) != sorted(news.get("key_names") or [])
                    or olds.get("secret_id") != news.get("secret_id"))
-        return DiffResult(changes=changed, replaces=[], stables=["secret_id"], delete_before_replace=False)
+        # No `stables`: pulumi.dynamic sends only changes, replaces and deleteBeforeReplace to the engine
+        # (pulumi 3.272, pulumi/dynamic/__main__.py, Diff); tests/test_dynamic_provider_process.py reads the wire.
+        return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     def update(self, _id, _olds, news):
         return UpdateResult(outs=self._merge(news))
