@@ -157,3 +157,21 @@ def test_log_level_is_read_once_at_import(value, level):
                           "print(logging.getLevelName(lf.logger.level))"], cwd=handler_dir, env=env,
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == level
+
+
+def test_a_warm_environment_keeps_the_last_eight_version_values_only():
+    """The cache of version values (they never change) is bounded: a container that rotates many
+    secrets keeps the eight most recently used, the oldest leave first."""
+    saved = dict(lf._VERSION_CACHE)
+    lf._VERSION_CACHE.clear()
+    try:
+        for n in range(9):
+            lf._remember("arn", f"v{n}", f"value-{n}")
+        assert lf._cached("arn", "v0") is None
+        assert [lf._cached("arn", f"v{n}") for n in range(1, 9)] == [f"value-{n}" for n in range(1, 9)]
+        lf._cached("arn", "v1")   # used again: now the newest
+        lf._remember("arn", "v9", "value-9")
+        assert lf._cached("arn", "v1") == "value-1" and lf._cached("arn", "v2") is None
+    finally:
+        lf._VERSION_CACHE.clear()
+        lf._VERSION_CACHE.update(saved)
