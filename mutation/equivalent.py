@@ -103,6 +103,10 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
      'current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")',
      'current = client.get_secret_value(SecretId=secret_id)',
      'GetSecretValue without VersionId or VersionStage returns AWSCURRENT (Secrets Manager API Reference, GetSecretValue, VersionStage)'),
+    ('tooling/access.py', 'cosmic-ray NumberReplacer',
+     'resource_account = (resource.split(":")[4] if resource.count(":") >= 5 else "") or principal.account',
+     'resource_account = (resource.split(":")[4] if resource.count(":") >= 4 else "") or principal.account',
+     'every ARN has at least five colons (arn:partition:service:region:account:resource) and `*` has none, so no resource the evaluator is asked about has exactly four'),
 ]
 
 
