@@ -107,6 +107,10 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
      'resource_account = (resource.split(":")[4] if resource.count(":") >= 5 else "") or principal.account',
      'resource_account = (resource.split(":")[4] if resource.count(":") >= 4 else "") or principal.account',
      'every ARN has at least five colons (arn:partition:service:region:account:resource) and `*` has none, so no resource the evaluator is asked about has exactly four'),
+    ('rotation/postgres_admin/lambda_function.py', 'runner change string',
+     'logger.setLevel(_level if _level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO")',
+     'logger.setLevel(_level if _level in ("DEBUG", \'XXINFO\', "WARNING", "ERROR", "CRITICAL") else "INFO")',
+     'LOG_LEVEL=INFO then falls back to INFO, the level it asked for'),
 ]
 
 
