@@ -682,6 +682,35 @@ def test_logs_say_what_happened_without_values(db, make_secret, caplog):
 
 # --------------------------------------------------------------------------- warm execution environment
 
+@pytest.mark.parametrize("strategy, expected", [
+    ("single-user", [("setSecret", "AWSCURRENT"), ("testSecret", "AWSPENDING")]),
+    ("alternating-users", [("testSecret", "AWSPENDING")]),   # its setSecret picks its login itself
+])
+def test_each_step_prepares_only_the_login_it_will_use(db, make_secret, handler, handler_env, monkeypatch,
+                                                        strategy, expected):
+    """While a step's guard call is in flight the function may log in ahead (Rotation.prepare): only
+    for the steps that use that login, so no step opens a connection it throws away."""
+    handler_env.setenv("ROTATION_STRATEGY", strategy)
+    side = make_secret(db.login_secret())
+    side.rotate()   # warm: the versions are cached, so every login that could be prepared is
+    prepared, step_of = [], {}
+    original_prepare, original_try = handler.Rotation.prepare, handler.Prepared.try_login
+
+    def prepare(self, step):
+        step_of[threading.get_ident()] = step
+        return original_prepare(self, step)
+
+    def try_login(self, rotation, login, label):
+        prepared.append((step_of.get(threading.get_ident()), label))
+        return original_try(self, rotation, login, label)
+
+    monkeypatch.setattr(handler.Rotation, "prepare", prepare)
+    monkeypatch.setattr(handler.Prepared, "try_login", try_login)
+    side.rotate()
+    assert prepared == expected
+    assert db.can_login(side.value()["username"], side.value()["password"])
+
+
 def test_a_version_the_function_did_not_write_is_read_once_per_rotation(db, make_secret, handler):
     """The first rotation of a value someone else wrote: every step needs AWSCURRENT, and the warm
     environment asks Secrets Manager for it once."""
