@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app_secrets.secret_settings import RandomSettings
@@ -364,3 +366,28 @@ def test_a_login_grant_takes_schema_names_of_1_to_63_characters():
         found = problems_of(login(grants=[{"readOnly": [name]}, {"readWrite": [name]}]), secret_keys=LOGIN_KEYS)
         assert found == [f"logins.web.grants[{i}].{kind}[0]: must be a schema name of 1 to 63 bytes"
                          for i, kind in enumerate(("readOnly", "readWrite"))]   # one message per mistake
+
+
+def test_a_secret_s_description_is_its_own_or_says_who_manages_it():
+    settings = parse({**GOOD, "secrets": {**GOOD["secrets"], "prismic": {
+        "type": "user-managed", "environmentVariables": ["PRISMIC_TOKEN"], "description": "Prismic API token"}}})
+    by_key = {s.key: s for s in settings.secrets}
+    assert by_key["prismic"].description == "Prismic API token"
+    assert by_key["rails"].description == "rails (random secret managed by app-secrets)"
+
+
+def test_an_adopted_secret_policy_is_imported_by_its_secret_s_arn():
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prismic-AbCdEf"
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "Read", "Effect": "Allow", "Principal": {
+        "AWS": "arn:aws:iam::123456789012:role/app"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+
+    def adopted(policy_id):
+        entry = {"type": "user-managed", "environmentVariables": ["PRISMIC_TOKEN"],
+                 "readPrincipals": ["arn:aws:iam::123456789012:role/app"], "adopted": {
+            "import": {"secret": arn, "secretPolicy": policy_id}, "secretPolicy": policy, "awsManagedKey": True}}
+        return {**GOOD, "secrets": {**GOOD["secrets"], "prismic": entry}}
+
+    assert parse(adopted(arn)).secrets
+    assert problems_of(adopted(arn.replace("prismic-AbCdEf", "other-AbCdEf"))) == [
+        "secrets.prismic.adopted.import.secretPolicy: expected the same ARN as import.secret (a secret policy is "
+        "imported by its secret's ARN)"]
