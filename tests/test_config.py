@@ -391,3 +391,26 @@ def test_an_adopted_secret_policy_is_imported_by_its_secret_s_arn():
     assert problems_of(adopted(arn.replace("prismic-AbCdEf", "other-AbCdEf"))) == [
         "secrets.prismic.adopted.import.secretPolicy: expected the same ARN as import.secret (a secret policy is "
         "imported by its secret's ARN)"]
+
+
+def test_each_import_id_names_what_it_expected():
+    entry = {"type": "user-managed", "environmentVariables": ["T"], "adopted": {
+        "import": {"secret": "nope", "secretPolicy": "nope", "kmsKey": "nope", "kmsAlias": "nope"}}}
+    assert problems_of({**GOOD, "secrets": {**GOOD["secrets"], "x": entry}})[:4] == [
+        "secrets.x.adopted.import.secret: 'nope' is not a secret ARN (arn:aws:secretsmanager:<region>:<account>:"
+        "secret:<name>-<6 characters>)",
+        "secrets.x.adopted.import.secretPolicy: 'nope' is not the secret's ARN (the policy's import ID)",
+        "secrets.x.adopted.import.kmsKey: 'nope' is not a KMS key id (1234abcd-12ab-34cd-56ef-1234567890ab)",
+        "secrets.x.adopted.import.kmsAlias: 'nope' is not a KMS alias name (alias/<name>)"]
+
+
+@pytest.mark.parametrize("on", ["upper", "lower", "numeric", "special", None])
+def test_random_settings_need_one_character_class(on):
+    classes = {name: name == on for name in ("upper", "lower", "numeric", "special")}
+    raw = {**GOOD, "secrets": {**GOOD["secrets"], "r": {"type": "random", "environmentVariables": ["K"],
+                                                         "randomSettings": {"K": classes}}}}
+    if on is None:
+        assert problems_of(raw) == ["secrets.r.randomSettings.K: upper, lower, numeric and special are all false: "
+                                    "no characters to choose from"]
+    else:
+        assert parse(raw).secrets
