@@ -414,3 +414,14 @@ def test_random_settings_need_one_character_class(on):
                                     "no characters to choose from"]
     else:
         assert parse(raw).secrets
+
+
+@pytest.mark.parametrize("mode, accepted", [("verify-full", True), ("verify-ca", True), ("require", True),
+                                            ("prefer", False), ("disable", False)])
+def test_each_libpq_mode_is_accepted_or_explained(mode, accepted):
+    raw = {**GOOD, "databases": {"db": {**GOOD["databases"]["db"], "sslMode": mode}}}
+    if accepted:
+        assert parse(raw).databases[0].ssl_mode == mode
+    else:
+        assert problems_of(raw) == [f"databases.db.sslMode: '{mode}' would send the password without TLS; expected "
+                                    "verify-full (the default), verify-ca or require"]
