@@ -111,6 +111,10 @@ EQUIVALENT: list[tuple[str, str, str, str, str]] = [
      'logger.setLevel(_level if _level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO")',
      'logger.setLevel(_level if _level in ("DEBUG", \'XXINFO\', "WARNING", "ERROR", "CRITICAL") else "INFO")',
      'LOG_LEVEL=INFO then falls back to INFO, the level it asked for'),
+    ('stack_program/config.py', 'cosmic-ray NumberReplacer',
+     'if cut <= 0:',
+     'if cut <= 1:',
+     "the paths walked are config key paths whose first segment is one of the schema's top-level keys (secrets, databases, logins, ...), never one character long, so a cut is never at 1"),
 ]
 
 

@@ -230,3 +230,23 @@ def test_an_assumed_role_s_whole_credentials_are_used(moto_endpoint):
                                   aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
                                   aws_session_token=credentials.token).get_caller_identity()
     assert identity_after["Arn"].startswith("arn:aws:sts::111111111111:assumed-role/deploy/")
+
+
+def test_every_assume_role_field_of_the_aws_provider_reaches_sts(moto_endpoint):
+    """All of pulumi-aws's assumeRoles fields are accepted and sent in the shape STS takes (botocore
+    validates each request against the STS model before sending it); one map counts as a list of one."""
+    from app_secrets.key_merge import aws_identity, aws_session
+
+    role = {"roleArn": "arn:aws:iam::111111111111:role/deploy", "sessionName": "ci", "externalId": "x-1",
+            "duration": "15m", "policy": json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}),
+            "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "sourceIdentity": "alice",
+            "tags": {"team": "platform", "env": "ci"}, "transitiveTagKeys": ["team"]}
+    for roles in ([role], role):
+        identity = aws_identity({"aws:region": "us-east-1", "aws:accessKey": "testing", "aws:secretKey": "testing",
+                                 "aws:endpoints": json.dumps([{"sts": moto_endpoint}]),
+                                 "aws:assumeRoles": json.dumps(roles)})
+        assert identity["assumeRoles"] == [role]
+        session = aws_session(identity)
+        caller = session.client("sts", endpoint_url=moto_endpoint).get_caller_identity()
+        assert caller["Arn"] == "arn:aws:sts::111111111111:assumed-role/deploy/ci"
