@@ -425,3 +425,11 @@ def test_each_libpq_mode_is_accepted_or_explained(mode, accepted):
     else:
         assert problems_of(raw) == [f"databases.db.sslMode: '{mode}' would send the password without TLS; expected "
                                     "verify-full (the default), verify-ca or require"]
+
+
+@pytest.mark.parametrize("missing", ["database", "username"])
+def test_a_login_names_its_database_and_username(missing):
+    entry = {"database": "db", "username": "web"}
+    del entry[missing]
+    raw = {**GOOD, "logins": {"web": entry}}
+    assert f"logins.web.{missing}: is required" in "\n".join(problems_of(raw, secret_keys=LOGIN_KEYS))
