@@ -433,3 +433,11 @@ def test_a_login_names_its_database_and_username(missing):
     del entry[missing]
     raw = {**GOOD, "logins": {"web": entry}}
     assert f"logins.web.{missing}: is required" in "\n".join(problems_of(raw, secret_keys=LOGIN_KEYS))
+
+
+def test_a_database_s_subnets_and_security_groups_are_each_named_once():
+    db = {**GOOD["databases"]["db"], "vpcId": "vpc-0abc", "subnetIds": ["subnet-01", "subnet-01"],
+          "securityGroupIds": ["sg-01", "sg-01"], "secretsManagerEndpoint": "none"}
+    found = problems_of({**GOOD, "databases": {"db": db}})
+    assert "databases.db.subnetIds[1]: duplicate entry 'subnet-01'" in found
+    assert "databases.db.securityGroupIds[1]: duplicate entry 'sg-01'" in found
