@@ -527,9 +527,8 @@ class Rotation:
                 return
         if conn is None:
             # A retry after a half-finished rotation: the user may still hold the AWSPREVIOUS password.
-            previous = self.get_optional_login(PREVIOUS)
-            if previous is not None and previous["username"] == pending["username"] and all(
-                    previous.get(key) == current.get(key) for key in ("host", "port", "dbname")):
+            previous = self.usable_previous(current, pending)
+            if previous is not None:
                 conn, acting = self.login(previous, "AWSPREVIOUS"), previous
         if conn is None:
             logger.error("setSecret: cannot log in to the database of secret %s with AWSCURRENT "
@@ -539,13 +538,26 @@ class Rotation:
         try:
             self._apply(conn, acting, pending)
         except pg.ChangeRejected as exc:
-            reason = self.redact(exc.reason)
-            logger.error("setSecret: the database rejected the change for secret %s (SQLSTATE %s): %s",
-                         self.arn, exc.sqlstate or "?", reason)
-            raise RuntimeError(f"setSecret: the database rejected the password change for secret {self.arn} "
-                               f"(SQLSTATE {exc.sqlstate or '?'}): {reason}") from None
+            raise self._rejected(exc, "password change") from None
         finally:
             conn.close()
+
+    def usable_previous(self, current: dict, pending: dict) -> Optional[dict]:
+        """AWSPREVIOUS, when it is the pending user's last login on the same host, port and database
+        (whoever may put a version can label one AWSPREVIOUS too: one pointing elsewhere is not used)."""
+        previous = self.get_optional_login(PREVIOUS)
+        if previous is not None and previous["username"] == pending["username"] and all(
+                previous.get(key) == current.get(key) for key in ("host", "port", "dbname")):
+            return previous
+        return None
+
+    def _rejected(self, exc: "pg.ChangeRejected", change: str) -> RuntimeError:
+        """Log the database's refusal (redacted) and make the step's error."""
+        reason = self.redact(exc.reason)
+        logger.error("setSecret: the database rejected the change for secret %s (SQLSTATE %s): %s",
+                     self.arn, exc.sqlstate or "?", reason)
+        return RuntimeError(f"setSecret: the database rejected the {change} for secret {self.arn} "
+                            f"(SQLSTATE {exc.sqlstate or '?'}): {reason}")
 
     def _apply(self, conn, acting: dict, pending: dict) -> None:
         pg.act_as_session_user(conn)
@@ -584,11 +596,7 @@ class Rotation:
             created = pg.ensure_login(conn, pending["username"], pending["password"], self.settings.grants,
                                       [other] if other else [])
         except pg.ChangeRejected as exc:
-            reason = self.redact(exc.reason)
-            logger.error("setSecret: the database rejected the change for secret %s (SQLSTATE %s): %s",
-                         self.arn, exc.sqlstate or "?", reason)
-            raise RuntimeError(f"setSecret: the database rejected the login change for secret {self.arn} "
-                               f"(SQLSTATE {exc.sqlstate or '?'}): {reason}") from None
+            raise self._rejected(exc, "login change") from None
         finally:
             conn.close()
         logger.info("setSecret: the master user %s the pending user and applied %d grant(s) for secret %s",
@@ -602,17 +610,11 @@ class Rotation:
             return
         primary, alternate = self.settings.user_pair(current["username"])
 
-        def previous_login() -> Optional[dict]:  # read only when needed
-            previous = self.get_optional_login(PREVIOUS)
-            if previous is not None and previous["username"] == pending["username"] and all(
-                    previous.get(key) == current.get(key) for key in ("host", "port", "dbname")):
-                return previous
-            return None
-
         # Who changes the pending user's password: towards the alternate, the primary (AWSCURRENT),
         # which created and so administers it; towards the primary, the primary itself (AWSPREVIOUS,
         # its last password, still valid), as the alternate holds no ADMIN option on it on 16+.
-        candidates = [(lambda: current, CURRENT), (previous_login, PREVIOUS)]
+        candidates = [(lambda: current, CURRENT),
+                      (lambda: self.usable_previous(current, pending), PREVIOUS)]   # read only when needed
         if pending["username"] == primary:
             candidates.reverse()
         rejected: Optional[pg.ChangeRejected] = None
@@ -637,11 +639,7 @@ class Rotation:
             finally:
                 conn.close()
         if rejected is not None:
-            reason = self.redact(rejected.reason)
-            logger.error("setSecret: the database rejected the change for secret %s (SQLSTATE %s): %s",
-                         self.arn, rejected.sqlstate or "?", reason)
-            raise RuntimeError(f"setSecret: the database rejected the password change for secret {self.arn} "
-                               f"(SQLSTATE {rejected.sqlstate or '?'}): {reason}") from None
+            raise self._rejected(rejected, "password change") from None
         logger.error("setSecret: cannot log in to the database of secret %s with %s; nothing was changed",
                      self.arn, " or ".join(tried))
         raise ValueError(f"setSecret: unable to log in to the database with the {' or '.join(tried)} "
